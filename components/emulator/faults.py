@@ -1,0 +1,74 @@
+"""Faults the emulator can inject, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import enum
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+class Route(enum.Enum):
+    SUBMIT = "submit"      # POST /v2/<slug>
+    STATUS = "status"      # GET  /v2/requests/<id>/status
+    RESULT = "result"      # GET  /v2/requests/<id>
+    SYNC = "sync"          # POST /v1/<slug>
+    UPLOAD = "upload"      # POST /upload-asset
+    FILE = "file"          # GET  /assets/... and /outputs/...
+    CONTROL = "control"    # /_emulator/...
+
+
+class FaultKind(enum.Enum):
+    STATUS = "status"        # answer with an HTTP error code and a JSON `error`
+    DROP = "drop"            # close the connection without answering
+    NON_JSON = "non_json"    # answer 200 with an HTML page
+    SLOW = "slow"            # wait `delay` seconds, then answer normally
+
+
+@dataclass
+class Fault:
+    route: Route
+    kind: FaultKind
+    status: int = 500
+    detail: str = "injected fault"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    times: int = 1
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Fault:
+        return cls(
+            route=Route(data["route"]),
+            kind=FaultKind(data.get("kind", "status")),
+            status=int(data.get("status", 500)),
+            detail=str(data.get("detail", "injected fault")),
+            headers=dict(data.get("headers", {})),
+            delay=float(data.get("delay", 0.0)),
+            times=int(data.get("times", 1)),
+        )
+
+
+class FaultPlan:
+    """Faults waiting to fire, first added first used; each fires `times` times."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def take(self, route: Route) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.route is route and fault.times > 0:
+                    fault.times -= 1
+                    if fault.times == 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()

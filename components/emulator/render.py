@@ -1,0 +1,122 @@
+"""The emulator's output: an honest, visibly simulated stand-in for the model's work.
+
+The first input is re-rendered at the requested size, format, compression and
+background; the masked area is tinted and outlined; the other references are
+shown as thumbnails; a banner says plainly that the image is simulated.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageOps
+
+from components import schema
+
+MASK_TINT = (255, 0, 170)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    data: bytes
+    media_type: str
+    width: int
+    height: int
+
+
+def output_size(size: str, first: Image.Image | None) -> tuple[int, int]:
+    """`auto` picks the fixed size whose shape is nearest the first image's, as the model does."""
+    sizes = schema.pixel_sizes()
+    if size in sizes:
+        return sizes[size]
+    ratio = first.width / first.height if first is not None else 1.0
+    return min(sizes.values(), key=lambda wh: abs(wh[0] / wh[1] - ratio))
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError):  # Pillow without FreeType: fixed-size bitmap font
+        return ImageFont.load_default()
+
+
+def _mask_region(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """An L image, 255 where the mask is fully transparent (the area to edit)."""
+    alpha = mask.convert("RGBA").getchannel("A").resize(size, Image.Resampling.NEAREST)
+    return alpha.point(lambda a: 255 if a == 0 else 0)
+
+
+def _remove_background(image: Image.Image) -> Image.Image:
+    """Make transparent whatever is close to the corner colour: a crude cut-out."""
+    rgb = image.convert("RGB")
+    corner = rgb.getpixel((0, 0))
+    distance = ImageChops.difference(rgb, Image.new("RGB", rgb.size, corner)).convert("L")
+    alpha = distance.point(lambda d: 0 if d < 40 else 255)
+    out = image.convert("RGBA")
+    out.putalpha(ImageChops.multiply(out.getchannel("A"), alpha))
+    return out
+
+
+def render(
+    first: Image.Image | None,
+    references: Sequence[Image.Image | None],
+    mask: Image.Image | None,
+    params: Mapping[str, Any],
+) -> Rendered:
+    width, height = output_size(str(params.get("size")), first)
+    if first is not None:
+        canvas = ImageOps.fit(ImageOps.exif_transpose(first).convert("RGBA"), (width, height))
+    else:
+        canvas = Image.new("RGBA", (width, height), (90, 90, 100, 255))
+    draw = ImageDraw.Draw(canvas)
+    if first is None:
+        draw.text((40, height // 2), "input image not fetched (emulator has no internet)",
+                  fill=(255, 255, 255, 255), font=_font(32))
+
+    if mask is not None:
+        region = _mask_region(mask, (width, height))
+        solid = Image.new("RGBA", (width, height), MASK_TINT + (255,))
+        canvas.paste(solid, (0, 0), region.point(lambda v: 90 if v else 0))
+        edge = region.filter(ImageFilter.FIND_EDGES).filter(ImageFilter.MaxFilter(5))
+        canvas.paste(solid, (0, 0), edge)
+
+    transparent = params.get("background") == schema.TRANSPARENT
+    if transparent:
+        canvas = _remove_background(canvas)
+        draw = ImageDraw.Draw(canvas)
+
+    thumb = max(64, min(width, height) // 10)
+    for index, reference in enumerate(r for r in references if r is not None):
+        x = 16 + index * (thumb + 8)
+        if x + thumb > width:
+            break
+        small = ImageOps.fit(ImageOps.exif_transpose(reference).convert("RGBA"), (thumb, thumb))
+        y = height - thumb - 16
+        canvas.paste(small, (x, y))
+        draw.rectangle((x - 2, y - 2, x + thumb + 1, y + thumb + 1), outline=(255, 255, 255, 255), width=2)
+
+    title = _font(max(28, width // 30))
+    small_font = _font(max(18, width // 60))
+    prompt = textwrap.shorten(str(params.get("prompt", "")), width=110, placeholder="...")
+    settings = "  ".join(f"{k}={params.get(k)}" for k in ("size", "quality", "background",
+                                                          "output_format", "moderation"))
+    title_px, small_px = getattr(title, "size", 12), getattr(small_font, "size", 12)
+    banner_height = 28 + title_px + 2 * (small_px + 8)
+    draw.rectangle((0, 0, width, banner_height), fill=(20, 20, 20, 220))
+    draw.text((16, 12), "SIMULATED - emulator output, not GPT Image 1", fill=(255, 210, 0, 255), font=title)
+    line_y = 20 + title_px
+    draw.text((16, line_y), f"prompt: {prompt}", fill=(255, 255, 255, 255), font=small_font)
+    draw.text((16, line_y + small_px + 8), settings, fill=(200, 200, 200, 255),
+              font=small_font)
+
+    fmt = str(params.get("output_format"))
+    if fmt not in schema.OUTPUT_MEDIA_TYPES:
+        raise ValueError(f"unknown output format {fmt!r}")
+    image = canvas if transparent and fmt in schema.ALPHA_FORMATS else canvas.convert("RGB")
+    options = {"quality": int(params["output_compression"])} if schema.compression_applies(fmt) else {}
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt.upper(), **options)
+    return Rendered(buffer.getvalue(), schema.OUTPUT_MEDIA_TYPES[fmt], width, height)

@@ -1,0 +1,178 @@
+"""Turning what a person supplies (paths, bytes, PIL images, URLs) into checked inputs.
+
+Local images are decoded once here so that nothing the model would refuse is
+uploaded or sent: corrupt files, decompression bombs, and masks that are not
+PNGs with alpha or whose size differs from the first image's.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence, Union
+
+from PIL import Image, UnidentifiedImageError
+
+from components import schema
+from components.schema import ValidationIssue
+
+ImageSource = Union[str, os.PathLike, bytes, Image.Image]
+
+
+@dataclass(frozen=True)
+class LocalImage:
+    """Image bytes ready to send, in a format the model takes."""
+
+    data: bytes = field(repr=False)
+    media_type: str
+    width: int
+    height: int
+    has_alpha: bool
+    name: str = "image"
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    def data_uri(self) -> str:
+        return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+
+@dataclass(frozen=True)
+class RemoteImage:
+    """An http(s) URL passed to the model untouched."""
+
+    url: str
+
+
+InputImage = Union[LocalImage, RemoteImage]
+
+
+class InputError(ValueError):
+    """One input could not be used; the message says which and why."""
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+
+
+def _decode(data: bytes, name: str) -> LocalImage:
+    if not data:
+        raise InputError(f"{name} is empty")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            fmt = image.format or ""
+            if fmt in schema.INPUT_IMAGE_TYPES:
+                return LocalImage(data, schema.INPUT_IMAGE_TYPES[fmt], image.width, image.height,
+                                  _has_alpha(image), name)
+            # Other formats (GIF, BMP, TIFF...) are re-encoded once as PNG, which the model takes.
+            converted = image.convert("RGBA" if _has_alpha(image) else "RGB")
+    except Image.DecompressionBombError:
+        raise InputError(f"{name} has too many pixels to be a safe image to open") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise InputError(f"{name} is not an image this app can read (corrupt or another kind of file)") from None
+    buffer = io.BytesIO()
+    converted.save(buffer, format="PNG")
+    return LocalImage(buffer.getvalue(), "image/png", converted.width, converted.height,
+                      _has_alpha(converted), name)
+
+
+def load_image(source: ImageSource, name: str = "image") -> InputImage:
+    """Read one image source. Raises InputError with a message a person can act on."""
+    if isinstance(source, Image.Image):
+        buffer = io.BytesIO()
+        source.save(buffer, format="PNG")
+        return _decode(buffer.getvalue(), name)
+    if isinstance(source, (bytes, bytearray)):
+        return _decode(bytes(source), name)
+    if isinstance(source, str) and source.startswith("data:"):
+        if not schema.is_image_reference(source):
+            raise InputError(f"{name}: a data: link must be a base64 image (data:image/...;base64,...)")
+        try:
+            return _decode(base64.b64decode(source.split(",", 1)[1], validate=True), name)
+        except ValueError:
+            raise InputError(f"{name}: the data: link is not valid base64") from None
+    if isinstance(source, str) and source.startswith(("http://", "https://")):
+        if not schema.is_image_reference(source):
+            raise InputError(f"{name} is not a valid URL: {source[:80]}")
+        return RemoteImage(source)
+    if isinstance(source, str) and ":" in source.split("/", 1)[0] and not os.path.exists(source):
+        scheme = source.split(":", 1)[0]
+        raise InputError(f"{name}: only http(s) URLs and local files are accepted, not {scheme}: links")
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(f"{name}: no such file {path.name!r}")
+    if path.stat().st_size > schema.MAX_IMAGE_BYTES:
+        raise InputError(f"{name} is {path.stat().st_size / 1e6:.0f} MB; the model takes at most 50 MB")
+    return _decode(path.read_bytes(), path.name)
+
+
+@dataclass(frozen=True)
+class PreparedInputs:
+    images: list[InputImage]
+    mask: InputImage | None
+
+
+def prepare_inputs(
+    images: Sequence[ImageSource], mask: ImageSource | None = None
+) -> tuple[PreparedInputs | None, list[ValidationIssue]]:
+    """Load and check every image and the mask; return them or what is wrong."""
+    issues: list[ValidationIssue] = []
+    if not images:
+        issues.append(ValidationIssue("image_urls", "is empty: add at least one image to edit"))
+    elif len(images) > schema.MAX_IMAGES:
+        issues.append(ValidationIssue(
+            "image_urls", f"has {len(images)} images; the model takes at most {schema.MAX_IMAGES}"))
+    loaded: list[InputImage] = []
+    for position, source in enumerate(images[: schema.MAX_IMAGES], start=1):
+        try:
+            image = load_image(source, f"image {position}")
+        except InputError as exc:
+            issues.append(ValidationIssue("image_urls", str(exc)))
+            continue
+        if isinstance(image, LocalImage) and len(image.data) > schema.MAX_IMAGE_BYTES:
+            issues.append(ValidationIssue("image_urls", f"image {position} is over 50 MB"))
+        loaded.append(image)
+    loaded_mask: InputImage | None = None
+    if mask is not None:
+        try:
+            loaded_mask = load_image(mask, "mask")
+        except InputError as exc:
+            issues.append(ValidationIssue("mask", str(exc)))
+        else:
+            issues.extend(check_mask(loaded_mask, loaded[0] if loaded else None))
+    if issues:
+        return None, issues
+    return PreparedInputs(loaded, loaded_mask), []
+
+
+def check_mask(mask: InputImage, first: InputImage | None) -> list[ValidationIssue]:
+    """The model's mask rules; a remote mask or first image can't be checked here."""
+    if not isinstance(mask, LocalImage):
+        return []
+    issues = []
+    if mask.media_type != "image/png" or not mask.has_alpha:
+        issues.append(ValidationIssue(
+            "mask", "must be a PNG with an alpha channel (transparent where the image is to be edited)"))
+    if len(mask.data) > schema.MAX_MASK_BYTES:
+        issues.append(ValidationIssue("mask", f"is {len(mask.data) / 1e6:.1f} MB; the limit is 4 MB"))
+    if isinstance(first, LocalImage) and (mask.width, mask.height) != (first.width, first.height):
+        issues.append(ValidationIssue(
+            "mask", f"is {mask.width}x{mask.height} but the first image is {first.width}x{first.height}; "
+                    "they must be the same size"))
+    return issues
+
+
+def placeholder_payload(
+    prompt: str, inputs_count: int, has_mask: bool, options: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A payload with stand-in URLs, to validate everything before anything is uploaded."""
+    stand_in = [f"https://validation.invalid/{i}.png" for i in range(inputs_count)]
+    return schema.build_payload(
+        prompt, stand_in, "https://validation.invalid/mask.png" if has_mask else None, **options
+    )

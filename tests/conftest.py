@@ -1,0 +1,53 @@
+"""Shared fixtures: an emulator on loopback, clients pointed at it, small images."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+from PIL import Image
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from components.client import SegmindClient  # noqa: E402
+from components.config import Settings  # noqa: E402
+from components.emulator import Emulator  # noqa: E402
+from components.transport import RetryPolicy  # noqa: E402
+
+KEY = "test-key-7f3a9c"
+FAST_RETRY = RetryPolicy(max_retries=4, initial_delay=0.01, max_delay=0.05)
+
+
+@pytest.fixture
+def emulator():
+    with Emulator(key=KEY, queue_seconds=0.05, processing_seconds=0.2) as emu:
+        yield emu
+
+
+def make_client(emulator: Emulator, key: str = KEY, **settings) -> SegmindClient:
+    options = dict(api_base=emulator.url, storage_base=emulator.url, poll_interval=0.05,
+                   read_timeout=5.0, deadline=30.0)
+    options.update(settings)
+    return SegmindClient(Settings(**options), api_key=key, retry=FAST_RETRY)
+
+
+@pytest.fixture
+def client(emulator):
+    client = make_client(emulator)
+    yield client
+    client.close()
+
+
+def png_bytes(size=(64, 48), color=(20, 120, 220), mode="RGB", fmt="PNG") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, size, color if mode != "RGBA" else color + (255,)).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def mask_bytes(size=(64, 48), hole=(10, 10, 30, 30)) -> bytes:
+    mask = Image.new("RGBA", size, (0, 0, 0, 255))
+    mask.paste((0, 0, 0, 0), hole)
+    buffer = io.BytesIO()
+    mask.save(buffer, format="PNG")
+    return buffer.getvalue()

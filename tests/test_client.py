@@ -1,0 +1,324 @@
+"""The Segmind client against the emulator, over real HTTP."""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from PIL import Image
+
+from components import errors
+from components.client import EditRequest
+from components.config import UploadMode
+from components.emulator import FaultKind, Route
+from components.models import JobState
+from components.transport import parse_retry_after
+from tests.conftest import KEY, make_client, mask_bytes, png_bytes
+
+
+def run(client, request=None, **follow):
+    request = request or EditRequest("paint the sky pink", [png_bytes()])
+    return list(client.stream(request, **follow))
+
+
+def test_v2_flow_streams_typed_states_and_ends_with_the_image(client, emulator):
+    events = run(client, EditRequest("pink sky", [png_bytes((300, 200))], options={"output_format": "webp"}))
+    states = [e.state for e in events]
+    assert states[0] is JobState.QUEUED and states[-1] is JobState.COMPLETED
+    assert JobState.PROCESSING in states
+    assert [e.polls for e in events] == sorted(e.polls for e in events)
+    assert all(b.elapsed >= a.elapsed for a, b in zip(events, events[1:]))
+    final = events[-1]
+    assert final.request_id in emulator.jobs
+    result = final.result
+    assert result.media_type == "image/webp" and (result.width, result.height) == (1536, 1024)
+    assert Image.open(io.BytesIO(result.image)).format == "WEBP"
+    assert result.metrics.inference_time > 0 and result.metrics.cost == 0.042
+    assert result.metrics.remaining_credits == pytest.approx(100 - 0.042)
+
+
+def test_local_images_are_uploaded_once_and_urls_keep_their_order(client, emulator):
+    remote = "https://cdn.example.com/ref.png"
+    payload = client.prepare_payload(EditRequest("x", [png_bytes(), remote, png_bytes(color=(1, 2, 3))],
+                                                 mask=mask_bytes()))
+    assert emulator.calls[Route.UPLOAD] == 1
+    urls = payload["image_urls"]
+    assert urls[1] == remote
+    assert urls[0].startswith(emulator.url + "/assets/") and urls[2].startswith(emulator.url + "/assets/")
+    assert payload["mask"].startswith(emulator.url + "/assets/")
+    assert len(set(urls)) == 3
+
+
+def test_upload_answer_named_urls_is_accepted():
+    from components.emulator import Emulator
+    with Emulator(key=KEY, upload_key="urls") as emu:
+        client = make_client(emu)
+        assert client.prepare_payload(EditRequest("x", [png_bytes()]))["image_urls"][0].startswith(emu.url)
+
+
+def test_inline_mode_sends_data_uris_and_uploads_nothing(emulator):
+    client = make_client(emulator, upload_mode=UploadMode.INLINE)
+    events = run(client)
+    assert events[-1].state is JobState.COMPLETED
+    assert emulator.calls[Route.UPLOAD] == 0
+    job = emulator.jobs[events[-1].request_id]
+    assert job.params["image_urls"][0].startswith("data:image/png;base64,")
+
+
+def test_v1_returns_the_image_bytes(client):
+    result = client.run_sync(EditRequest("x", [png_bytes()], options={"output_format": "jpeg"}))
+    assert result.media_type == "image/jpeg"
+    assert Image.open(io.BytesIO(result.image)).size == (1536, 1024)
+
+
+@pytest.mark.parametrize("shape", ["list", "base64", "data_uri"])
+def test_every_output_shape_is_read(shape):
+    from components.emulator import Emulator
+    with Emulator(key=KEY, queue_seconds=0, processing_seconds=0.05, output_shape=shape) as emu:
+        result = run(make_client(emu))[-1].result
+        assert Image.open(io.BytesIO(result.image)).format == "PNG"
+
+
+ERRORS = [
+    (400, errors.BadRequestError), (401, errors.AuthenticationError), (403, errors.PermissionDeniedError),
+    (404, errors.NotFoundError), (406, errors.InsufficientCreditsError), (410, errors.ModelRetiredError),
+    (429, errors.RateLimitError), (500, errors.InternalServerError), (502, errors.BadGatewayError),
+    (504, errors.GatewayTimeoutError), (418, errors.UnexpectedStatusError),
+]
+
+
+@pytest.mark.parametrize("code,cls", ERRORS)
+def test_each_status_on_submit_has_its_class_detail_and_remedy(client, emulator, code, cls):
+    times = 10 if code == 429 else 1
+    emulator.inject(Route.SUBMIT, status=code, detail=f"detail-{code}", times=times)
+    with pytest.raises(cls) as caught:
+        run(client)
+    error = caught.value
+    assert error.status_code == code and error.detail == f"detail-{code}"
+    assert f"detail-{code}" in str(error) and error.remedy in str(error)
+    assert KEY not in str(error)
+    # Only 429 proves no job was started, so only 429 is retried on submit.
+    assert emulator.calls[Route.SUBMIT] == (client.transport.retry.max_retries + 1 if code == 429 else 1)
+
+
+def test_wrong_key_is_401_with_advice(emulator):
+    with pytest.raises(errors.AuthenticationError, match="SEGMIND_API_KEY"):
+        run(make_client(emulator, key="wrong-key"))
+
+
+def test_retired_model_is_410_and_says_how_to_switch():
+    from components.emulator import Emulator
+    with Emulator(key=KEY, retired_models=("gpt-image-1-edit",)) as emu:
+        with pytest.raises(errors.ModelRetiredError) as caught:
+            run(make_client(emu))
+    assert "retired" in str(caught.value) and "SEGMIND_MODEL" in str(caught.value)
+
+
+def test_unknown_model_slug_is_404(emulator):
+    with pytest.raises(errors.NotFoundError, match="SEGMIND_MODEL"):
+        run(make_client(emulator, model="no-such-model"))
+
+
+def test_submit_rate_limit_then_success_honours_retry_after(client, emulator):
+    emulator.inject(Route.SUBMIT, status=429, headers={"Retry-After": "0"}, times=2)
+    assert run(client)[-1].state is JobState.COMPLETED
+    assert emulator.calls[Route.SUBMIT] == 3 and len(emulator.jobs) == 1
+
+
+@pytest.mark.parametrize("code", [500, 502, 504])
+def test_server_errors_while_polling_are_retried(client, emulator, code):
+    emulator.inject(Route.STATUS, status=code, times=3)
+    emulator.inject(Route.RESULT, status=code, times=1)
+    assert run(client)[-1].state is JobState.COMPLETED
+    assert emulator.calls[Route.RESULT] == 2
+
+
+def test_polling_gives_up_after_bounded_retries(client, emulator):
+    emulator.inject(Route.STATUS, status=502, times=50)
+    with pytest.raises(errors.BadGatewayError) as caught:
+        run(client)
+    assert caught.value.request_id is not None
+    assert emulator.calls[Route.STATUS] == client.transport.retry.max_retries + 1
+
+
+def test_dropped_connections_while_polling_are_retried(client, emulator):
+    emulator.inject(Route.STATUS, kind=FaultKind.DROP, times=2)
+    assert run(client)[-1].state is JobState.COMPLETED
+
+
+def test_a_dropped_submit_is_never_resent(client, emulator):
+    emulator.inject(Route.SUBMIT, kind=FaultKind.DROP)
+    with pytest.raises(errors.SubmitOutcomeUnknownError, match="dashboard"):
+        run(client)
+    assert emulator.calls[Route.SUBMIT] == 1
+
+
+def test_a_submit_that_times_out_reading_is_never_resent(emulator):
+    client = make_client(emulator, read_timeout=0.2)
+    emulator.inject(Route.SUBMIT, kind=FaultKind.SLOW, delay=1.0)
+    with pytest.raises(errors.SubmitOutcomeUnknownError):
+        run(client)
+    assert emulator.calls[Route.SUBMIT] == 1
+
+
+def test_a_submit_that_never_connected_is_retried_then_reported():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    from components.client import SegmindClient
+    from components.config import Settings
+    from tests.conftest import FAST_RETRY
+    closed = f"http://127.0.0.1:{port}"
+    client = SegmindClient(Settings(api_base=closed, storage_base=closed, upload_mode=UploadMode.INLINE),
+                           api_key=KEY, retry=FAST_RETRY)
+    with pytest.raises(errors.APIConnectionError) as caught:
+        run(client)
+    assert not isinstance(caught.value, errors.SubmitOutcomeUnknownError)
+    assert client.transport.calls == FAST_RETRY.max_retries + 1
+
+
+def test_slow_status_answers_past_the_read_timeout_are_retried(emulator):
+    client = make_client(emulator, read_timeout=0.2)
+    emulator.inject(Route.STATUS, kind=FaultKind.SLOW, delay=0.6)
+    assert run(client)[-1].state is JobState.COMPLETED
+
+
+def test_non_json_status_bodies_are_tolerated_a_few_times(client, emulator):
+    emulator.inject(Route.STATUS, kind=FaultKind.NON_JSON, times=2)
+    assert run(client)[-1].state is JobState.COMPLETED
+
+
+def test_persistent_non_json_status_bodies_end_polling(client, emulator):
+    emulator.inject(Route.STATUS, kind=FaultKind.NON_JSON, times=10)
+    with pytest.raises(errors.InvalidResponseError):
+        run(client)
+
+
+def test_failed_job_under_422_yields_failed_then_raises_with_detail(client):
+    events = []
+    with pytest.raises(errors.JobFailedError) as caught:
+        for event in client.stream(EditRequest("a #fail prompt", [png_bytes()])):
+            events.append(event)
+    assert events[-1].state is JobState.FAILED and "#fail" in events[-1].error
+    assert "#fail" in caught.value.detail and caught.value.request_id == events[-1].request_id
+    assert "moderation=low" in str(caught.value)
+
+
+def test_result_expired_while_polling_is_404_with_the_one_hour_note(client, emulator):
+    job = client.submit(client.prepare_payload(EditRequest("x", [png_bytes()])))
+    emulator.expire(job.request_id)
+    with pytest.raises(errors.RequestExpiredError) as caught:
+        list(client.follow(job))
+    assert "one hour" in str(caught.value) and caught.value.request_id == job.request_id
+
+
+def test_expiry_after_retention_period():
+    from components.emulator import Emulator
+    with Emulator(key=KEY, queue_seconds=0, processing_seconds=0.05, expiry_seconds=0.0) as emu:
+        client = make_client(emu)
+        job = client.submit(client.prepare_payload(EditRequest("x", [png_bytes()])))
+        with pytest.raises(errors.RequestExpiredError):
+            list(client.follow(job))
+
+
+def test_deadline_raises_with_the_request_id(emulator):
+    emulator.processing_seconds = 30
+    client = make_client(emulator)
+    with pytest.raises(errors.DeadlineExceededError) as caught:
+        run(client, deadline=0.3)
+    assert caught.value.request_id in emulator.jobs
+    assert "resume" in str(caught.value)
+
+
+def test_stop_from_another_thread_ends_polling_at_once(emulator):
+    emulator.processing_seconds = 30
+    client = make_client(emulator, poll_interval=10.0)
+    stop = threading.Event()
+    seen = []
+    caught = []
+
+    def follow():
+        try:
+            for event in client.stream(EditRequest("x", [png_bytes()]), stop=stop):
+                seen.append(event)
+                if event.state is JobState.PROCESSING or event.polls == 1:
+                    watcher.set()
+        except errors.PollingStoppedError as exc:
+            caught.append(exc)
+
+    watcher = threading.Event()
+    thread = threading.Thread(target=follow)
+    thread.start()
+    assert watcher.wait(10)
+    stopped_at = time.monotonic()
+    stop.set()
+    thread.join(5)
+    assert not thread.is_alive() and time.monotonic() - stopped_at < 1.0
+    assert caught and caught[0].request_id == seen[0].request_id
+    assert "billed" in str(caught[0])
+
+
+def test_resume_from_a_request_id_in_a_new_client(client, emulator):
+    job = client.submit(client.prepare_payload(EditRequest("x", [png_bytes()])))
+    other = make_client(emulator)
+    events = list(other.resume(job.request_id))
+    assert events[-1].state is JobState.COMPLETED and events[-1].request_id == job.request_id
+
+
+def test_resume_an_unknown_id_says_results_expire(client):
+    with pytest.raises(errors.RequestExpiredError, match="one hour"):
+        list(client.resume("0123456789abcdef"))
+
+
+def test_key_travels_only_in_the_header_and_never_in_errors(client, emulator):
+    run(client)
+    assert set(emulator.received_keys) == {KEY}
+    emulator.inject(Route.SUBMIT, status=400, detail=f"echo {KEY}")
+    with pytest.raises(errors.BadRequestError) as caught:
+        run(client)
+    assert KEY not in str(caught.value) and "<redacted>" in str(caught.value)
+    assert KEY not in repr(client.settings) and KEY not in repr(client.transport.api_key)
+
+
+def test_the_key_is_not_sent_to_other_hosts(client, emulator):
+    # An output URL on another host gets no key: only Segmind's own hosts do.
+    assert client.transport._headers_for("https://cdn.example.com/x.png") == {}
+    assert client.transport._headers_for(emulator.url + "/v2/x") == {"x-api-key": KEY}
+
+
+def test_retry_after_headers_are_parsed():
+    now = 1_000_000.0
+    assert parse_retry_after({"Retry-After": "7"}, now) == 7
+    reset = datetime.fromtimestamp(now, timezone.utc) + timedelta(seconds=3)
+    assert parse_retry_after({"x-rate-limit-reset-at-utc": reset.isoformat()}, now) == pytest.approx(3)
+    assert parse_retry_after({"x-rate-limit-reset-at-utc": str(int(now + 5))}, now) == pytest.approx(5)
+    assert parse_retry_after({}, now) is None
+
+
+def test_retry_after_and_reset_header_set_the_wait(client, emulator):
+    waits = []
+    emulator.inject(Route.STATUS, status=429, headers={"Retry-After": "7"})
+    reset = (datetime.now(timezone.utc) + timedelta(seconds=4)).isoformat()
+    emulator.inject(Route.STATUS, status=429, headers={"x-rate-limit-reset-at-utc": reset})
+    job = client.submit(client.prepare_payload(EditRequest("x", [png_bytes()])))
+    response = client.transport.request("GET", job.status_url, idempotent=True, sleep=waits.append)
+    assert response.status_code == 200
+    assert waits[0] >= 7 and 3 <= waits[1] <= 5
+
+
+def test_a_retry_after_longer_than_the_cap_is_reported_not_waited(client, emulator):
+    emulator.inject(Route.SUBMIT, status=429, headers={"Retry-After": "3600"})
+    with pytest.raises(errors.RateLimitError) as caught:
+        run(client)
+    assert caught.value.retry_after == 3600 and emulator.calls[Route.SUBMIT] == 1
+
+
+def test_insufficient_credits_from_the_emulator():
+    from components.emulator import Emulator
+    with Emulator(key=KEY, credits=0.001) as emu:
+        with pytest.raises(errors.InsufficientCreditsError, match="credits"):
+            run(make_client(emu))
