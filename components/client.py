@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Sequence
 from urllib.parse import quote, urlsplit
 
@@ -18,9 +17,7 @@ import requests
 
 from components import errors, schema
 from components.config import Secret, Settings, UploadMode
-from components.inputs import (
-    ImageSource, InputImage, LocalImage, RemoteImage, placeholder_payload, prepare_inputs,
-)
+from components.inputs import EditRequest, InputImage, LocalImage, RemoteImage, check_request
 from components.models import EditResult, JobEvent, JobState, Metrics, SubmittedJob
 from components.output import MAX_OUTPUT_BYTES, decode_image, output_bytes, output_reference
 from components.transport import RetryPolicy, Transport, parse_retry_after
@@ -28,14 +25,6 @@ from components.transport import RetryPolicy, Transport, parse_retry_after
 # Consecutive unreadable status answers tolerated before giving up: a proxy
 # hiccup should not lose a paid job, a broken server should not be polled forever.
 MAX_UNREADABLE_POLLS = 3
-
-
-@dataclass(frozen=True)
-class EditRequest:
-    prompt: str
-    images: Sequence[ImageSource]
-    mask: ImageSource | None = None
-    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _strip_version(base: str) -> str:
@@ -120,14 +109,7 @@ class SegmindClient:
 
         Raises ValidationError listing every problem before anything is sent.
         """
-        inputs, issues = prepare_inputs(request.images, request.mask)
-        known = {(i.param, i.message) for i in issues}
-        count = min(len(request.images), schema.MAX_IMAGES + 1)
-        for issue in schema.validate(placeholder_payload(request.prompt, count, request.mask is not None,
-                                                         request.options)):
-            if (issue.param, issue.message) not in known and not (issue.param == "image_urls" and any(
-                    i.param == "image_urls" for i in issues)):
-                issues.append(issue)
+        inputs, issues = check_request(request)
         if issues:
             raise errors.ValidationError(issues)
         assert inputs is not None

@@ -168,11 +168,23 @@ def check_mask(mask: InputImage, first: InputImage | None) -> list[ValidationIss
     return issues
 
 
-def placeholder_payload(
-    prompt: str, inputs_count: int, has_mask: bool, options: Mapping[str, Any]
-) -> dict[str, Any]:
-    """A payload with stand-in URLs, to validate everything before anything is uploaded."""
-    stand_in = [f"https://validation.invalid/{i}.png" for i in range(inputs_count)]
-    return schema.build_payload(
-        prompt, stand_in, "https://validation.invalid/mask.png" if has_mask else None, **options
-    )
+@dataclass(frozen=True)
+class EditRequest:
+    prompt: str
+    images: Sequence[ImageSource]
+    mask: ImageSource | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def check_request(request: EditRequest) -> tuple[PreparedInputs | None, list[ValidationIssue]]:
+    """Every problem with a request, found without touching the network."""
+    inputs, issues = prepare_inputs(request.images, request.mask)
+    image_issue_seen = any(i.param == "image_urls" for i in issues)
+    # Stand-in URLs let the schema judge prompt and options before anything is uploaded.
+    count = min(len(request.images), schema.MAX_IMAGES + 1)
+    stand_in = [f"https://validation.invalid/{i}.png" for i in range(count)]
+    mask = "https://validation.invalid/mask.png" if request.mask is not None else None
+    for issue in schema.validate(schema.build_payload(request.prompt, stand_in, mask, **request.options)):
+        if issue not in issues and not (issue.param == "image_urls" and image_issue_seen):
+            issues.append(issue)
+    return (inputs if not issues else None), issues

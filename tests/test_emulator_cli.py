@@ -7,7 +7,6 @@ import sys
 
 import requests
 
-from tests.conftest import png_bytes
 
 
 def test_standalone_emulator_prints_its_url_and_speaks_the_contract():

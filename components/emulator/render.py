@@ -90,14 +90,15 @@ def render(
 
     thumb = max(64, min(width, height) // 10)
     for index, reference in enumerate(r for r in references if r is not None):
-        x = 16 + index * (thumb + 8)
-        if x + thumb > width:
+        x = width - (index + 1) * (thumb + 8) - 8
+        if x < 0:
             break
         small = ImageOps.fit(ImageOps.exif_transpose(reference).convert("RGBA"), (thumb, thumb))
-        y = height - thumb - 16
+        y = 16
         canvas.paste(small, (x, y))
         draw.rectangle((x - 2, y - 2, x + thumb + 1, y + thumb + 1), outline=(255, 255, 255, 255), width=2)
 
+    # The stamp goes along the bottom, where viewers' labels and toolbars don't cover it.
     title = _font(max(28, width // 30))
     small_font = _font(max(18, width // 60))
     prompt = textwrap.shorten(str(params.get("prompt", "")), width=110, placeholder="...")
@@ -105,12 +106,12 @@ def render(
                                                           "output_format", "moderation"))
     title_px, small_px = getattr(title, "size", 12), getattr(small_font, "size", 12)
     banner_height = 28 + title_px + 2 * (small_px + 8)
-    draw.rectangle((0, 0, width, banner_height), fill=(20, 20, 20, 220))
-    draw.text((16, 12), "SIMULATED - emulator output, not GPT Image 1", fill=(255, 210, 0, 255), font=title)
-    line_y = 20 + title_px
+    top = height - banner_height
+    draw.rectangle((0, top, width, height), fill=(20, 20, 20, 220))
+    draw.text((16, top + 12), "SIMULATED - emulator output, not GPT Image 1", fill=(255, 210, 0, 255), font=title)
+    line_y = top + 20 + title_px
     draw.text((16, line_y), f"prompt: {prompt}", fill=(255, 255, 255, 255), font=small_font)
-    draw.text((16, line_y + small_px + 8), settings, fill=(200, 200, 200, 255),
-              font=small_font)
+    draw.text((16, line_y + small_px + 8), settings, fill=(200, 200, 200, 255), font=small_font)
 
     fmt = str(params.get("output_format"))
     if fmt not in schema.OUTPUT_MEDIA_TYPES:

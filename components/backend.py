@@ -1,0 +1,110 @@
+"""Which service answers a run: Segmind's API, or the built-in emulator.
+
+With a deployer key (`SEGMIND_API_KEY`) runs go to Segmind. Without one the
+app starts the emulator in process and says plainly that results are
+simulated. A visitor's own key (when the deployer allows it) sends that
+visitor's runs to Segmind, through a client made for that run alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+import secrets
+import threading
+from contextlib import contextmanager
+from typing import Iterator, Mapping
+
+from components.client import SegmindClient
+from components.config import DEFAULT_API_BASE, Secret, Settings
+from components.emulator import Emulator
+
+
+class BackendKind(enum.Enum):
+    SEGMIND = "segmind"
+    EMULATOR = "emulator"
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    return default if not raw else raw in ("1", "true", "yes", "on")
+
+
+class Backend:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        allow_visitor_keys: bool = True,
+        emulator: Emulator | None = None,
+    ) -> None:
+        self.settings = settings
+        self.allow_visitor_keys = allow_visitor_keys
+        self._emulator = emulator
+        self._shared: SegmindClient | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Backend:
+        settings = Settings.from_env(env)
+        env = os.environ if env is None else env
+        emulator = None
+        if settings.api_key is None:
+            emulator = Emulator(
+                key=secrets.token_urlsafe(16),
+                queue_seconds=float(env.get("EMULATOR_QUEUE_SECONDS", "1.0")),
+                processing_seconds=float(env.get("EMULATOR_LATENCY", "5.0")),
+            ).start()
+        return cls(settings, allow_visitor_keys=_flag(env, "SEGMIND_ALLOW_VISITOR_KEYS", True), emulator=emulator)
+
+    @property
+    def default_kind(self) -> BackendKind:
+        return BackendKind.EMULATOR if self._emulator is not None else BackendKind.SEGMIND
+
+    @property
+    def emulator(self) -> Emulator | None:
+        return self._emulator
+
+    def describe(self) -> str:
+        """One sentence for the banner: who answers, without any secret."""
+        if self._emulator is not None:
+            text = ("**Simulated results.** No `SEGMIND_API_KEY` is configured, so runs go to the built-in "
+                    "Segmind emulator: it follows the real API's flow, but its images are stamped "
+                    "re-renders of your input, not GPT Image 1's work.")
+            if self.allow_visitor_keys:
+                text += " Enter your own Segmind key under *API key* to use the real service."
+            return text
+        where = "" if self.settings.api_base == DEFAULT_API_BASE else f" at `{self.settings.api_base}`"
+        text = f"**Live:** runs go to Segmind's API{where} (`{self.settings.model}`) and are billed."
+        if self.allow_visitor_keys:
+            text += " You may use your own key under *API key*."
+        return text
+
+    def _emulator_settings(self) -> Settings:
+        assert self._emulator is not None
+        return dataclasses.replace(self.settings, api_base=self._emulator.url, storage_base=self._emulator.url,
+                                   api_key=Secret(self._emulator.key))
+
+    @contextmanager
+    def client(self, visitor_key: str | None = None) -> Iterator[tuple[SegmindClient, BackendKind]]:
+        """The client for one run; a visitor's key gets a client of its own, closed afterwards."""
+        visitor_key = (visitor_key or "").strip() if self.allow_visitor_keys else ""
+        if visitor_key:
+            own = SegmindClient(self.settings, api_key=Secret(visitor_key))
+            try:
+                yield own, BackendKind.SEGMIND
+            finally:
+                own.close()
+            return
+        with self._lock:
+            if self._shared is None:
+                settings = self._emulator_settings() if self._emulator is not None else self.settings
+                self._shared = SegmindClient(settings)
+        yield self._shared, self.default_kind
+
+    def close(self) -> None:
+        if self._shared is not None:
+            self._shared.close()
+        if self._emulator is not None:
+            self._emulator.stop()
