@@ -49,6 +49,15 @@ class JobUpdate:
 
 Emit = Callable[[JobUpdate], None]
 
+_live_pollers: set[threading.Thread] = set()
+_live_lock = threading.Lock()
+
+
+def live_pollers() -> int:
+    """How many job threads are still running (each stops promptly once its stream ends)."""
+    with _live_lock:
+        return len(_live_pollers)
+
 
 async def _stream(work: Callable[[Emit, threading.Event, float], None]) -> AsyncIterator[JobUpdate]:
     loop = asyncio.get_running_loop()
@@ -68,8 +77,14 @@ async def _stream(work: Callable[[Emit, threading.Event, float], None]) -> Async
             post("done", None)
         except BaseException as exc:  # handed to the coroutine, which re-raises it
             post("error", exc)
+        finally:
+            with _live_lock:
+                _live_pollers.discard(threading.current_thread())
 
-    threading.Thread(target=pump, name="segmind-job", daemon=True).start()
+    thread = threading.Thread(target=pump, name="segmind-job", daemon=True)
+    with _live_lock:
+        _live_pollers.add(thread)
+    thread.start()
     last: JobUpdate | None = None
     try:
         while True:

@@ -215,10 +215,7 @@ def validate(payload: Mapping[str, Any]) -> list[ValidationIssue]:
     output_format = payload.get("output_format", PARAMS_BY_NAME["output_format"].default)
     if background == TRANSPARENT and output_format not in ALPHA_FORMATS:
         issues.append(ValidationIssue(
-            "background",
-            f"transparent needs an output format with alpha ({', '.join(sorted(ALPHA_FORMATS))}), "
-            f"not {output_format}",
-        ))
+            "background", f"{output_format} has no alpha: choose {' or '.join(sorted(ALPHA_FORMATS))}, or opaque"))
     return issues
 
 

@@ -352,7 +352,8 @@ def build_app(backend: Backend) -> gr.Blocks:
         ui_kwargs = {"prompt": prompt, "editor": editor, "files": files, "urls": urls, "mask_file": mask_file,
                      **widgets, "deadline": deadline, "visitor_key": key}
 
-        def validate_ui(session_spend_value: float, **values):
+        def ui_problems(values: Mapping[str, Any]) -> dict[str, list[str]]:
+            """What is wrong with the form, by the input it belongs to."""
             images = UiImages.read(values["editor"], values["files"], values["urls"], values["mask_file"])
             request = EditRequest(values["prompt"] or "", images.images, images.mask, option_values(values))
             messages: dict[str, list[str]] = {}
@@ -361,8 +362,23 @@ def build_app(backend: Backend) -> gr.Blocks:
                 messages.setdefault(target, []).append(issue.message)
             if not values["deadline"] or values["deadline"] <= 0:
                 messages.setdefault("deadline", []).append("must be a positive number of seconds")
+            return messages
+
+        def validate_ui(session_spend_value: float, **values):
+            messages = ui_problems(values)
             return [gr.validate(True, "")] + [
                 gr.validate(name not in messages, "; ".join(messages.get(name, []))) for name in ui_kwargs]
+
+        def summarize_problems(**values):
+            # The validator marks each widget; this says near the Run button why nothing started.
+            messages = ui_problems(values)
+            if not messages:
+                return gr.update()
+            labels = {"editor": "image to edit", "files": "reference images", "urls": "reference URLs",
+                      "mask_file": "mask file", "deadline": "deadline", "visitor_key": "API key",
+                      **{p.name: p.label.lower() for p in schema.PARAMS}}
+            listed = "; ".join(f"**{labels.get(k, k)}** {'; '.join(v)}" for k, v in messages.items())
+            return f"{state_pill('CHECK', 'FAILED')} Nothing was sent. Fix the marked fields: {listed}"
 
         async def run_from_ui(request: gr.Request, session_spend_value: float, **values):
             images = UiImages.read(values["editor"], values["files"], values["urls"], values["mask_file"])
@@ -390,11 +406,15 @@ def build_app(backend: Backend) -> gr.Blocks:
                 yield {status: f"{state_pill('FAILED')} {type(exc).__name__}{where} — {user_message(exc)}"}
                 raise gr.Error(user_message(exc), title="Run failed") from None
 
+        # Registered first: the frontend skips a click's later listeners once a validator fails.
+        run.click(summarize_problems, inputs_kwargs=ui_kwargs, outputs=status, queue=False,
+                  api_visibility="private", show_progress="hidden")
+
         run_event = run.click(
             run_from_ui, inputs=[session_spend], inputs_kwargs=ui_kwargs,
             outputs=[status, result_view, download, metrics, input_view, session_spend, current_job],
             validator=validate_ui, concurrency_limit=MAX_CONCURRENT_JOBS, concurrency_id=JOBS_CONCURRENCY_ID,
-            api_visibility="private", show_progress="minimal",
+            api_name="run_ui", api_visibility="undocumented", show_progress="minimal",
         )
 
         def on_cancel(request_id: str) -> str:

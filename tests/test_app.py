@@ -1,0 +1,222 @@
+"""The app through gradio_client, launched on loopback with the emulator behind it."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from gradio_client.exceptions import ValidationError as ClientValidationError
+from PIL import Image, ImageDraw
+
+from components import jobs
+from components.backend import Backend
+from components.config import Secret, Settings
+from components.emulator import Emulator, Route
+from components.mask import mask_from_editor
+from components.ui import build_app, launch_options
+from tests.conftest import KEY, mask_bytes, png_bytes
+
+
+def wait_until(condition, timeout=10.0):
+    """Wait for a condition the app reaches by itself (not a sleep standing in for one)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        threading.Event().wait(0.02)
+
+
+@pytest.fixture(scope="module")
+def module_emulator():
+    with Emulator(key=KEY, queue_seconds=0.05, processing_seconds=0.3) as emu:
+        yield emu
+
+
+def launch(backend: Backend):
+    demo = build_app(backend)
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
+    return demo, url
+
+
+@pytest.fixture(scope="module")
+def app_url(module_emulator, tmp_path_factory):
+    """The app on the emulator as its default (no deployer key) backend."""
+    backend = Backend(Settings(poll_interval=0.05), emulator=module_emulator)
+    demo, url = launch(backend)
+    yield url
+    demo.close()
+
+
+@pytest.fixture
+def emulator(module_emulator):
+    module_emulator.faults.clear()
+    module_emulator.calls.clear()
+    module_emulator.processing_seconds = 0.3
+    module_emulator.received_keys.clear()
+    return module_emulator
+
+
+@pytest.fixture
+def images(tmp_path):
+    paths = []
+    for index, color in enumerate([(200, 30, 30), (30, 200, 30), (30, 30, 200)]):
+        path = tmp_path / f"input-{index}.png"
+        path.write_bytes(png_bytes((64, 48), color))
+        paths.append(str(path))
+    return paths
+
+
+def edit(url, images, headers=None, **options):
+    client = Client(url, verbose=False, headers=headers)
+    arguments = dict(prompt="make it pink", images=[handle_file(p) for p in images], mask=None)
+    arguments.update(options)
+    return client.predict(**arguments, api_name="/edit")
+
+
+def stored(emulator, url):
+    return emulator.files[url.split(emulator.url + "/", 1)[1]].data
+
+
+def test_edit_happy_path_returns_the_image_and_status(app_url, emulator, images):
+    path, status = edit(app_url, images[:1], output_format="webp", quality="low", size="1024x1024")
+    assert Image.open(path).format == "WEBP" and Image.open(path).size == (1024, 1024)
+    assert path.endswith(".webp") and "make-it-pink" in path
+    assert status["status"] == "COMPLETED" and status["backend"] == "emulator"
+    assert status["request_id"] in emulator.jobs
+    assert status["inference_time"] > 0 and status["elapsed"] >= status["inference_time"]
+    assert status["cost"] == 0.011
+
+
+def test_edit_streams_states_before_the_result(app_url, emulator, images):
+    emulator.processing_seconds = 1.5
+    job = Client(app_url, verbose=False).submit(prompt="x", images=[handle_file(images[0])], mask=None,
+                                               api_name="/edit")
+    outputs = list(job)
+    states = [status["status"] for _, status in outputs]
+    assert "PROCESSING" in states and states[-1] == "COMPLETED"
+    assert outputs[-1][0] is not None and all(path is None for path, _ in outputs[:-1])
+
+
+def test_several_references_keep_their_order_and_a_mask_file_is_sent(app_url, emulator, images, tmp_path):
+    mask = tmp_path / "mask.png"
+    mask.write_bytes(mask_bytes((64, 48)))
+    _, status = edit(app_url, images, mask=handle_file(str(mask)))
+    params = emulator.jobs[status["request_id"]].params
+    colors = [Image.open(io.BytesIO(stored(emulator, u))).getpixel((0, 0)) for u in params["image_urls"]]
+    assert colors == [(200, 30, 30), (30, 200, 30), (30, 30, 200)]
+    sent_mask = Image.open(io.BytesIO(stored(emulator, params["mask"])))
+    assert sent_mask.getchannel("A").getpixel((15, 15)) == 0
+
+
+def test_a_painted_layer_becomes_the_right_mask(app_url, emulator, tmp_path):
+    background = tmp_path / "bg.png"
+    Image.new("RGBA", (120, 80), (10, 120, 200, 255)).save(background)
+    layer = Image.new("RGBA", (120, 80), (0, 0, 0, 0))
+    ImageDraw.Draw(layer).rectangle((20, 10, 49, 39), fill=(255, 0, 170, 255))
+    layer_path = tmp_path / "layer.png"
+    layer.save(layer_path)
+    editor_value = {"background": handle_file(str(background)), "layers": [handle_file(str(layer_path))],
+                    "composite": handle_file(str(background))}
+    client = Client(app_url, verbose=False)
+    # The UI's own event takes its inputs in order: prompt, editor, files, urls, mask file, options, deadline, key.
+    options = ["auto", "auto", "opaque", 100, "png", "auto"]
+    client.predict("a bowl of oranges", editor_value, None, "", None, *options, 60, "", api_name="/run_ui")
+    job = max(emulator.jobs.values(), key=lambda j: j.submitted_at)
+    mask = Image.open(io.BytesIO(stored(emulator, job.params["mask"])))
+    assert mask.format == "PNG" and mask.mode == "RGBA" and mask.size == (120, 80)
+    alpha = mask.getchannel("A")
+    assert alpha.getpixel((30, 20)) == 0 and alpha.getpixel((100, 70)) == 255
+    assert alpha.histogram()[0] == 30 * 30
+
+
+def test_no_paint_means_no_mask():
+    background = Image.new("RGBA", (50, 40), (1, 2, 3, 255))
+    empty_layer = Image.new("RGBA", (50, 40), (0, 0, 0, 0))
+    assert mask_from_editor({"background": background, "layers": [empty_layer], "composite": background}) is None
+    assert mask_from_editor(None) is None
+
+
+def test_a_failed_job_raises_with_the_detail_and_remedy(app_url, emulator, images):
+    with pytest.raises(AppError) as caught:
+        edit(app_url, images[:1], prompt="please #fail")
+    assert "#fail" in str(caught.value) and "moderation=low" in str(caught.value)
+
+
+def test_invalid_input_is_refused_before_anything_is_sent(app_url, emulator, images):
+    with pytest.raises(ClientValidationError) as caught:
+        edit(app_url, images[:1], prompt="  ", background="transparent", output_format="jpeg")
+    assert "prompt" in str(caught.value) and "background" in str(caught.value)
+    assert sum(emulator.calls.values()) == 0
+
+
+def test_cancel_stops_polling_at_once(app_url, emulator, images):
+    emulator.processing_seconds = 60
+    job = Client(app_url, verbose=False).submit(prompt="x", images=[handle_file(images[0])], mask=None,
+                                               api_name="/edit")
+    wait_until(lambda: any(s["status"] == "PROCESSING" for _, s in job.outputs()))
+    request_id = job.outputs()[-1][1]["request_id"]
+    assert jobs.live_pollers() >= 1
+    assert job.cancel()
+    wait_until(lambda: jobs.live_pollers() == 0, timeout=5)
+    polls_when_stopped = emulator.jobs[request_id].polls
+    emulator.processing_seconds = 0.3
+    edit(app_url, images[:1])  # another whole job, polled many times meanwhile
+    assert emulator.jobs[request_id].polls == polls_when_stopped
+
+
+def test_eight_sessions_run_at_the_same_time(app_url, emulator, images):
+    emulator.processing_seconds = 1.0
+    before = set(emulator.jobs)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: edit(app_url, images[:1]), range(8)))
+    assert all(status["status"] == "COMPLETED" for _, status in results)
+    ran = [emulator.jobs[s["request_id"]] for _, s in results if s["request_id"] not in before]
+    assert len(ran) == 8
+    # All eight were submitted before the first finished: none waited for another.
+    assert max(j.submitted_at for j in ran) < min(j.completed_at for j in ran)
+
+
+@pytest.fixture(scope="module")
+def live_app(module_emulator):
+    """The app pointed at the emulator as if it were Segmind, with a deployer key and visitor keys allowed."""
+    settings = Settings(api_base=module_emulator.url, storage_base=module_emulator.url, api_key=Secret(KEY),
+                        poll_interval=0.05)
+    demo, url = launch(Backend(settings, allow_visitor_keys=True))
+    yield url
+    demo.close()
+
+
+def test_a_wrong_visitor_key_gets_the_401_advice(live_app, emulator, images):
+    with pytest.raises(AppError) as caught:
+        edit(live_app, images[:1], headers={"x-api-key": "wrong-visitor-key"})
+    assert "API key" in str(caught.value) and "wrong-visitor-key" not in str(caught.value)
+    assert set(emulator.received_keys) == {"wrong-visitor-key"}
+
+
+def test_each_visitor_sends_only_their_own_key(live_app, emulator, images):
+    emulator.key = "visitor-b-key"
+    try:
+        with pytest.raises(AppError):
+            edit(live_app, images[:1], headers={"x-api-key": "visitor-a-key"})
+        _, status = edit(live_app, images[:1], headers={"x-api-key": "visitor-b-key"})
+    finally:
+        emulator.key = KEY
+    assert status["backend"] == "segmind"
+    assert set(emulator.received_keys) == {"visitor-a-key", "visitor-b-key"}
+    assert KEY not in emulator.received_keys
+
+
+def test_without_a_visitor_key_the_deployer_key_is_used(live_app, emulator, images):
+    _, status = edit(live_app, images[:1])
+    assert status["backend"] == "segmind" and set(emulator.received_keys) == {KEY}
+
+
+def test_the_page_states_the_backend(app_url):
+    page = requests.get(app_url, timeout=10).text
+    assert "Simulated results" in page and "emulator" in page

@@ -1,0 +1,99 @@
+"""End to end in headless Chromium (Debian's), driven by Playwright: upload, paint, run, see the result."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from components.backend import Backend
+from components.config import Settings
+from components.emulator import Emulator
+from components.ui import build_app, launch_options
+from tests.conftest import KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is not installed: `make test` installs it (scripts/install-chromium.sh)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    with Emulator(key=KEY, queue_seconds=0.5, processing_seconds=2.0) as emulator:
+        demo = build_app(Backend(Settings(poll_interval=0.25), emulator=emulator))
+        _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
+        yield url, emulator
+        demo.close()
+
+
+def test_upload_paint_run_and_see_the_result(app, browser):
+    url, emulator = app
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    editor = page.locator("#editor")
+    editor.locator("canvas").first.wait_for()  # the editor drops uploads made before its canvas exists
+    editor.locator('input[type="file"]').set_input_files(str(ROOT / "examples" / "mug.png"))
+    page.wait_for_function(
+        "() => document.querySelector('#editor button[aria-label=\"Brush\"]').className.includes('highlight')")
+
+    box = editor.locator("canvas").first.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x - 60, y)
+    page.mouse.down()
+    for step in range(1, 16):
+        page.mouse.move(x - 60 + 8 * step, y, steps=2)
+    page.mouse.up()
+    page.locator("#mask-info").get_by_text("Mask from your painting").wait_for()
+
+    page.locator("#prompt textarea").fill("Turn the painted band into a red stripe")
+    page.locator("#run").click()
+    status = page.locator("#status")
+    status.get_by_text("PROCESSING").wait_for(timeout=15_000)
+    status.get_by_text("COMPLETED").wait_for(timeout=15_000)
+    page.locator("#result img").wait_for()
+    page.locator("#download").wait_for(state="visible")
+    assert "request" in status.inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "e2e-result.png"), full_page=True)
+
+    job = max(emulator.jobs.values(), key=lambda j: j.submitted_at)
+    mask_url = job.params["mask"]
+    mask = Image.open(io.BytesIO(emulator.files[mask_url.split(emulator.url + "/", 1)[1]].data))
+    assert mask.size == (512, 512)  # the image's own size, not the canvas's
+    alpha = mask.getchannel("A")
+    assert 0 < alpha.histogram()[0] < 512 * 512 // 4  # a stroke, not the whole image
+    assert alpha.getpixel((256, 256)) == 0  # painted across the middle
+    page.close()
+
+
+def test_validation_messages_appear_next_to_the_widget(app, browser):
+    url, emulator = app
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.locator("#run").wait_for()
+    calls_before = sum(emulator.calls.values())
+    page.locator("#run").click()
+    page.locator("#prompt div.validation-error").wait_for()
+    page.locator("#editor .validation-error").first.wait_for()
+    assert "empty" in page.locator("#prompt div.validation-error").inner_text()
+    page.locator("#status").get_by_text("Nothing was sent").wait_for()
+    assert sum(emulator.calls.values()) == calls_before
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "e2e-validation.png"), full_page=False)
+    page.close()
