@@ -71,10 +71,13 @@ class Settings:
     poll_interval: float = 1.0
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, dotenv: bool = True, dotenv_path: str | None = None
+    ) -> Settings:
+        """Read the environment; unless told otherwise, `.env` fills in what it does not set."""
         if env is None:
             if dotenv:
-                load_dotenv(override=False)
+                load_dotenv(dotenv_path, override=False)
             env = os.environ
         key = env.get("SEGMIND_API_KEY", "").strip()
         mode = env.get("SEGMIND_UPLOAD_MODE", UploadMode.UPLOAD.value).strip().lower()

@@ -8,6 +8,7 @@ files); both feed the same `_follow` stream from the job API.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import time
@@ -26,6 +27,8 @@ from components.jobs import JobUpdate, Phase, run_job
 from components.mask import edit_fraction, editor_background, mask_from_editor, mask_preview
 from components.models import EditResult
 from components.schema import ValidationIssue
+
+log = logging.getLogger("components.ui")
 
 # Jobs spend nearly all their time waiting on Segmind, not on this server's CPU,
 # so many run at once. Gradio's default of one running job per event would make
@@ -46,6 +49,8 @@ CSS = """
 .state-STOPPED { background: #6d4c41; }
 #opt-output_compression input:disabled { opacity: 0.35; }
 """
+UNEXPECTED = ("Something went wrong inside this app (it has been logged). If a job was submitted, its request "
+              "id is in the status line above; otherwise nothing was sent.")
 PHASE_LABELS = {Phase.PREPARING: "UPLOADING", Phase.SUBMITTING: "SUBMITTING"}
 
 
@@ -302,7 +307,7 @@ def build_app(backend: Backend) -> gr.Blocks:
             api_status = gr.JSON(label="status")
             api_trigger = gr.Button("edit")
 
-        _add_examples(prompt, editor, files, mask_file)
+        examples = _add_examples(prompt, editor, files, mask_file)
 
         # Live feedback ------------------------------------------------------------
 
@@ -329,14 +334,22 @@ def build_app(backend: Backend) -> gr.Blocks:
                 info += f", {edit_fraction(mask):.1%} of the image open to edit."
             return images.count_text(), mask_preview(mask), info
 
+        inspected = [count, preview, mask_info]
         for trigger in (editor.change, files.change, urls.change, mask_file.change):
-            trigger(inspect_inputs, [editor, files, urls, mask_file], [count, preview, mask_info],
+            trigger(inspect_inputs, [editor, files, urls, mask_file], inspected,
                     queue=False, show_progress="hidden", api_visibility="private", trigger_mode="always_last")
+        if examples is not None:
+            # The editor reports its change before an example's image has loaded; look again once it has.
+            examples.load_input_event.then(inspect_inputs, [editor, files, urls, mask_file], inspected,
+                                           queue=False, show_progress="hidden", api_visibility="private")
 
         def estimate(quality, size):
             price = money(schema.estimated_cost({"quality": quality, "size": size}))
-            return (f"Estimated price per image: about **{price}** "
-                    "(OpenAI's list price for this quality and size; `auto` estimated as medium).")
+            notes = ["OpenAI's list price for this quality and size, before input tokens"]
+            notes += [f"`{name}` estimated as {guess}" for name, value, guess in
+                      (("quality", quality, "medium"), ("size", size, "square")) if value not in
+                      (schema.PRICE_PER_IMAGE if name == "quality" else schema.pixel_sizes())]
+            return f"Estimated price per image: about **{price}** ({'; '.join(notes)})."
 
         for name in ("quality", "size"):
             widgets[name].change(estimate, [widgets["quality"], widgets["size"]], cost, queue=False,
@@ -386,8 +399,10 @@ def build_app(backend: Backend) -> gr.Blocks:
             started = time.monotonic()
             last: JobUpdate | None = None
             kind = backend.default_kind
-            yield {status: "Starting…", download: gr.update(visible=False), metrics: "",
-                   result_view: None, input_view: images.edited}
+            shown_count, shown_preview, shown_info = inspect_inputs(
+                values["editor"], values["files"], values["urls"], values["mask_file"])
+            yield {status: "Starting…", download: gr.update(visible=False), metrics: "", result_view: None,
+                   input_view: images.edited, count: shown_count, preview: shown_preview, mask_info: shown_info}
             try:
                 async for last, kind in follow(edit, visitor_key_from(request, values["visitor_key"]),
                                                float(values["deadline"])):
@@ -404,7 +419,11 @@ def build_app(backend: Backend) -> gr.Blocks:
             except errors.SegmindError as exc:
                 where = f" · request `{exc.request_id}`" if exc.request_id else ""
                 yield {status: f"{state_pill('FAILED')} {type(exc).__name__}{where} — {user_message(exc)}"}
-                raise gr.Error(user_message(exc), title="Run failed") from None
+                raise gr.Error(user_message(exc), title="Run failed", print_exception=False) from None
+            except Exception:
+                log.exception("unexpected error in a run")
+                yield {status: f"{state_pill('FAILED')} {UNEXPECTED}"}
+                raise gr.Error(UNEXPECTED, title="Run failed", print_exception=False) from None
 
         # Registered first: the frontend skips a click's later listeners once a validator fails.
         run.click(summarize_problems, inputs_kwargs=ui_kwargs, outputs=status, queue=False,
@@ -412,7 +431,7 @@ def build_app(backend: Backend) -> gr.Blocks:
 
         run_event = run.click(
             run_from_ui, inputs=[session_spend], inputs_kwargs=ui_kwargs,
-            outputs=[status, result_view, download, metrics, input_view, session_spend, current_job],
+            outputs=[status, result_view, download, metrics, input_view, session_spend, current_job, *inspected],
             validator=validate_ui, concurrency_limit=MAX_CONCURRENT_JOBS, concurrency_id=JOBS_CONCURRENCY_ID,
             api_name="run_ui", api_visibility="undocumented", show_progress="minimal",
         )
@@ -452,7 +471,10 @@ def build_app(backend: Backend) -> gr.Blocks:
                     else:
                         yield None, record
             except errors.SegmindError as exc:
-                raise gr.Error(user_message(exc), title=type(exc).__name__) from None
+                raise gr.Error(user_message(exc), title=type(exc).__name__, print_exception=False) from None
+            except Exception:
+                log.exception("unexpected error in /edit")
+                raise gr.Error(UNEXPECTED, title="Unexpected error", print_exception=False) from None
 
         api_trigger.click(edit, inputs_kwargs=api_kwargs, outputs=[api_result, api_status], api_name="edit",
                           validator=validate_api, concurrency_limit=MAX_CONCURRENT_JOBS,
@@ -462,11 +484,12 @@ def build_app(backend: Backend) -> gr.Blocks:
     return demo
 
 
-def _add_examples(prompt: gr.Textbox, editor: gr.ImageEditor, files: gr.File, mask_file: gr.File) -> None:
+def _add_examples(prompt: gr.Textbox, editor: gr.ImageEditor, files: gr.File, mask_file: gr.File
+                  ) -> gr.Examples | None:
     examples_dir = Path(__file__).resolve().parent.parent / "examples"
     manifest = examples_dir / "examples.json"
     if not manifest.exists():
-        return
+        return None
     rows, labels = [], []
     for entry in json.loads(manifest.read_text()):
         background = str(examples_dir / entry["image"])
@@ -474,8 +497,8 @@ def _add_examples(prompt: gr.Textbox, editor: gr.ImageEditor, files: gr.File, ma
         mask = str(examples_dir / entry["mask"]) if entry.get("mask") else None
         rows.append([entry["prompt"], background, references, mask])
         labels.append(entry["label"])
-    gr.Examples(rows, [prompt, editor, files, mask_file], example_labels=labels, label="Examples",
-                cache_examples=False)
+    return gr.Examples(rows, [prompt, editor, files, mask_file], example_labels=labels, label="Examples",
+                       cache_examples=False)
 
 
 def launch_options() -> dict[str, Any]:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
 
 import pytest
 from PIL import Image
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Results the app saves during tests go to a scratch folder, not the project's outputs/.
+os.environ["OUTPUT_DIR"] = tempfile.mkdtemp(prefix="gpt-image-edit-test-outputs-")
 
 from components.client import SegmindClient  # noqa: E402
 from components.config import Settings  # noqa: E402
