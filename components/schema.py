@@ -31,10 +31,11 @@ OUTPUT_MEDIA_TYPES: Mapping[str, str] = {"png": "image/png", "jpeg": "image/jpeg
 TRANSPARENT = "transparent"
 
 # OpenAI's price per output image in USD (1024x1024, then 1536x1024 / 1024x1536),
-# before input tokens. `auto` quality is estimated as medium.
+# before input tokens. A quality without a price (`auto`) is estimated as medium.
 PRICE_PER_IMAGE: Mapping[str, tuple[float, float]] = {
     "low": (0.011, 0.016), "medium": (0.042, 0.063), "high": (0.167, 0.25),
 }
+ESTIMATED_QUALITY = "medium"
 
 
 class ParamType(enum.Enum):
@@ -148,7 +149,7 @@ def pixel_sizes() -> dict[str, tuple[int, int]]:
 
 def estimated_cost(params: Mapping[str, Any]) -> float:
     """An estimate of one output image's price, from OpenAI's list prices."""
-    square, oblong = PRICE_PER_IMAGE.get(str(params.get("quality")), PRICE_PER_IMAGE["medium"])
+    square, oblong = PRICE_PER_IMAGE.get(str(params.get("quality")), PRICE_PER_IMAGE[ESTIMATED_QUALITY])
     size = pixel_sizes().get(str(params.get("size")))
     return oblong if size and size[0] != size[1] else square
 

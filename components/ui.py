@@ -346,9 +346,10 @@ def build_app(backend: Backend) -> gr.Blocks:
         def estimate(quality, size):
             price = money(schema.estimated_cost({"quality": quality, "size": size}))
             notes = ["OpenAI's list price for this quality and size, before input tokens"]
-            notes += [f"`{name}` estimated as {guess}" for name, value, guess in
-                      (("quality", quality, "medium"), ("size", size, "square")) if value not in
-                      (schema.PRICE_PER_IMAGE if name == "quality" else schema.pixel_sizes())]
+            if quality not in schema.PRICE_PER_IMAGE:
+                notes.append(f"quality `{quality}` estimated as {schema.ESTIMATED_QUALITY}")
+            if size not in schema.pixel_sizes():
+                notes.append(f"size `{size}` estimated as square")
             return f"Estimated price per image: about **{price}** ({'; '.join(notes)})."
 
         for name in ("quality", "size"):
