@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from typing import Any, Iterator, Mapping, Sequence
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
@@ -22,9 +22,16 @@ from components.models import EditResult, JobEvent, JobState, Metrics, Submitted
 from components.output import MAX_OUTPUT_BYTES, decode_image, output_bytes, output_reference
 from components.transport import RetryPolicy, Transport, parse_retry_after
 
-# Consecutive unreadable status answers tolerated before giving up: a proxy
-# hiccup should not lose a paid job, a broken server should not be polled forever.
-MAX_UNREADABLE_POLLS = 3
+# Status answers that say nothing about the job itself: polling rides them out until the deadline.
+TRANSIENT = (errors.RateLimitError, errors.InternalServerError, errors.BadGatewayError, errors.GatewayTimeoutError,
+             errors.APIConnectionError, errors.InvalidResponseError)
+MAX_TROUBLE_WAIT = 30.0
+MAX_REDIRECTS = 5
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _strip_version(base: str) -> str:
@@ -48,7 +55,7 @@ class SegmindClient:
         self.storage_base = self.settings.storage_base.rstrip("/")
         self.transport = Transport(
             api_key=api_key or self.settings.api_key,
-            key_hosts={urlsplit(self.api_base).netloc, urlsplit(self.storage_base).netloc},
+            key_hosts={_origin(self.api_base), _origin(self.storage_base)},
             connect_timeout=self.settings.connect_timeout,
             read_timeout=self.settings.read_timeout,
             retry=retry,
@@ -104,7 +111,7 @@ class SegmindClient:
 
     # Inputs ------------------------------------------------------------------
 
-    def prepare_payload(self, request: EditRequest) -> dict[str, Any]:
+    def prepare_payload(self, request: EditRequest, stop: threading.Event | None = None) -> dict[str, Any]:
         """Check everything, then upload local images; the body to submit.
 
         Raises ValidationError listing every problem before anything is sent.
@@ -114,7 +121,7 @@ class SegmindClient:
             raise errors.ValidationError(issues)
         assert inputs is not None
         everything: list[InputImage] = list(inputs.images) + ([inputs.mask] if inputs.mask else [])
-        urls = self.image_urls(everything)
+        urls = self.image_urls(everything, stop)
         mask_url = urls.pop() if inputs.mask else None
         payload = schema.build_payload(request.prompt, urls, mask_url, **request.options)
         issues = schema.validate(payload)
@@ -122,17 +129,17 @@ class SegmindClient:
             raise errors.ValidationError(issues)
         return payload
 
-    def image_urls(self, images: Sequence[InputImage]) -> list[str]:
+    def image_urls(self, images: Sequence[InputImage], stop: threading.Event | None = None) -> list[str]:
         """URLs for the model, in order: remote ones as given, local ones uploaded or inlined."""
         local = [image for image in images if isinstance(image, LocalImage)]
         if self.settings.upload_mode is UploadMode.INLINE:
             uploaded = [image.data_uri() for image in local]
         else:
-            uploaded = self.upload(local)
+            uploaded = self.upload(local, stop)
         by_position = iter(uploaded)
         return [image.url if isinstance(image, RemoteImage) else next(by_position) for image in images]
 
-    def upload(self, images: Sequence[LocalImage]) -> list[str]:
+    def upload(self, images: Sequence[LocalImage], stop: threading.Event | None = None) -> list[str]:
         """Store images with Segmind (`POST /upload-asset`); their persistent URLs, in order."""
         if not images:
             return []
@@ -140,6 +147,7 @@ class SegmindClient:
             "POST", f"{self.storage_base}/upload-asset",
             json={"data_urls": [image.data_uri() for image in images]},
             idempotent=True,  # storing the same bytes twice costs nothing and starts no job
+            stop=stop,
         )
         if not response.ok:
             raise self._error(response)
@@ -155,9 +163,14 @@ class SegmindClient:
 
     # v2 ----------------------------------------------------------------------
 
-    def submit(self, payload: Mapping[str, Any]) -> SubmittedJob:
-        """Start a paid job. Never repeated once it may have reached Segmind."""
-        response = self.transport.request("POST", self.v2_url, json=dict(payload), idempotent=False)
+    def submit(self, payload: Mapping[str, Any], stop: threading.Event | None = None) -> SubmittedJob:
+        """Start a paid job. Never repeated once it may have reached Segmind.
+
+        With `stop` set beforehand nothing is sent; it also interrupts a wait between 429 retries.
+        """
+        if stop is not None and stop.is_set():
+            raise errors.PollingStoppedError(reason="stopped before the job was submitted; nothing was sent")
+        response = self.transport.request("POST", self.v2_url, json=dict(payload), idempotent=False, stop=stop)
         if not response.ok:
             raise self._error(response)
         try:
@@ -168,7 +181,12 @@ class SegmindClient:
         if not isinstance(body, dict) or not all(body.get(k) for k in ("request_id", "status_url", "response_url")):
             keys = sorted(body) if isinstance(body, dict) else type(body).__name__
             raise errors.InvalidResponseError(f"the submit answer lacks request_id/status_url/response_url: {keys}")
-        return SubmittedJob(str(body["request_id"]), str(body["status_url"]), str(body["response_url"]))
+        job = SubmittedJob(str(body["request_id"]), str(body["status_url"]), str(body["response_url"]))
+        for url in (job.status_url, job.response_url):
+            # Segmind named these URLs itself, so they may carry the key, but never over a weaker scheme.
+            if urlsplit(url).scheme == urlsplit(self.api_base).scheme:
+                self.transport.trust(url)
+        return job
 
     def _terminal_tolerant_get(
         self, url: str, job: SubmittedJob, stop: threading.Event | None
@@ -232,23 +250,32 @@ class SegmindClient:
         start = time.monotonic() if started_at is None else started_at
         deadline_at = start + (self.settings.deadline if deadline is None else deadline)
         interval = self.settings.poll_interval if poll_interval is None else poll_interval
-        polls = unreadable = 0
+        polls = troubles = 0
         state = JobState.QUEUED
+        last_trouble: errors.SegmindError | None = None
         yield JobEvent(state, job.request_id, time.monotonic() - start, polls)
         while True:
             if stop.is_set():
                 raise errors.PollingStoppedError(request_id=job.request_id)
             if time.monotonic() >= deadline_at:
+                seen = f"; last problem: {last_trouble.message}" if last_trouble else ""
                 raise errors.DeadlineExceededError(
-                    f"still {state.value} after {time.monotonic() - start:.0f}s", request_id=job.request_id)
+                    f"still {state.value} after {time.monotonic() - start:.0f}s{seen}", request_id=job.request_id)
+            wait = interval
             try:
                 state, body = self.status(job, stop)
-                unreadable = 0
-            except errors.InvalidResponseError:
-                unreadable += 1
-                if unreadable >= MAX_UNREADABLE_POLLS:
-                    raise
+            except TRANSIENT as exc:
+                # The paid job goes on whatever the status endpoint says: keep asking, more slowly,
+                # until the deadline, rather than lose the result.
+                troubles += 1
+                last_trouble = exc
+                retry_after = getattr(exc, "retry_after", None) or 0.0
+                wait = min(MAX_TROUBLE_WAIT, max(retry_after, interval * 2 ** min(troubles, 6)))
+                yield JobEvent(state, job.request_id, time.monotonic() - start, polls,
+                               error=f"{exc.summary}; retrying in {wait:.0f}s")
             else:
+                troubles = 0
+                last_trouble = None
                 polls += 1
                 if state is JobState.COMPLETED:
                     result = self.result(job, stop)
@@ -260,7 +287,7 @@ class SegmindClient:
                     raise errors.JobFailedError(detail, request_id=job.request_id)
                 yield JobEvent(state, job.request_id, time.monotonic() - start, polls)
             remaining = deadline_at - time.monotonic()
-            if stop.wait(max(0.0, min(interval, remaining))):
+            if stop.wait(max(0.0, min(wait, remaining))):
                 raise errors.PollingStoppedError(request_id=job.request_id)
 
     def stream(self, request: EditRequest, **follow_options: Any) -> Iterator[JobEvent]:
@@ -285,8 +312,13 @@ class SegmindClient:
         )
         if not response.ok:
             raise self._error(response)
+        if len(response.content) > MAX_OUTPUT_BYTES:
+            raise errors.OutputError("the v1 answer is larger than this app accepts")
         if response.headers.get("Content-Type", "").startswith("application/json"):
-            body = response.json()
+            try:
+                body = response.json()
+            except ValueError:
+                raise errors.InvalidResponseError("the v1 answer claims JSON but is not") from None
             data, source = output_bytes(output_reference(body), self.download)
             metrics = Metrics.from_body(body)
         else:
@@ -298,8 +330,20 @@ class SegmindClient:
     # Downloads ---------------------------------------------------------------
 
     def download(self, url: str) -> bytes:
-        """Fetch an output image, capped in size and time; the key is sent only to Segmind's hosts."""
-        response = self.transport.request("GET", url, idempotent=True, stream=True)
+        """Fetch an output image, capped in size and time; the key is sent only to Segmind's hosts.
+
+        Redirects (to a CDN, say) are followed here, one hop at a time, so each hop's
+        headers are chosen for its own host.
+        """
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self.transport.request("GET", url, idempotent=True, stream=True)
+            if response.is_redirect and response.headers.get("Location"):
+                url = urljoin(url, response.headers["Location"])
+                response.close()
+                continue
+            break
+        else:
+            raise errors.OutputError("the output URL redirected too many times")
         with response:
             if not response.ok:
                 raise errors.OutputError(f"downloading the output answered HTTP {response.status_code}")

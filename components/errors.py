@@ -27,15 +27,17 @@ class SegmindError(Exception):
         *,
         request_id: str | None = None,
         status_code: int | None = None,
+        reason: str | None = None,
     ) -> None:
         self.detail = detail
         self.request_id = request_id
         self.status_code = status_code
+        self.reason = reason  # what this side saw (e.g. "ReadTimeout"), as opposed to the server's words
         super().__init__(self.message)
 
     @property
     def message(self) -> str:
-        parts = [self.summary + "."]
+        parts = [self.summary + (f" ({self.reason})." if self.reason else ".")]
         if self.detail:
             parts.append(f"Server said: {self.detail}.")
         parts.append(self.remedy)
@@ -70,6 +72,13 @@ class APIStatusError(SegmindError):
     def message(self) -> str:
         code = f" (HTTP {self.status_code})" if self.status_code else ""
         return super().message.replace(self.summary + ".", self.summary + code + ".", 1)
+
+
+class InvalidKeyError(SegmindError, ValueError):
+    """A key that cannot travel in an HTTP header; refused before anything is sent."""
+
+    summary = "The API key contains characters an API key cannot have"
+    remedy = "Paste it again: it must be printable ASCII with no spaces (look for a stray quote or line break)."
 
 
 class BadRequestError(APIStatusError):

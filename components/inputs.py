@@ -56,6 +56,10 @@ class InputError(ValueError):
     """One input could not be used; the message says which and why."""
 
 
+class UrlText(str):
+    """Text a person typed as a URL: never opened as a path on this machine, whatever it says."""
+
+
 def _has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
 
@@ -90,6 +94,8 @@ def load_image(source: ImageSource, name: str = "image") -> InputImage:
         return _decode(buffer.getvalue(), name)
     if isinstance(source, (bytes, bytearray)):
         return _decode(bytes(source), name)
+    if isinstance(source, UrlText) and not source.startswith(("http://", "https://", "data:")):
+        raise InputError(f"{name}: {source[:60]!r} is not an http(s) URL")
     if isinstance(source, str) and source.startswith("data:"):
         if not schema.is_image_reference(source):
             raise InputError(f"{name}: a data: link must be a base64 image (data:image/...;base64,...)")
@@ -105,11 +111,15 @@ def load_image(source: ImageSource, name: str = "image") -> InputImage:
         scheme = source.split(":", 1)[0]
         raise InputError(f"{name}: only http(s) URLs and local files are accepted, not {scheme}: links")
     path = Path(source)
-    if not path.is_file():
-        raise InputError(f"{name}: no such file {path.name!r}")
-    if path.stat().st_size > schema.MAX_IMAGE_BYTES:
-        raise InputError(f"{name} is {path.stat().st_size / 1e6:.0f} MB; the model takes at most 50 MB")
-    return _decode(path.read_bytes(), path.name)
+    try:
+        if not path.is_file():
+            raise InputError(f"{name}: no such file {path.name!r}")
+        if path.stat().st_size > schema.MAX_IMAGE_BYTES:
+            raise InputError(f"{name} is {path.stat().st_size / 1e6:.0f} MB; the model takes at most 50 MB")
+        data = path.read_bytes()
+    except OSError:
+        raise InputError(f"{name}: the file {path.name!r} cannot be read") from None
+    return _decode(data, path.name)
 
 
 @dataclass(frozen=True)
@@ -129,12 +139,15 @@ def prepare_inputs(
         issues.append(ValidationIssue(
             "image_urls", f"has {len(images)} images; the model takes at most {schema.MAX_IMAGES}"))
     loaded: list[InputImage] = []
+    first: InputImage | None = None
     for position, source in enumerate(images[: schema.MAX_IMAGES], start=1):
         try:
             image = load_image(source, f"image {position}")
         except InputError as exc:
             issues.append(ValidationIssue("image_urls", str(exc)))
             continue
+        if position == 1:
+            first = image
         if isinstance(image, LocalImage) and len(image.data) > schema.MAX_IMAGE_BYTES:
             issues.append(ValidationIssue("image_urls", f"image {position} is over 50 MB"))
         loaded.append(image)
@@ -145,7 +158,7 @@ def prepare_inputs(
         except InputError as exc:
             issues.append(ValidationIssue("mask", str(exc)))
         else:
-            issues.extend(check_mask(loaded_mask, loaded[0] if loaded else None))
+            issues.extend(check_mask(loaded_mask, first))
     if issues:
         return None, issues
     return PreparedInputs(loaded, loaded_mask), []

@@ -16,6 +16,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -44,30 +45,34 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """Seconds to wait from `Retry-After` (seconds or HTTP date) or `x-rate-limit-reset-at-utc`."""
     now = time.time() if now is None else now
-    raw = headers.get("Retry-After")
-    if raw:
-        raw = raw.strip()
+    for name in ("Retry-After", "x-rate-limit-reset-at-utc"):
+        raw = (headers.get(name) or "").strip()
+        if raw:
+            wait = _seconds_until(raw, now)
+            if wait is not None:
+                return wait
+    return None
+
+
+def _seconds_until(raw: str, now: float) -> float | None:
+    """A wait in seconds, an epoch time (s or ms), an ISO 8601 time or an HTTP date; None if unreadable."""
+    try:
+        number = float(raw)
+    except ValueError:
+        pass
+    else:
+        if number < 1e9:  # too small to be a moment: a number of seconds to wait
+            return max(0.0, number)
+        return max(0.0, (number / 1000 if number > 1e11 else number) - now)
+    for parse in (lambda text: datetime.fromisoformat(text.replace("Z", "+00:00")),
+                  email.utils.parsedate_to_datetime):
         try:
-            return max(0.0, float(raw))
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(raw) if raw else None
-            if parsed is not None:
-                return max(0.0, parsed.timestamp() - now)
-    raw = headers.get("x-rate-limit-reset-at-utc")
-    if raw:
-        raw = raw.strip()
-        try:
-            stamp = float(raw)
-            # Epoch milliseconds are as plausible as seconds; pick by magnitude.
-            return max(0.0, (stamp / 1000 if stamp > 1e11 else stamp) - now)
-        except ValueError:
-            try:
-                moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-            except ValueError:
-                return None
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
-            return max(0.0, moment.timestamp() - now)
+            moment = parse(raw)
+        except (TypeError, ValueError, IndexError):
+            continue
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return max(0.0, moment.timestamp() - now)
     return None
 
 
@@ -87,6 +92,19 @@ class RetryPolicy:
         if retry_after is not None:
             delay = max(delay, retry_after + random.uniform(0, 0.1 * max(retry_after, 0.1)))
         return delay
+
+
+# Requests that could not even be built: nothing was sent, and trying again would not help.
+UNSENDABLE = (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+              requests.exceptions.InvalidSchema)
+
+KEY_CHARACTERS = re.compile(r"[\x21-\x7e]+")
+
+
+def check_key(key: str) -> None:
+    """Refuse a key that cannot be sent as a header, before it is used."""
+    if not KEY_CHARACTERS.fullmatch(key):
+        raise errors.InvalidKeyError()
 
 
 def _never_connected(exc: requests.exceptions.RequestException) -> bool:
@@ -113,8 +131,10 @@ class Transport:
         retry: RetryPolicy = RetryPolicy(),
         pool_size: int = 64,
     ) -> None:
+        if api_key is not None:
+            check_key(api_key.reveal())
         self._api_key = api_key
-        self._key_hosts = frozenset(h.lower() for h in key_hosts)
+        self._key_hosts = {h.lower() for h in key_hosts}
         self.timeout = (connect_timeout, read_timeout)
         self.retry = retry
         self.session = requests.Session()
@@ -137,9 +157,20 @@ class Transport:
             return text.replace(self._api_key.reveal(), "<redacted>")
         return text
 
+    def trust(self, url: str) -> None:
+        """Let the key go to this URL's host: Segmind itself named it (a job's status or result URL)."""
+        origin = self._origin(url)
+        if origin:
+            self._key_hosts.add(origin)
+
+    @staticmethod
+    def _origin(url: str) -> str:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
+
     def _headers_for(self, url: str) -> dict[str, str]:
-        host = (urlsplit(url).netloc or "").lower()
-        if self._api_key and host in self._key_hosts:
+        # Scheme and host both: a key must not go to a look-alike host or over a downgraded scheme.
+        if self._api_key and self._origin(url) in self._key_hosts:
             return {"x-api-key": self._api_key.reveal()}
         return {}
 
@@ -174,6 +205,9 @@ class Transport:
                     method, url, json=json, headers=headers, stream=stream,
                     timeout=timeout or self.timeout, allow_redirects=False,
                 )
+            except UNSENDABLE as exc:
+                raise errors.APIConnectionError(reason=f"the request could not be built: {type(exc).__name__}",
+                                                ) from None
             except requests.exceptions.RequestException as exc:
                 unsent = _never_connected(exc)
                 log.debug("%s %s failed after %.2fs: %s", method, url, time.monotonic() - started,
@@ -183,12 +217,12 @@ class Transport:
                     retries += 1
                     continue
                 if not idempotent and not unsent:
-                    raise errors.SubmitOutcomeUnknownError(type(exc).__name__) from None
+                    raise errors.SubmitOutcomeUnknownError(reason=type(exc).__name__) from None
                 if isinstance(exc, requests.exceptions.Timeout):
+                    connect, read = timeout or self.timeout
                     raise errors.APITimeoutError(
-                        f"no answer within {self.timeout[0]:g}s to connect / {self.timeout[1]:g}s to read"
-                    ) from None
-                raise errors.APIConnectionError(type(exc).__name__) from None
+                        reason=f"no answer within {connect:g}s to connect / {read:g}s to read") from None
+                raise errors.APIConnectionError(reason=type(exc).__name__) from None
             log.debug("%s %s -> %d in %.2fs (headers %s)", method, url, response.status_code,
                       time.monotonic() - started, redact_headers(headers))
             code = response.status_code

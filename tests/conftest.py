@@ -24,7 +24,7 @@ FAST_RETRY = RetryPolicy(max_retries=4, initial_delay=0.01, max_delay=0.05)
 
 @pytest.fixture
 def emulator():
-    with Emulator(key=KEY, queue_seconds=0.05, processing_seconds=0.2) as emu:
+    with Emulator(key=KEY, queue_seconds=0.05, processing_seconds=0.2, record_keys=True) as emu:
         yield emu
 
 

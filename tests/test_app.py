@@ -14,10 +14,9 @@ from gradio_client.exceptions import AppError
 from gradio_client.exceptions import ValidationError as ClientValidationError
 from PIL import Image, ImageDraw
 
-from components import jobs
 from components.backend import Backend
 from components.config import Secret, Settings
-from components.emulator import Emulator, Route
+from components.emulator import Emulator
 from components.mask import mask_from_editor
 from components.ui import build_app, launch_options
 from tests.conftest import KEY, mask_bytes, png_bytes
@@ -34,7 +33,7 @@ def wait_until(condition, timeout=10.0):
 
 @pytest.fixture(scope="module")
 def module_emulator():
-    with Emulator(key=KEY, queue_seconds=0.05, processing_seconds=0.3) as emu:
+    with Emulator(key=KEY, queue_seconds=0.05, processing_seconds=0.3, record_keys=True) as emu:
         yield emu
 
 
@@ -45,12 +44,17 @@ def launch(backend: Backend):
 
 
 @pytest.fixture(scope="module")
-def app_url(module_emulator, tmp_path_factory):
+def app(module_emulator):
     """The app on the emulator as its default (no deployer key) backend."""
     backend = Backend(Settings(poll_interval=0.05), emulator=module_emulator)
     demo, url = launch(backend)
-    yield url
+    yield demo, url
     demo.close()
+
+
+@pytest.fixture
+def app_url(app):
+    return app[1]
 
 
 @pytest.fixture
@@ -124,9 +128,11 @@ def test_a_painted_layer_becomes_the_right_mask(app_url, emulator, tmp_path):
     editor_value = {"background": handle_file(str(background)), "layers": [handle_file(str(layer_path))],
                     "composite": handle_file(str(background))}
     client = Client(app_url, verbose=False)
-    # The UI's own event takes its inputs in order: prompt, editor, files, urls, mask file, options, deadline, key.
+    # The UI's own event takes its inputs in order: the browser's owner id, prompt, editor, files, urls,
+    # mask file, options, deadline, key.
     options = ["auto", "auto", "opaque", 100, "png", "auto"]
-    client.predict("a bowl of oranges", editor_value, None, "", None, *options, 60, "", api_name="/run_ui")
+    client.predict("owner-1", "a bowl of oranges", editor_value, None, "", None, *options, 60, "",
+                   api_name="/run_ui")
     job = max(emulator.jobs.values(), key=lambda j: j.submitted_at)
     mask = Image.open(io.BytesIO(stored(emulator, job.params["mask"])))
     assert mask.format == "PNG" and mask.mode == "RGBA" and mask.size == (120, 80)
@@ -155,15 +161,16 @@ def test_invalid_input_is_refused_before_anything_is_sent(app_url, emulator, ima
     assert sum(emulator.calls.values()) == 0
 
 
-def test_cancel_stops_polling_at_once(app_url, emulator, images):
+def test_cancel_stops_polling_at_once(app, app_url, emulator, images):
+    manager = app[0].job_manager
     emulator.processing_seconds = 60
     job = Client(app_url, verbose=False).submit(prompt="x", images=[handle_file(images[0])], mask=None,
                                                api_name="/edit")
     wait_until(lambda: any(s["status"] == "PROCESSING" for _, s in job.outputs()))
     request_id = job.outputs()[-1][1]["request_id"]
-    assert jobs.live_pollers() >= 1
+    assert manager.active_count() >= 1
     assert job.cancel()
-    wait_until(lambda: jobs.live_pollers() == 0, timeout=5)
+    wait_until(lambda: manager.active_count() == 0, timeout=5)
     polls_when_stopped = emulator.jobs[request_id].polls
     emulator.processing_seconds = 0.3
     edit(app_url, images[:1])  # another whole job, polled many times meanwhile

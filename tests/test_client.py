@@ -137,12 +137,16 @@ def test_server_errors_while_polling_are_retried(client, emulator, code):
     assert emulator.calls[Route.RESULT] == 2
 
 
-def test_polling_gives_up_after_bounded_retries(client, emulator):
-    emulator.inject(Route.STATUS, status=502, times=50)
-    with pytest.raises(errors.BadGatewayError) as caught:
-        run(client)
-    assert caught.value.request_id is not None
-    assert emulator.calls[Route.STATUS] == client.transport.retry.max_retries + 1
+def test_polling_rides_out_persistent_server_errors_until_the_deadline(client, emulator):
+    emulator.inject(Route.STATUS, status=502, times=10_000)
+    events = []
+    with pytest.raises(errors.DeadlineExceededError) as caught:
+        for event in client.stream(EditRequest("x", [png_bytes()]), deadline=1.5):
+            events.append(event)
+    assert caught.value.request_id is not None and "bad gateway" in str(caught.value).lower()
+    assert any(e.error and "retrying" in e.error for e in events)
+    # Backing off: far fewer status calls than 1.5 s of hammering would make.
+    assert emulator.calls[Route.STATUS] < 60
 
 
 def test_dropped_connections_while_polling_are_retried(client, emulator):
@@ -192,10 +196,38 @@ def test_non_json_status_bodies_are_tolerated_a_few_times(client, emulator):
     assert run(client)[-1].state is JobState.COMPLETED
 
 
-def test_persistent_non_json_status_bodies_end_polling(client, emulator):
-    emulator.inject(Route.STATUS, kind=FaultKind.NON_JSON, times=10)
-    with pytest.raises(errors.InvalidResponseError):
-        run(client)
+def test_persistent_non_json_status_bodies_end_at_the_deadline_with_the_id(client, emulator):
+    emulator.inject(Route.STATUS, kind=FaultKind.NON_JSON, times=10_000)
+    with pytest.raises(errors.DeadlineExceededError) as caught:
+        run(client, deadline=1.0)
+    assert caught.value.request_id in emulator.jobs and "cannot read" in str(caught.value)
+
+
+def test_a_stop_before_submit_sends_nothing(client, emulator):
+    stop = threading.Event()
+    stop.set()
+    payload = client.prepare_payload(EditRequest("x", [png_bytes()]))
+    with pytest.raises(errors.PollingStoppedError, match="nothing was sent"):
+        client.submit(payload, stop)
+    assert emulator.calls[Route.SUBMIT] == 0
+
+
+def test_a_key_that_cannot_be_a_header_is_refused_before_sending(emulator):
+    for bad in ("sk-with\nnewline", "sk-with space", "sk-’quote"):
+        with pytest.raises(errors.InvalidKeyError):
+            make_client(emulator, key=bad)
+    assert sum(emulator.calls.values()) == 0
+
+
+def test_malformed_rate_limit_headers_are_ignored_not_fatal():
+    assert parse_retry_after({"Retry-After": "soon"}) is None
+    assert parse_retry_after({"x-rate-limit-reset-at-utc": "30"}) == 30
+    assert parse_retry_after({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, now=1445412470.0) == 10
+
+
+def test_the_key_goes_only_to_the_same_scheme_and_host(client, emulator):
+    assert client.transport._headers_for(emulator.url.replace("http://", "https://") + "/v2/x") == {}
+    assert client.transport._headers_for(emulator.url + "/v2/x") == {"x-api-key": KEY}
 
 
 def test_failed_job_under_422_yields_failed_then_raises_with_detail(client):
@@ -290,8 +322,37 @@ def test_the_key_is_not_sent_to_other_hosts(client, emulator):
     assert client.transport._headers_for(emulator.url + "/v2/x") == {"x-api-key": KEY}
 
 
+def test_the_emulator_serves_failed_under_422_with_the_error(client, emulator):
+    import requests as http
+    job = client.submit(client.prepare_payload(EditRequest("#fail now", [png_bytes()])))
+    with pytest.raises(errors.JobFailedError):
+        list(client.follow(job))
+    answer = http.get(job.status_url, headers={"x-api-key": KEY}, timeout=5)
+    assert answer.status_code == 422 and answer.json()["status"] == "FAILED" and "#fail" in answer.json()["error"]
+
+
+@pytest.mark.parametrize("body", [b"", b"null", b"[1, 2]"])
+def test_the_emulator_answers_bodies_that_are_not_objects_with_400(emulator, body):
+    import requests as http
+    answer = http.post(f"{emulator.url}/v2/gpt-image-1-edit", data=body, timeout=5,
+                       headers={"x-api-key": KEY, "Content-Type": "application/json"})
+    assert answer.status_code == 400
+
+
+def test_the_emulator_forgets_expired_jobs_and_their_files():
+    from components.emulator import Emulator
+    with Emulator(key=KEY, queue_seconds=0, processing_seconds=0.05, expiry_seconds=0.0) as emu:
+        client = make_client(emu)
+        job = client.submit(client.prepare_payload(EditRequest("x", [png_bytes()])))
+        with pytest.raises(errors.RequestExpiredError):
+            list(client.follow(job))
+        emu.sweep(force=True)
+        assert emu.jobs == {} and not [name for name in emu.files if name.startswith("outputs/")]
+        assert not emu.received_keys  # not recorded unless a test asks
+
+
 def test_retry_after_headers_are_parsed():
-    now = 1_000_000.0
+    now = 1_790_000_000.0
     assert parse_retry_after({"Retry-After": "7"}, now) == 7
     reset = datetime.fromtimestamp(now, timezone.utc) + timedelta(seconds=3)
     assert parse_retry_after({"x-rate-limit-reset-at-utc": reset.isoformat()}, now) == pytest.approx(3)

@@ -10,6 +10,7 @@ from PIL import Image
 from components import errors
 from components.client import EditRequest
 from components.emulator import Route
+from components.inputs import UrlText
 from tests.conftest import mask_bytes, png_bytes
 
 
@@ -32,6 +33,8 @@ CASES = {
     "corrupt image": (EditRequest("x", [b"\x89PNG\r\n\x1a\nnot really"]), "image_urls"),
     "empty file": (EditRequest("x", [b""]), "image_urls"),
     "not a url": (EditRequest("x", ["javascript:alert(1)"]), "image_urls"),
+    "a typed path is not a url": (EditRequest("x", [png_bytes(), UrlText("/etc/hostname")]), "image_urls"),
+    "a typed file url": (EditRequest("x", [png_bytes(), UrlText("file:///etc/hostname")]), "image_urls"),
     "mask without alpha": (EditRequest("x", [png_bytes()], mask=png_bytes()), "mask"),
     "jpeg mask": (EditRequest("x", [png_bytes()], mask=png_bytes(fmt="JPEG")), "mask"),
     "mask of another size": (EditRequest("x", [png_bytes((64, 48))], mask=mask_bytes((32, 32), (1, 1, 5, 5))),

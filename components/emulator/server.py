@@ -36,6 +36,7 @@ log = logging.getLogger("components.emulator")
 
 FAIL_TRIGGER = "#fail"
 MAX_BODY_BYTES = 200 * 1024 * 1024
+ANSWERED = object()  # a handler step has already sent the answer
 
 Latency = Callable[[dict[str, Any]], tuple[float, float]]
 
@@ -59,6 +60,7 @@ class EmulatedJob:
 class StoredFile:
     data: bytes
     media_type: str
+    stored_at: float = field(default_factory=time.monotonic)
 
 
 class Emulator:
@@ -79,6 +81,7 @@ class Emulator:
         retired_models: tuple[str, ...] = (),
         upload_key: str = "file_urls",
         output_shape: str = "url",
+        record_keys: bool = False,
     ) -> None:
         self.key = key
         self.queue_seconds = queue_seconds
@@ -94,7 +97,11 @@ class Emulator:
         self.calls: Counter[Route] = Counter()
         self.jobs: dict[str, EmulatedJob] = {}
         self.files: dict[str, StoredFile] = {}
+        # Which keys arrived, for tests that prove whose key was sent; off by default, since it would
+        # keep every key a public demo ever saw.
+        self.record_keys = record_keys
         self.received_keys: Counter[str] = Counter()
+        self._last_sweep = time.monotonic()
         self._lock = threading.Lock()
         self._shutdown = threading.Event()
         self._workers: list[threading.Thread] = []
@@ -137,7 +144,9 @@ class Emulator:
 
     def expire(self, request_id: str) -> None:
         with self._lock:
-            self.jobs.pop(request_id, None)
+            job = self.jobs.get(request_id)
+            if job is not None:
+                self._forget(job)
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
@@ -152,7 +161,21 @@ class Emulator:
     def _timings(self, params: dict[str, Any]) -> tuple[float, float]:
         return self.latency(params) if self.latency else (self.queue_seconds, self.processing_seconds)
 
+    def sweep(self, force: bool = False) -> None:
+        """Forget expired jobs, their outputs and old uploads, so a long-running demo stays small."""
+        now = time.monotonic()
+        if not force and now - self._last_sweep < 10:
+            return
+        self._last_sweep = now
+        with self._lock:
+            for job in [job for job in self.jobs.values() if self._expired(job)]:
+                self._forget(job)
+            for name in [n for n, f in self.files.items()
+                         if n.startswith("assets/") and now - f.stored_at > self.expiry_seconds]:
+                del self.files[name]
+
     def _start_job(self, body: dict[str, Any]) -> EmulatedJob:
+        self.sweep()
         params = {**schema.option_defaults(), **body}
         job = EmulatedJob(secrets.token_hex(16), params)
         with self._lock:
@@ -223,6 +246,12 @@ class Emulator:
         mask = self._image_from(params["mask"]) if params.get("mask") else None
         return render(images[0], images[1:], mask, params)
 
+    def _forget(self, job: EmulatedJob) -> None:
+        """Drop a job and its output (the caller holds the lock)."""
+        self.jobs.pop(job.request_id, None)
+        if job.output_name:
+            self.files.pop(f"outputs/{job.output_name}", None)
+
     def _expired(self, job: EmulatedJob) -> bool:
         return job.completed_at is not None and time.monotonic() - job.completed_at > self.expiry_seconds
 
@@ -230,15 +259,16 @@ class Emulator:
         with self._lock:
             job = self.jobs.get(request_id)
             if job is not None and self._expired(job):
-                del self.jobs[request_id]
+                self._forget(job)
                 return None
             return job
 
     def job_body(self, job: EmulatedJob, *, full: bool) -> dict[str, Any]:
-        body: dict[str, Any] = {"request_id": job.request_id, "status": job.state.value}
-        if job.state is JobState.FAILED:
+        state = job.state  # read once: the worker thread may move it on meanwhile
+        body: dict[str, Any] = {"request_id": job.request_id, "status": state.value}
+        if state is JobState.FAILED:
             body["error"] = job.error
-        if full and job.state is JobState.COMPLETED:
+        if full and state is JobState.COMPLETED:
             body["output"] = self._output_value(job)
             body["metrics"] = {"inference_time": job.inference_time, "cost": job.cost,
                                "remaining_credits": job.remaining_credits}
@@ -306,7 +336,7 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
 
         def _authorised(self) -> bool:
             key = self.headers.get("x-api-key")
-            if key:
+            if key and emulator.record_keys:
                 with emulator._lock:
                     emulator.received_keys[key] += 1
             if not key:
@@ -318,19 +348,28 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             return True
 
         def _read_json(self) -> Any:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
-                self._error(413, "Request body too large")
-                return None
+            """The JSON body, or ANSWERED when an error has already been sent."""
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0 or length > MAX_BODY_BYTES:
+                self.close_connection = True  # the body is left unread, so this connection can't be reused
+                self._error(413 if length > 0 else 400, "Request body too large or of unknown length")
+                return ANSWERED
             raw = self.rfile.read(length) if length else b""
             if not self.headers.get("Content-Type", "").startswith("application/json"):
                 self._error(406, "Content-Type must be application/json")
-                return None
+                return ANSWERED
             try:
-                return json.loads(raw or b"null")
+                body = json.loads(raw)
             except ValueError:
                 self._error(400, "The request body is not valid JSON")
-                return None
+                return ANSWERED
+            if not isinstance(body, dict):
+                self._error(400, "The request body must be a JSON object")
+                return ANSWERED
+            return body
 
         # Routing -----------------------------------------------------------
 
@@ -372,7 +411,7 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
         def _inference(self, slug: str, *, sync: bool) -> None:
             route = Route.SYNC if sync else Route.SUBMIT
             body = self._read_json()
-            if body is None:
+            if body is ANSWERED:
                 return
             if self._apply_fault(route) or not self._authorised():
                 return
@@ -380,8 +419,6 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 return self._error(410, f"Model {slug} has been retired and is no longer available")
             if slug not in emulator.models:
                 return self._error(404, f"Model {slug} not found")
-            if not isinstance(body, dict):
-                return self._error(400, "The request body must be a JSON object")
             issues = schema.validate(body)
             if issues:
                 return self._error(400, "; ".join(str(i) for i in issues))
@@ -414,15 +451,16 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 return self._error(404, f"Request {request_id} not found or expired (results are kept for 1 hour)")
             job.polls += not full
             body = emulator.job_body(job, full=full)
-            self._json(422 if job.state is JobState.FAILED else 200, body)
+            # The code follows the body that was built, not a second read of a state that may have moved on.
+            self._json(422 if body["status"] == JobState.FAILED.value else 200, body)
 
         def _upload(self) -> None:
             body = self._read_json()
-            if body is None:
+            if body is ANSWERED:
                 return
             if self._apply_fault(Route.UPLOAD) or not self._authorised():
                 return
-            data_urls = body.get("data_urls") if isinstance(body, dict) else None
+            data_urls = body.get("data_urls")
             if not isinstance(data_urls, list) or not data_urls:
                 return self._error(400, "data_urls must be a non-empty list of data URLs")
             urls = []
@@ -451,17 +489,17 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
 
         def _control(self, parts: list[str]) -> None:
             body = self._read_json()
-            if body is None:
+            if body is ANSWERED:
                 return
             if self._apply_fault(Route.CONTROL) or not self._authorised():
                 return
-            if parts == ["faults"] and isinstance(body, dict):
+            if parts == ["faults"]:
                 emulator.faults.add(Fault.from_json(body))
                 return self._json(200, {"ok": True})
-            if parts == ["expire"] and isinstance(body, dict):
+            if parts == ["expire"]:
                 emulator.expire(str(body.get("request_id", "")))
                 return self._json(200, {"ok": True})
-            if parts == ["config"] and isinstance(body, dict):
+            if parts == ["config"]:
                 for name in ("queue_seconds", "processing_seconds", "expiry_seconds", "credits"):
                     if name in body:
                         setattr(emulator, name, float(body[name]))

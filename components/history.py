@@ -1,0 +1,227 @@
+"""Runs kept on disk, so nothing that was paid for is lost when a tab closes or the app restarts.
+
+Each run is a folder under `<OUTPUT_DIR>/runs/`: `record.json`, the result
+image (under a meaningful name) and the inputs as sent (`image-1.png`, …,
+`mask.png`). Runs belong to an owner (a random id kept in the visitor's
+browser), so a public Space never shows one visitor another's history. The
+folder is bounded in size; the oldest runs are pruned first.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import threading
+import zipfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from PIL import Image
+
+from components.inputs import LocalImage, RemoteImage, load_image
+
+log = logging.getLogger("components.history")
+
+RECORD_NAME = "record.json"
+THUMBNAIL_SIZE = (256, 256)
+DEFAULT_MAX_BYTES = 2 * 1024**3
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def prompt_slug(prompt: str, length: int = 40) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:length].strip("-") or "edit"
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    owner: str
+    created_at: str
+    prompt: str
+    options: dict[str, Any]
+    inputs: list[str]                # file names in the run folder, or URLs as given
+    mask: str | None = None          # file name in the run folder, or a URL
+    label: str = ""                  # e.g. "quality=high" for a sweep variant
+    sweep_id: str | None = None
+    request_id: str | None = None
+    backend: str = ""
+    states: list[dict[str, Any]] = field(default_factory=list)   # {"state": ..., "at": iso}
+    status: str = "PREPARING"
+    inference_time: float | None = None
+    total_time: float | None = None
+    cost: float | None = None
+    remaining_credits: float | None = None
+    result: str | None = None        # file name in the run folder
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("COMPLETED", "FAILED", "STOPPED", "ERROR")
+
+
+class HistoryStore:
+    def __init__(self, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.root = Path(root)
+        self.runs_dir = self.root / "runs"
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
+        self._lock = threading.RLock()
+        self._index: dict[str, RunRecord] | None = None  # every record, read from disk once
+
+    @classmethod
+    def from_env(cls) -> HistoryStore:
+        root = Path(os.environ.get("OUTPUT_DIR", "outputs")).resolve()
+        max_mb = float(os.environ.get("OUTPUT_MAX_MB", str(DEFAULT_MAX_BYTES // 1024**2)))
+        return cls(root, max_bytes=int(max_mb * 1024**2))
+
+    def browser_secret(self) -> str:
+        """The key that encrypts visitors' owner ids in their browsers; stable across restarts."""
+        path = self.root / ".browser-state-secret"
+        with self._lock:
+            if not path.exists():
+                path.write_text(secrets.token_urlsafe(24))
+                path.chmod(0o600)
+            return path.read_text().strip()
+
+    # Writing -------------------------------------------------------------------
+
+    def folder(self, run_id: str) -> Path:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", run_id):
+            raise ValueError("bad run id")
+        return self.runs_dir / run_id
+
+    def create(self, *, owner: str, prompt: str, options: dict[str, Any], images: Sequence[Any],
+               mask: Any = None, label: str = "", sweep_id: str | None = None) -> RunRecord:
+        """Start a record, keeping a copy of every local input as it will be sent."""
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_id = f"{stamp}-{secrets.token_hex(4)}"
+        folder = self.folder(run_id)
+        folder.mkdir(parents=True)
+        inputs = [self._keep_input(folder, f"image-{i}", image) for i, image in enumerate(images, start=1)]
+        kept_mask = self._keep_input(folder, "mask", mask) if mask is not None else None
+        record = RunRecord(run_id, owner, now_iso(), prompt, dict(options), inputs, kept_mask, label, sweep_id)
+        self.save(record)
+        return record
+
+    @staticmethod
+    def _keep_input(folder: Path, stem: str, source: Any) -> str:
+        try:
+            image = load_image(source, stem)
+        except ValueError:
+            return str(source) if isinstance(source, str) else stem
+        if isinstance(image, RemoteImage):
+            return image.url
+        assert isinstance(image, LocalImage)
+        name = f"{stem}.{image.media_type.rpartition('/')[2]}"
+        (folder / name).write_bytes(image.data)
+        return name
+
+    def save(self, record: RunRecord) -> None:
+        folder = self.folder(record.run_id)
+        with self._lock:
+            temporary = folder / (RECORD_NAME + ".tmp")
+            temporary.write_text(json.dumps(asdict(record), indent=2))
+            temporary.replace(folder / RECORD_NAME)  # atomic: a crash never leaves half a record
+            if self._index is not None:
+                self._index[record.run_id] = record
+
+    def add_result(self, record: RunRecord, filename: str, data: bytes) -> None:
+        (self.folder(record.run_id) / filename).write_bytes(data)
+        record.result = filename
+        self.save(record)
+        self.prune(keep={record.run_id})
+
+    # Reading -------------------------------------------------------------------
+
+    def load(self, run_id: str) -> RunRecord | None:
+        try:
+            data = json.loads((self.folder(run_id) / RECORD_NAME).read_text())
+            return RunRecord(**data)
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def _all(self) -> dict[str, RunRecord]:
+        with self._lock:
+            if self._index is None:
+                loaded = (self.load(f.name) for f in self.runs_dir.iterdir() if f.is_dir())
+                self._index = {r.run_id: r for r in loaded if r is not None}
+            return self._index
+
+    def get(self, run_id: str) -> RunRecord | None:
+        return self._all().get(run_id)
+
+    def records(self, owner: str | None = None) -> list[RunRecord]:
+        """Newest first; only `owner`'s runs when one is given."""
+        with self._lock:
+            found = [r for r in self._all().values() if owner is None or r.owner == owner]
+        return sorted(found, key=lambda r: r.created_at, reverse=True)
+
+    def path(self, record: RunRecord, name: str | None) -> Path | None:
+        if not name or "://" in name:
+            return None
+        candidate = self.folder(record.run_id) / name
+        return candidate if candidate.is_file() else None
+
+    def thumbnail(self, record: RunRecord) -> Path | None:
+        """A small PNG of the result, made once (the gallery should not ship full images)."""
+        source = self.path(record, record.result)
+        if source is None:
+            return None
+        thumb = self.folder(record.run_id) / "thumbnail.png"
+        if not thumb.exists():
+            with Image.open(source) as image:
+                image.thumbnail(THUMBNAIL_SIZE)
+                image.save(thumb)
+        return thumb
+
+    # Export and bounds -----------------------------------------------------------
+
+    def zip_runs(self, records: Iterable[RunRecord], name: str) -> Path:
+        """One zip of the given runs, each in its own folder."""
+        exports = self.root / "exports"
+        exports.mkdir(exist_ok=True)
+        target = exports / f"{name}.zip"
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for record in records:
+                folder = self.folder(record.run_id)
+                for item in sorted(folder.iterdir()):
+                    if item.is_file() and item.name != "thumbnail.png":
+                        archive.write(item, f"{record.run_id}/{item.name}")
+        target.write_bytes(buffer.getvalue())
+        return target
+
+    def size(self) -> int:
+        return sum(f.stat().st_size for f in self.runs_dir.rglob("*") if f.is_file())
+
+    def prune(self, keep: Iterable[str] = ()) -> list[str]:
+        """Delete the oldest finished runs until the store fits its bound."""
+        keep = set(keep)
+        removed = []
+        with self._lock:
+            total = self.size()
+            if total <= self.max_bytes:
+                return removed
+            for record in sorted(self.records(), key=lambda r: r.created_at):
+                if total <= self.max_bytes:
+                    break
+                if record.run_id in keep or not record.finished:
+                    continue
+                folder = self.folder(record.run_id)
+                total -= sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+                shutil.rmtree(folder, ignore_errors=True)
+                self._all().pop(record.run_id, None)
+                removed.append(record.run_id)
+        if removed:
+            log.info("pruned %d old runs to stay under %d MB", len(removed), self.max_bytes // 1024**2)
+        return removed
