@@ -56,7 +56,7 @@ class RunRecord:
     request_id: str | None = None
     backend: str = ""
     states: list[dict[str, Any]] = field(default_factory=list)   # {"state": ..., "at": iso}
-    status: str = "PREPARING"
+    status: str = "NEW"
     inference_time: float | None = None
     total_time: float | None = None
     cost: float | None = None

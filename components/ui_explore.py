@@ -126,7 +126,7 @@ def build_sweep_tab(form: Form, owner: gr.BrowserState, manager: JobManager, con
             stop = gr.Button("Stop sweep", variant="stop", elem_id="stop-sweep")
         table = gr.Markdown(elem_id="sweep-status")
         grid = gr.Gallery(label="Sweep results", columns=4, height=420, elem_id="sweep-gallery",
-                          allow_preview=True)
+                          allow_preview=True, object_fit="contain")
         run_ids = gr.State([])
 
     def pick(name: str):
@@ -180,7 +180,8 @@ def build_sweep_tab(form: Form, owner: gr.BrowserState, manager: JobManager, con
 
 def caption(record: RunRecord) -> str:
     name = record.label or (record.prompt[:32] + ("…" if len(record.prompt) > 32 else ""))
-    return f"{name} · {record.status} · {seconds(record.total_time)} · {money(record.cost)}"
+    state = "" if record.status == "COMPLETED" else f"{record.status} · "
+    return f"{name} · {state}{seconds(record.total_time)} · {money(record.cost)}"
 
 
 def record_details(record: RunRecord) -> str:
@@ -209,19 +210,23 @@ def build_history_tab(form: Form, owner: gr.BrowserState, history: HistoryStore,
                     "nothing you paid for is lost when the tab closes. Click a run to see it; **Restore** puts its "
                     "prompt, images and settings back into the form.")
         running = gr.Markdown(elem_id="running-jobs")
-        gallery = gr.Gallery(label="Runs", columns=5, height=360, allow_preview=False, elem_id="history-gallery")
+        gallery = gr.Gallery(label="Runs (newest first)", columns=4, height=340, allow_preview=False, preview=False,
+                             fit_columns=False, object_fit="contain", elem_id="history-gallery")
         with gr.Row():
             refresh = gr.Button("Refresh", size="sm", elem_id="history-refresh")
             zip_all = gr.Button("Download all runs (zip)", size="sm", elem_id="history-zip-all")
-        details = gr.Markdown("Select a run.", elem_id="history-details")
         with gr.Row():
-            restore = gr.Button("Restore into the form", variant="primary", elem_id="history-restore")
-            zip_one = gr.Button("Download this run (zip)", elem_id="history-zip-one")
-        archive = gr.File(label="Download", interactive=False, elem_id="history-zip")
-        with gr.Row():
-            compare_with = gr.Dropdown(label="Compare the selected result with", choices=[], value=None,
-                                       elem_id="compare-with", info="Its input, or another run's result.")
-        compare = gr.ImageSlider(label="Compare (drag the slider)", type="filepath", elem_id="compare", height=480)
+            with gr.Column(scale=1):
+                details = gr.Markdown("Select a run above.", elem_id="history-details")
+                with gr.Row():
+                    restore = gr.Button("Restore into the form", variant="primary", elem_id="history-restore")
+                    zip_one = gr.Button("Download this run (zip)", elem_id="history-zip-one")
+                archive = gr.File(label="Download", interactive=False, visible=False, elem_id="history-zip")
+            with gr.Column(scale=1):
+                compare_with = gr.Dropdown(label="Compare the selected result with", choices=[], value=None,
+                                           elem_id="compare-with", info="Its input, or another run's result.")
+                compare = gr.ImageSlider(label="Compare (drag the slider)", type="filepath", elem_id="compare",
+                                         height=360)
         with gr.Accordion("Resume a job by request id", open=False):
             gr.Markdown("Segmind keeps results for one hour. Paste a request id (from a status line, a record or "
                         "your dashboard) to follow that job to the end; it lands in the history.")
@@ -230,7 +235,8 @@ def build_history_tab(form: Form, owner: gr.BrowserState, history: HistoryStore,
                 resume = gr.Button("Resume", elem_id="resume", scale=1)
             resume_status = gr.Markdown(elem_id="resume-status")
         ids = gr.State([])
-        selected = gr.State("")
+        # A plain (hidden) field rather than State, so programs can name a run; ownership is checked regardless.
+        selected = gr.Textbox(visible=False, elem_id="history-selected")
         timer = gr.Timer(2.0)
 
     def owned(owner_id: str, run_id: str) -> RunRecord | None:
@@ -273,7 +279,7 @@ def build_history_tab(form: Form, owner: gr.BrowserState, history: HistoryStore,
         run_id = shown[event.index] if event.index < len(shown) else ""
         record = owned(owner_id, run_id)
         if record is None:
-            return "Select a run.", "", gr.update(choices=[], value=None), None
+            return "Select a run above.", "", gr.update(choices=[], value=None), None
         others = [(f"Its input ({record.inputs[0]})", "input")] if record.inputs else []
         others += [(caption(r), r.run_id) for r in history.records(owner_id)
                    if r.run_id != run_id and history.path(r, r.result)]
@@ -321,13 +327,13 @@ def build_history_tab(form: Form, owner: gr.BrowserState, history: HistoryStore,
         record = owned(owner_id, run_id)
         if record is None:
             raise gr.Error("Select one of your runs first.")
-        return str(history.zip_runs([record], f"run-{record.run_id}"))
+        return gr.update(value=str(history.zip_runs([record], f"run-{record.run_id}")), visible=True)
 
     def zip_everything(owner_id: str):
         records = history.records(owner_id)
         if not records:
             raise gr.Error("No runs yet.")
-        return str(history.zip_runs(records, f"runs-{owner_id[:8]}"))
+        return gr.update(value=str(history.zip_runs(records, f"runs-{owner_id[:8]}")), visible=True)
 
     zip_one.click(zip_selected, [owner, selected], archive, api_visibility="private")
     zip_all.click(zip_everything, owner, archive, api_name="download_all", api_visibility="undocumented")

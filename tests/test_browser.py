@@ -97,3 +97,43 @@ def test_validation_messages_appear_next_to_the_widget(app, browser):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "e2e-validation.png"), full_page=False)
     page.close()
+
+
+def test_sweep_then_restore_a_run_from_history(app, browser):
+    url, emulator = app
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.locator("#run").wait_for()
+    page.get_by_text("Inpaint with a mask: new view through the window", exact=True).click()
+    page.locator("#mask-info").get_by_text("Mask from the uploaded file").wait_for()
+
+    page.get_by_role("tab", name="Sweep").click()
+    page.locator("#sweep-param input").click()
+    page.get_by_role("option", name="Output format").click()
+    page.locator("#sweep-values").get_by_text("webp").wait_for()
+    page.locator("#run-sweep").click()
+    table = page.locator("#sweep-status")
+    table.get_by_text("output_format=webp").wait_for(timeout=15_000)
+    page.wait_for_function("() => (document.querySelector('#sweep-status').innerText.match(/COMPLETED/g) || [])"
+                           ".length === 3", timeout=30_000)
+    page.locator("#sweep-gallery img").nth(2).wait_for()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "e2e-sweep.png"), full_page=True)
+
+    page.locator("#prompt textarea").evaluate("e => e")  # the Edit tab's form is shared
+    page.get_by_role("tab", name="History").click()
+    page.locator("#history-gallery button.thumbnail-item").first.wait_for(timeout=10_000)
+    page.locator("#history-gallery button.thumbnail-item").first.click()
+    page.locator("#history-details").get_by_text("output_format=").first.wait_for()
+    details = page.locator("#history-details").inner_text()
+    chosen = next(fmt for fmt in ("png", "jpeg", "webp") if f"output_format={fmt}" in details)
+    page.locator("#compare img").first.wait_for()
+    page.screenshot(path=str(ARTIFACTS / "e2e-history.png"), full_page=True)
+
+    page.locator("#history-restore").click()
+    page.locator("#prompt textarea").wait_for(state="visible")
+    page.wait_for_function(
+        f"() => document.querySelector('#opt-output_format input[value=\"{chosen}\"]').checked")
+    assert "snowy mountains" in page.locator("#prompt textarea").input_value()
+    page.locator("#mask-info").get_by_text("Mask from the uploaded file").wait_for()
+    page.close()

@@ -1,0 +1,211 @@
+"""History, sweeps, copy as code and resume, through the launched app on the emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+from gradio_client import Client, handle_file
+
+from components.backend import Backend
+from components.config import Secret, Settings
+from components.emulator import Emulator
+from components.history import HistoryStore
+from components.jobs import JobManager
+from components.ui import build_app, launch_options
+from tests.conftest import KEY, mask_bytes, png_bytes
+
+OPTIONS = ["auto", "auto", "opaque", 100, "png", "auto"]
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    with Emulator(key=KEY, queue_seconds=0.05, processing_seconds=0.4, record_keys=True) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def app(emulator, tmp_path_factory):
+    """The app pointed at the emulator as its API (so snippets can run against it), with its own history."""
+    settings = Settings(api_base=emulator.url, storage_base=emulator.url, api_key=Secret(KEY), poll_interval=0.05)
+    backend = Backend(settings)
+    history = HistoryStore(tmp_path_factory.mktemp("history"))
+    demo = build_app(backend, history=history, manager=JobManager(backend, history))
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
+    yield demo, url
+    demo.close()
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    image = tmp_path / "photo.png"
+    image.write_bytes(png_bytes((64, 48), (200, 30, 30)))
+    reference = tmp_path / "texture.png"
+    reference.write_bytes(png_bytes((32, 32), (30, 200, 30)))
+    mask = tmp_path / "hole.png"
+    mask.write_bytes(mask_bytes((64, 48)))
+    return image, reference, mask
+
+
+def form_args(owner, prompt, image, reference=None, mask=None, options=OPTIONS):
+    editor = {"background": handle_file(str(image)), "layers": [], "composite": handle_file(str(image))}
+    files = [handle_file(str(reference))] if reference else None
+    return [owner, prompt, editor, files, "", handle_file(str(mask)) if mask else None, *options, 60, ""]
+
+
+def test_every_run_lands_in_the_history_with_its_record_and_files(app, inputs):
+    demo, url = app
+    image, reference, mask = inputs
+    client = Client(url, verbose=False)
+    client.predict(*form_args("owner-history", "a red door", image, reference, mask), api_name="/run_ui")
+    assert demo.job_manager.wait_idle(10)
+    (record,) = demo.history.records("owner-history")
+    folder = demo.history.folder(record.run_id)
+    saved = json.loads((folder / "record.json").read_text())
+    assert saved["status"] == "COMPLETED" and saved["request_id"] and saved["prompt"] == "a red door"
+    assert [s["state"] for s in saved["states"]][-3:] == ["QUEUED", "PROCESSING", "COMPLETED"]
+    assert all(s["at"] for s in saved["states"]) and saved["inference_time"] > 0 and saved["cost"] > 0
+    assert (folder / saved["result"]).is_file() and saved["result"].startswith("gpt-image-1-edit_")
+    assert saved["inputs"] == ["image-1.png", "image-2.png"] and saved["mask"] == "mask.png"
+    # Another browser sees none of it.
+    assert demo.history.records("someone-else") == []
+
+
+def test_restore_puts_prompt_images_and_every_parameter_back(app, inputs):
+    demo, url = app
+    image, reference, mask = inputs
+    chosen = ["1536x1024", "high", "transparent", 40, "webp", "low"]
+    client = Client(url, verbose=False)
+    client.predict(*form_args("owner-restore", "restore me", image, reference, mask, chosen), api_name="/run_ui")
+    assert demo.job_manager.wait_idle(10)
+    (record,) = demo.history.records("owner-restore")
+    restored = client.predict("owner-restore", record.run_id, api_name="/restore")
+    prompt, editor, files, urls, mask_file, *options = restored[:11]
+    assert prompt == "restore me" and options == chosen
+    assert editor["background"] and len(files) == 1 and mask_file and urls == ""
+
+
+def test_download_all_runs_as_one_zip(app, inputs):
+    demo, url = app
+    image, _, _ = inputs
+    client = Client(url, verbose=False)
+    for prompt in ("first", "second"):
+        client.predict(*form_args("owner-zip", prompt, image), api_name="/run_ui")
+    assert demo.job_manager.wait_idle(10)
+    archive = client.predict("owner-zip", api_name="/download_all")
+    names = zipfile.ZipFile(archive["value"] if isinstance(archive, dict) else archive).namelist()
+    records = [n for n in names if n.endswith("record.json")]
+    assert len(records) == 2 and any(n.endswith(".png") and "gpt-image-1-edit_" in n for n in names)
+
+
+def test_a_sweep_runs_every_value_at_most_n_at_a_time(app, emulator, inputs):
+    demo, url = app
+    image, _, _ = inputs
+    before = set(emulator.jobs)
+    client = Client(url, verbose=False)
+    job = client.submit("owner-sweep", "quality", ["low", "medium", "high", "auto"], "", 2, "", "", "", "",
+                        *form_args(None, "sweep me", image)[1:], api_name="/sweep")
+    outputs = list(job)
+    table, grid = outputs[-1][:2]
+    assert table.count(">COMPLETED<") == 4 and len(grid) == 4
+    assert sorted(item["caption"].split(" · ")[0] for item in grid) == [
+        "quality=auto", "quality=high", "quality=low", "quality=medium"]
+    ran = sorted((emulator.jobs[i] for i in set(emulator.jobs) - before), key=lambda j: j.submitted_at)
+    assert sorted(j.params["quality"] for j in ran) == ["auto", "high", "low", "medium"]
+    # Never more than two at once: the third was submitted only after one of the first two finished.
+    assert ran[2].submitted_at >= min(ran[0].completed_at, ran[1].completed_at)
+    assert {r.label for r in demo.history.records("owner-sweep")} == {
+        "quality=low", "quality=medium", "quality=high", "quality=auto"}
+
+
+def test_a_sweep_with_an_invalid_variant_sends_nothing(app, emulator, inputs):
+    _, url = app
+    image, _, _ = inputs
+    before = dict(emulator.calls)
+    client = Client(url, verbose=False)
+    transparent_jpeg = ["auto", "auto", "transparent", 100, "jpeg", "auto"]
+    with pytest.raises(Exception, match="quality=low") as caught:
+        client.predict("owner-bad-sweep", "quality", ["low", "high"], "", 2, "", "", "", "",
+                       *form_args(None, "x", image, options=transparent_jpeg)[1:], api_name="/sweep")
+    assert "Nothing was sent" in str(caught.value)
+    assert dict(emulator.calls) == before
+
+
+def test_prompt_variants_sweep(app, emulator, inputs):
+    _, url = app
+    image, _, _ = inputs
+    client = Client(url, verbose=False)
+    table, grid = client.predict("owner-prompts", "prompt", [], "", 4, "a cat", "a dog", "", "",
+                                    *form_args(None, "ignored", image)[1:], api_name="/sweep")[:2]
+    assert table.count(">COMPLETED<") == 2 and len(grid) == 2
+
+
+def test_generated_python_snippets_run_and_complete(app, inputs, tmp_path):
+    _, url = app
+    image, reference, mask = inputs
+    client = Client(url, verbose=False)
+    codes = client.predict("snippet prompt with 'quotes' and $dollars", handle_file(str(image)) and
+                           {"background": handle_file(str(image)), "layers": [], "composite": handle_file(str(image))},
+                           [handle_file(str(reference))], "https://example.com/remote.png", handle_file(str(mask)),
+                           *OPTIONS, 60, "", api_name="/show_code")
+    sdk, plain, curl = codes
+    assert KEY not in sdk + plain + curl
+    assert 'os.environ["SEGMIND_API_KEY"]' in sdk and "$SEGMIND_API_KEY" in curl
+    # The reader has these files: the edited image, the reference by its name, the mask.
+    (tmp_path / "image-1.png").write_bytes(image.read_bytes())
+    (tmp_path / "texture.png").write_bytes(reference.read_bytes())
+    (tmp_path / "hole.png").write_bytes(mask.read_bytes())
+    env = {**os.environ, "SEGMIND_API_KEY": KEY}
+    for code in (sdk, plain):
+        (tmp_path / "snippet.py").write_text(code)
+        finished = subprocess.run([sys.executable, "snippet.py"], cwd=tmp_path, env=env, capture_output=True,
+                                  text=True, timeout=120)
+        assert finished.returncode == 0, finished.stderr
+        assert "COMPLETED" in finished.stdout
+
+
+def test_resume_follows_a_job_by_its_id_into_the_history(app, emulator, inputs):
+    demo, url = app
+    image, _, _ = inputs
+    from components.client import EditRequest, SegmindClient
+    outside = SegmindClient(Settings(api_base=emulator.url, storage_base=emulator.url), api_key=KEY)
+    job = outside.submit(outside.prepare_payload(EditRequest("made elsewhere", [str(image)])))
+    messages = list(Client(url, verbose=False).submit("owner-resume", job.request_id, "", 60, api_name="/resume"))
+    assert "COMPLETED" in messages[-1]
+    (record,) = demo.history.records("owner-resume")
+    assert record.request_id == job.request_id and record.status == "COMPLETED" and record.result
+
+
+def test_a_run_whose_tab_closed_is_followed_to_the_end(app, emulator, inputs):
+    demo, url = app
+    image, _, _ = inputs
+    emulator.processing_seconds = 1.5
+    try:
+        job = Client(url, verbose=False).submit(*form_args("owner-closed", "left behind", image),
+                                                api_name="/run_ui")
+        for output in job:  # watch until the job is at Segmind, then walk away
+            if "PROCESSING" in str(output[0]):
+                break
+        job.cancel()
+        assert demo.job_manager.wait_idle(15)
+    finally:
+        emulator.processing_seconds = 0.4
+    (record,) = demo.history.records("owner-closed")
+    assert record.status == "COMPLETED" and record.result
+
+
+def test_history_is_bounded_and_prunes_the_oldest_first(tmp_path):
+    store = HistoryStore(tmp_path, max_bytes=3_000)
+    kept = []
+    for index in range(4):
+        record = store.create(owner="o", prompt=f"run {index}", options={}, images=[])
+        record.status = "COMPLETED"
+        store.add_result(record, "result.png", b"x" * 1_000)
+        kept.append(record.run_id)
+    remaining = [r.run_id for r in store.records("o")]
+    assert kept[-1] in remaining and kept[0] not in remaining
+    assert store.size() <= 3_000
