@@ -42,10 +42,17 @@ def app(tmp_path_factory):
         demo.close()
 
 
-def test_upload_paint_run_and_see_the_result(app, browser):
-    url, emulator = app
+@pytest.fixture
+def page(app, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(url)
+    page.goto(app[0])
+    page.locator("#run").wait_for()
+    yield page
+    page.close()
+
+
+def test_upload_paint_run_and_see_the_result(app, page):
+    _, emulator = app
     editor = page.locator("#editor")
     editor.locator("canvas").first.wait_for()  # the editor drops uploads made before its canvas exists
     editor.locator('input[type="file"]').set_input_files(str(ROOT / "examples" / "mug.png"))
@@ -79,14 +86,10 @@ def test_upload_paint_run_and_see_the_result(app, browser):
     alpha = mask.getchannel("A")
     assert 0 < alpha.histogram()[0] < 512 * 512 // 4  # a stroke, not the whole image
     assert alpha.getpixel((256, 256)) == 0  # painted across the middle
-    page.close()
 
 
-def test_validation_messages_appear_next_to_the_widget(app, browser):
-    url, emulator = app
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(url)
-    page.locator("#run").wait_for()
+def test_validation_messages_appear_next_to_the_widget(app, page):
+    _, emulator = app
     calls_before = sum(emulator.calls.values())
     page.locator("#run").click()
     page.locator("#prompt div.validation-error").wait_for()
@@ -96,14 +99,9 @@ def test_validation_messages_appear_next_to_the_widget(app, browser):
     assert sum(emulator.calls.values()) == calls_before
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "e2e-validation.png"), full_page=False)
-    page.close()
 
 
-def test_sweep_then_restore_a_run_from_history(app, browser):
-    url, emulator = app
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(url)
-    page.locator("#run").wait_for()
+def test_sweep_then_restore_a_run_from_history(page):
     page.get_by_text("Inpaint with a mask: new view through the window", exact=True).click()
     page.locator("#mask-info").get_by_text("Mask from the uploaded file").wait_for()
 
@@ -120,7 +118,6 @@ def test_sweep_then_restore_a_run_from_history(app, browser):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "e2e-sweep.png"), full_page=True)
 
-    page.locator("#prompt textarea").evaluate("e => e")  # the Edit tab's form is shared
     page.get_by_role("tab", name="History").click()
     page.locator("#history-gallery button.thumbnail-item").first.wait_for(timeout=10_000)
     page.locator("#history-gallery button.thumbnail-item").first.click()
@@ -136,4 +133,3 @@ def test_sweep_then_restore_a_run_from_history(app, browser):
         f"() => document.querySelector('#opt-output_format input[value=\"{chosen}\"]').checked")
     assert "snowy mountains" in page.locator("#prompt textarea").input_value()
     page.locator("#mask-info").get_by_text("Mask from the uploaded file").wait_for()
-    page.close()

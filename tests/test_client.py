@@ -248,15 +248,6 @@ def test_result_expired_while_polling_is_404_with_the_one_hour_note(client, emul
     assert "one hour" in str(caught.value) and caught.value.request_id == job.request_id
 
 
-def test_expiry_after_retention_period():
-    from components.emulator import Emulator
-    with Emulator(key=KEY, queue_seconds=0, processing_seconds=0.05, expiry_seconds=0.0) as emu:
-        client = make_client(emu)
-        job = client.submit(client.prepare_payload(EditRequest("x", [png_bytes()])))
-        with pytest.raises(errors.RequestExpiredError):
-            list(client.follow(job))
-
-
 def test_deadline_raises_with_the_request_id(emulator):
     emulator.processing_seconds = 30
     client = make_client(emulator)
@@ -339,7 +330,7 @@ def test_the_emulator_answers_bodies_that_are_not_objects_with_400(emulator, bod
     assert answer.status_code == 400
 
 
-def test_the_emulator_forgets_expired_jobs_and_their_files():
+def test_results_expire_after_retention_and_the_emulator_forgets_them():
     from components.emulator import Emulator
     with Emulator(key=KEY, queue_seconds=0, processing_seconds=0.05, expiry_seconds=0.0) as emu:
         client = make_client(emu)
