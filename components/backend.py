@@ -19,6 +19,8 @@ from typing import Iterator, Mapping
 from components.client import SegmindClient
 from components.config import DEFAULT_API_BASE, Secret, Settings
 from components.emulator import Emulator
+from components.polling import DurationModel
+from components.upload_cache import UploadCache
 
 
 class BackendKind(enum.Enum):
@@ -43,6 +45,10 @@ class Backend:
         self.allow_visitor_keys = allow_visitor_keys
         self._emulator = emulator
         self._shared: SegmindClient | None = None
+        # Shared by every client this backend makes: how long jobs take, and what was uploaded
+        # (the cache is keyed by account, so one visitor never gets another's entries).
+        self.durations = DurationModel()
+        self.uploads = UploadCache()
         self._lock = threading.Lock()
 
     @classmethod
@@ -91,7 +97,8 @@ class Backend:
         """The client for one run; a visitor's key gets a client of its own, closed afterwards."""
         visitor_key = (visitor_key or "").strip() if self.allow_visitor_keys else ""
         if visitor_key:
-            own = SegmindClient(self.settings, api_key=Secret(visitor_key))
+            own = SegmindClient(self.settings, api_key=Secret(visitor_key), durations=self.durations,
+                                uploads=self.uploads)
             try:
                 yield own, BackendKind.SEGMIND
             finally:
@@ -100,7 +107,7 @@ class Backend:
         with self._lock:
             if self._shared is None:
                 settings = self._emulator_settings() if self._emulator is not None else self.settings
-                self._shared = SegmindClient(settings)
+                self._shared = SegmindClient(settings, durations=self.durations, uploads=self.uploads)
         yield self._shared, self.default_kind
 
     def close(self) -> None:

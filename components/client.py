@@ -20,7 +20,9 @@ from components.config import Secret, Settings, UploadMode
 from components.inputs import EditRequest, InputImage, LocalImage, RemoteImage, check_request
 from components.models import EditResult, JobEvent, JobState, Metrics, SubmittedJob
 from components.output import MAX_OUTPUT_BYTES, decode_image, output_bytes, output_reference
+from components.polling import Bucket, DurationModel, PollSchedule, bucket
 from components.transport import RetryPolicy, Transport, parse_retry_after
+from components.upload_cache import UploadCache, account_of
 
 # Status answers that say nothing about the job itself: polling rides them out until the deadline.
 TRANSIENT = (errors.RateLimitError, errors.InternalServerError, errors.BadGatewayError, errors.GatewayTimeoutError,
@@ -47,12 +49,18 @@ class SegmindClient:
         *,
         api_key: str | Secret | None = None,
         retry: RetryPolicy = RetryPolicy(),
+        durations: DurationModel | None = None,
+        uploads: UploadCache | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
         if isinstance(api_key, str):
             api_key = Secret(api_key) if api_key.strip() else None
+        self.durations = durations or DurationModel()
+        self.uploads = uploads or UploadCache()
+        self.uploaded_bytes = 0
         self.api_base = _strip_version(self.settings.api_base)
         self.storage_base = self.settings.storage_base.rstrip("/")
+        self._account = account_of(api_key or self.settings.api_key)
         self.transport = Transport(
             api_key=api_key or self.settings.api_key,
             key_hosts={_origin(self.api_base), _origin(self.storage_base)},
@@ -111,15 +119,19 @@ class SegmindClient:
 
     # Inputs ------------------------------------------------------------------
 
-    def prepare_payload(self, request: EditRequest, stop: threading.Event | None = None) -> dict[str, Any]:
+    def prepare_payload(self, request: EditRequest, stop: threading.Event | None = None,
+                        notes: list[str] | None = None) -> dict[str, Any]:
         """Check everything, then upload local images; the body to submit.
 
-        Raises ValidationError listing every problem before anything is sent.
+        Raises ValidationError listing every problem before anything is sent. What had to be
+        changed to fit the model's limits (a reduced image, say) is appended to `notes`.
         """
         inputs, issues = check_request(request)
         if issues:
             raise errors.ValidationError(issues)
         assert inputs is not None
+        if notes is not None:
+            notes.extend(inputs.notes)
         everything: list[InputImage] = list(inputs.images) + ([inputs.mask] if inputs.mask else [])
         urls = self.image_urls(everything, stop)
         mask_url = urls.pop() if inputs.mask else None
@@ -140,12 +152,24 @@ class SegmindClient:
         return [image.url if isinstance(image, RemoteImage) else next(by_position) for image in images]
 
     def upload(self, images: Sequence[LocalImage], stop: threading.Event | None = None) -> list[str]:
-        """Store images with Segmind (`POST /upload-asset`); their persistent URLs, in order."""
+        """Store images with Segmind (`POST /upload-asset`); their persistent URLs, in order.
+
+        Bytes this account stored recently are not sent again: their URL is reused.
+        """
+        known = {image.digest: self.uploads.get(self._account, image.digest) for image in images}
+        missing = list({image.digest: image for image in images if not known[image.digest]}.values())
+        for image, url in zip(missing, self._store(missing, stop)):
+            self.uploads.put(self._account, image.digest, url)
+            known[image.digest] = url
+        return [known[image.digest] for image in images]
+
+    def _store(self, images: Sequence[LocalImage], stop: threading.Event | None) -> list[str]:
         if not images:
             return []
+        data_urls = [image.data_uri() for image in images]
+        self.uploaded_bytes += sum(len(u) for u in data_urls)
         response = self.transport.request(
-            "POST", f"{self.storage_base}/upload-asset",
-            json={"data_urls": [image.data_uri() for image in images]},
+            "POST", f"{self.storage_base}/upload-asset", json={"data_urls": data_urls},
             idempotent=True,  # storing the same bytes twice costs nothing and starts no job
             stop=stop,
         )
@@ -239,8 +263,12 @@ class SegmindClient:
         poll_interval: float | None = None,
         stop: threading.Event | None = None,
         started_at: float | None = None,
+        kind: Bucket | None = None,
     ) -> Iterator[JobEvent]:
         """Poll a submitted job; yield an event per observation, the last with the result.
+
+        `kind` (the job's quality and size) lets the poll schedule use how long such jobs
+        took before; see components/polling.py for how the cadence is chosen.
 
         Raises JobFailedError (after a FAILED event), DeadlineExceededError,
         PollingStoppedError (when `stop` is set, at once between polls) or
@@ -253,6 +281,9 @@ class SegmindClient:
         polls = troubles = 0
         state = JobState.QUEUED
         last_trouble: errors.SegmindError | None = None
+        submitted = time.monotonic()  # durations are learnt from here, not from before the uploads
+        schedule = PollSchedule(interval, self.durations.window(kind))
+        last_pending = 0.0
         yield JobEvent(state, job.request_id, time.monotonic() - start, polls)
         while True:
             if stop.is_set():
@@ -277,6 +308,11 @@ class SegmindClient:
                 troubles = 0
                 last_trouble = None
                 polls += 1
+                since_submit = time.monotonic() - submitted
+                if state is JobState.COMPLETED and kind is not None:
+                    self.durations.record(kind, PollSchedule.completion_estimate(last_pending, since_submit))
+                last_pending = since_submit
+                wait = schedule.next_wait(since_submit, polls)
                 if state is JobState.COMPLETED:
                     result = self.result(job, stop)
                     yield JobEvent(state, job.request_id, time.monotonic() - start, polls, result=result)
@@ -293,8 +329,9 @@ class SegmindClient:
     def stream(self, request: EditRequest, **follow_options: Any) -> Iterator[JobEvent]:
         """Validate, upload, submit and follow one edit."""
         started = time.monotonic()
-        job = self.submit(self.prepare_payload(request))
-        yield from self.follow(job, started_at=started, **follow_options)
+        payload = self.prepare_payload(request)
+        job = self.submit(payload)
+        yield from self.follow(job, started_at=started, kind=bucket(payload), **follow_options)
 
     def resume(self, request_id: str, **follow_options: Any) -> Iterator[JobEvent]:
         """Follow a job submitted earlier (results are kept for one hour)."""

@@ -63,6 +63,7 @@ class RunRecord:
     remaining_credits: float | None = None
     result: str | None = None        # file name in the run folder
     error: str | None = None
+    notes: list[str] = field(default_factory=list)   # what was changed to fit the model's limits
 
     @property
     def finished(self) -> bool:

@@ -15,12 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence, Union
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from components import schema
 from components.schema import ValidationIssue
 
 ImageSource = Union[str, os.PathLike, bytes, Image.Image]
+
+
+# Larger inputs only cost upload time: the model's output is at most 1536 px a side.
+MAX_INPUT_SIDE = 4096
+# A file over the model's 50 MB may still be reduced to fit; beyond this it is not worth reading.
+MAX_READ_BYTES = 200 * 1024 * 1024
+REENCODE_OPTIONS = {"JPEG": {"quality": 92}, "WEBP": {"quality": 90}, "PNG": {}}
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,8 @@ class LocalImage:
     height: int
     has_alpha: bool
     name: str = "image"
+    original_size: tuple[int, int] | None = None  # before any reduction
+    note: str | None = None                       # what was changed, for the person who sent it
 
     @property
     def digest(self) -> str:
@@ -64,26 +73,50 @@ def _has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
 
 
+def _encode(image: Image.Image, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **REENCODE_OPTIONS.get(fmt, {}))
+    return buffer.getvalue()
+
+
 def _decode(data: bytes, name: str) -> LocalImage:
+    """Check the bytes; pass them through untouched unless the model needs them changed."""
     if not data:
         raise InputError(f"{name} is empty")
+    notes = []
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            fmt = image.format or ""
-            if fmt in schema.INPUT_IMAGE_TYPES:
-                return LocalImage(data, schema.INPUT_IMAGE_TYPES[fmt], image.width, image.height,
-                                  _has_alpha(image), name)
-            # Other formats (GIF, BMP, TIFF...) are re-encoded once as PNG, which the model takes.
-            converted = image.convert("RGBA" if _has_alpha(image) else "RGB")
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.load()
+            fmt = opened.format or ""
+            original = opened.size
+            image: Image.Image = opened
+            if fmt not in schema.INPUT_IMAGE_TYPES:
+                # Other formats (GIF, BMP, TIFF...) become PNG, which the model takes.
+                image = opened.convert("RGBA" if _has_alpha(opened) else "RGB")
+                fmt = "PNG"
+                notes.append(f"converted from {opened.format or 'an unknown format'} to PNG")
+            if opened.getexif().get(0x0112, 1) != 1:
+                # Cameras store rotation as a tag; bake it in so the model sees what a viewer shows.
+                image = ImageOps.exif_transpose(image)
+                notes.append("rotated as its EXIF orientation says")
+            if max(image.size) > MAX_INPUT_SIDE or len(data) > schema.MAX_IMAGE_BYTES:
+                scale = min(1.0, MAX_INPUT_SIDE / max(image.size))
+                reduced = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+                image = image.resize(reduced, Image.Resampling.LANCZOS)
+                notes.append(f"reduced from {original[0]}x{original[1]} to {reduced[0]}x{reduced[1]} "
+                             f"(inputs are capped at {MAX_INPUT_SIDE} px a side)")
+            if notes:
+                data = _encode(image, fmt)
+                if len(data) > schema.MAX_IMAGE_BYTES:
+                    raise InputError(f"{name} is still over 50 MB after reducing it")
+            return LocalImage(data, schema.INPUT_IMAGE_TYPES[fmt], image.width, image.height, _has_alpha(image),
+                              name, original, f"{name} was {' and '.join(notes)}." if notes else None)
     except Image.DecompressionBombError:
         raise InputError(f"{name} has too many pixels to be a safe image to open") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
         raise InputError(f"{name} is not an image this app can read (corrupt or another kind of file)") from None
-    buffer = io.BytesIO()
-    converted.save(buffer, format="PNG")
-    return LocalImage(buffer.getvalue(), "image/png", converted.width, converted.height,
-                      _has_alpha(converted), name)
 
 
 def load_image(source: ImageSource, name: str = "image") -> InputImage:
@@ -114,8 +147,9 @@ def load_image(source: ImageSource, name: str = "image") -> InputImage:
     try:
         if not path.is_file():
             raise InputError(f"{name}: no such file {path.name!r}")
-        if path.stat().st_size > schema.MAX_IMAGE_BYTES:
-            raise InputError(f"{name} is {path.stat().st_size / 1e6:.0f} MB; the model takes at most 50 MB")
+        if path.stat().st_size > MAX_READ_BYTES:
+            raise InputError(f"{name} is {path.stat().st_size / 1e6:.0f} MB; this app reads at most "
+                             f"{MAX_READ_BYTES // 1_000_000} MB (the model takes 50 MB)")
         data = path.read_bytes()
     except OSError:
         raise InputError(f"{name}: the file {path.name!r} cannot be read") from None
@@ -126,6 +160,7 @@ def load_image(source: ImageSource, name: str = "image") -> InputImage:
 class PreparedInputs:
     images: list[InputImage]
     mask: InputImage | None
+    notes: list[str] = field(default_factory=list)
 
 
 def prepare_inputs(
@@ -148,8 +183,6 @@ def prepare_inputs(
             continue
         if position == 1:
             first = image
-        if isinstance(image, LocalImage) and len(image.data) > schema.MAX_IMAGE_BYTES:
-            issues.append(ValidationIssue("image_urls", f"image {position} is over 50 MB"))
         loaded.append(image)
     loaded_mask: InputImage | None = None
     if mask is not None:
@@ -161,7 +194,19 @@ def prepare_inputs(
             issues.extend(check_mask(loaded_mask, first))
     if issues:
         return None, issues
-    return PreparedInputs(loaded, loaded_mask), []
+    if isinstance(loaded_mask, LocalImage) and isinstance(first, LocalImage) \
+            and (loaded_mask.width, loaded_mask.height) != (first.width, first.height):
+        loaded_mask = _fit_mask(loaded_mask, first)
+    notes = [i.note for i in [*loaded, loaded_mask] if isinstance(i, LocalImage) and i.note]
+    return PreparedInputs(loaded, loaded_mask, notes), []
+
+
+def _fit_mask(mask: LocalImage, first: LocalImage) -> LocalImage:
+    """Scale the mask with a first image that was reduced, keeping its alpha hard-edged."""
+    with Image.open(io.BytesIO(mask.data)) as image:
+        resized = image.convert("RGBA").resize((first.width, first.height), Image.Resampling.NEAREST)
+    return LocalImage(_encode(resized, "PNG"), "image/png", first.width, first.height, True, mask.name,
+                      mask.original_size, f"the mask was scaled to {first.width}x{first.height} with the image.")
 
 
 def check_mask(mask: InputImage, first: InputImage | None) -> list[ValidationIssue]:
@@ -174,10 +219,13 @@ def check_mask(mask: InputImage, first: InputImage | None) -> list[ValidationIss
             "mask", "must be a PNG with an alpha channel (transparent where the image is to be edited)"))
     if len(mask.data) > schema.MAX_MASK_BYTES:
         issues.append(ValidationIssue("mask", f"is {len(mask.data) / 1e6:.1f} MB; the limit is 4 MB"))
-    if isinstance(first, LocalImage) and (mask.width, mask.height) != (first.width, first.height):
-        issues.append(ValidationIssue(
-            "mask", f"is {mask.width}x{mask.height} but the first image is {first.width}x{first.height}; "
-                    "they must be the same size"))
+    if isinstance(first, LocalImage):
+        first_size = first.original_size or (first.width, first.height)
+        mask_size = mask.original_size or (mask.width, mask.height)
+        if mask_size != first_size:
+            issues.append(ValidationIssue(
+                "mask", f"is {mask_size[0]}x{mask_size[1]} but the first image is {first_size[0]}x{first_size[1]}; "
+                        "they must be the same size"))
     return issues
 
 

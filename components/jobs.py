@@ -24,6 +24,7 @@ from components.client import SegmindClient
 from components.history import HistoryStore, RunRecord, now_iso, prompt_slug
 from components.inputs import EditRequest
 from components.models import EditResult, JobEvent, JobState
+from components.polling import bucket
 
 log = logging.getLogger("components.jobs")
 
@@ -51,6 +52,7 @@ class JobUpdate:
     polls: int = 0
     result: EditResult | None = None
     error: str | None = None
+    notes: tuple[str, ...] = ()
 
     @classmethod
     def from_event(cls, event: JobEvent) -> JobUpdate:
@@ -107,10 +109,12 @@ class JobManager:
 
         def work(client: SegmindClient, emit: Emit, stop: threading.Event, started: float) -> None:
             emit(JobUpdate(Phase.PREPARING, time.monotonic() - started))
-            payload = client.prepare_payload(request, stop)
-            emit(JobUpdate(Phase.SUBMITTING, time.monotonic() - started))
+            notes: list[str] = []
+            payload = client.prepare_payload(request, stop, notes)
+            record.notes = notes
+            emit(JobUpdate(Phase.SUBMITTING, time.monotonic() - started, notes=tuple(notes)))
             job = client.submit(payload, stop)  # refuses to start once stop is set
-            for event in client.follow(job, deadline=deadline, stop=stop, started_at=started):
+            for event in client.follow(job, deadline=deadline, stop=stop, started_at=started, kind=bucket(payload)):
                 emit(JobUpdate.from_event(event))
 
         return self._launch(record, work, visitor_key, gate)

@@ -66,6 +66,7 @@ def status_record(update: JobUpdate, run: Run) -> dict[str, Any]:
         "media_type": result.media_type if result else None,
         "backend": run.record.backend or None,
         "run_id": run.run_id,
+        "notes": list(run.record.notes),
         "error": update.error,
     }
 
@@ -174,6 +175,8 @@ def build_app(backend: Backend, *, history: HistoryStore | None = None,
                    current_run: run.run_id, owner: owner_id}
             try:
                 async for update in manager.watch(run):
+                    if update.notes:
+                        gr.Warning(" ".join(update.notes), title="Inputs adjusted")
                     out: dict[Any, Any] = {status: status_text(update, run.record.backend)}
                     if update.result is not None and run.result_path:
                         spend = session_spend_value + (update.result.metrics.cost or 0.0)

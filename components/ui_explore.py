@@ -198,6 +198,8 @@ def record_details(record: RunRecord) -> str:
         f"- Inference {seconds(record.inference_time)} · total {seconds(record.total_time)} · "
         f"cost {money(record.cost)} · remaining credits {money(record.remaining_credits)}",
     ]
+    if record.notes:
+        lines.append(f"- Changed to fit the model: {' '.join(record.notes)}")
     if record.error:
         lines.append(f"- Error: {record.error}")
     return "\n".join(lines)
