@@ -26,7 +26,7 @@ test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.dev-installed
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench --write BENCHMARKS.md
 
 emulator: $(VENV)/.runtime-installed
 	$(BIN)/python -m components.emulator --port 8765

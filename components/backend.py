@@ -20,6 +20,7 @@ from components.client import SegmindClient
 from components.config import DEFAULT_API_BASE, Secret, Settings
 from components.emulator import Emulator
 from components.polling import DurationModel
+from components.quota import DeployerQuota
 from components.upload_cache import UploadCache
 
 
@@ -40,11 +41,13 @@ class Backend:
         *,
         allow_visitor_keys: bool = True,
         emulator: Emulator | None = None,
+        quota: DeployerQuota | None = None,
     ) -> None:
         self.settings = settings
         self.allow_visitor_keys = allow_visitor_keys
         self._emulator = emulator
         self._shared: SegmindClient | None = None
+        self.quota = quota or DeployerQuota()
         # Shared by every client this backend makes: how long jobs take, and what was uploaded
         # (the cache is keyed by account, so one visitor never gets another's entries).
         self.durations = DurationModel()
@@ -62,11 +65,21 @@ class Backend:
                 queue_seconds=float(env.get("EMULATOR_QUEUE_SECONDS", "1.0")),
                 processing_seconds=float(env.get("EMULATOR_LATENCY", "5.0")),
             ).start()
-        return cls(settings, allow_visitor_keys=_flag(env, "SEGMIND_ALLOW_VISITOR_KEYS", True), emulator=emulator)
+        quota = DeployerQuota.from_env(env)
+        return cls(settings, allow_visitor_keys=_flag(env, "SEGMIND_ALLOW_VISITOR_KEYS", True) or
+                   quota.require_visitor_keys, emulator=emulator, quota=quota)
 
     @property
     def default_kind(self) -> BackendKind:
         return BackendKind.EMULATOR if self._emulator is not None else BackendKind.SEGMIND
+
+    def deployer_pays(self, visitor_key: str | None) -> bool:
+        """Whether a run with this (possibly absent) visitor key is billed to the deployer's key."""
+        return self._emulator is None and not (self.allow_visitor_keys and (visitor_key or "").strip())
+
+    def admit(self, session: str, visitor_key: str | None, jobs: int = 1) -> str | None:
+        """None when these jobs may start; otherwise why not, for the visitor."""
+        return self.quota.take(session, jobs) if self.deployer_pays(visitor_key) else None
 
     @property
     def emulator(self) -> Emulator | None:
@@ -83,8 +96,14 @@ class Backend:
             return text
         where = "" if self.settings.api_base == DEFAULT_API_BASE else f" at `{self.settings.api_base}`"
         text = f"**Live:** runs go to Segmind's API{where} (`{self.settings.model}`) and are billed."
+        if self.quota.require_visitor_keys:
+            return text + " **Use your own Segmind key** under *API key and deadline*: this Space does not pay."
+        limits = [f"{self.quota.per_session} per session" if self.quota.per_session is not None else "",
+                  f"{self.quota.per_hour} per hour" if self.quota.per_hour is not None else ""]
+        if any(limits):
+            text += f" The Space's key pays for at most {' and '.join(l for l in limits if l)} jobs."
         if self.allow_visitor_keys:
-            text += " You may use your own key under *API key*."
+            text += " You may use your own key under *API key and deadline*."
         return text
 
     def _emulator_settings(self) -> Settings:

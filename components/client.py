@@ -8,6 +8,8 @@ picks up a job from its request id, and `run_sync()` uses the v1 endpoint.
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import threading
 import time
 from typing import Any, Iterator, Mapping, Sequence
@@ -373,6 +375,7 @@ class SegmindClient:
         headers are chosen for its own host.
         """
         for _ in range(MAX_REDIRECTS + 1):
+            self.check_download_target(url)
             response = self.transport.request("GET", url, idempotent=True, stream=True)
             if response.is_redirect and response.headers.get("Location"):
                 url = urljoin(url, response.headers["Location"])
@@ -395,8 +398,35 @@ class SegmindClient:
                 chunks.append(chunk)
         return b"".join(chunks)
 
+    def check_download_target(self, url: str) -> None:
+        """Refuse to fetch from this machine's network (a server could point `output` anywhere).
+
+        Private, loopback, link-local and other special addresses are refused unless the
+        configured API is itself on such an address (the emulator, a test server).
+        """
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise errors.OutputError("the output is not an http(s) URL")
+        if _is_internal(urlsplit(self.api_base).hostname or ""):
+            return
+        if _is_internal(parts.hostname):
+            raise errors.OutputError("refused to download the output from a private or local address")
+
     def close(self) -> None:
         self.transport.close()
+
+
+def _is_internal(host: str) -> bool:
+    """True when the host is, or resolves to, an address that is not on the public internet."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError):
+        return False  # unresolvable: the download fails on its own, with its own message
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if not ip.is_global or ip.is_multicast:
+            return True
+    return False
 
 
 def _float_or_none(value: str | None) -> float | None:

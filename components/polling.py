@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 MIN_INTERVAL = 0.1
-MAX_WINDOW_INTERVAL = 0.4
+MAX_WINDOW_INTERVAL = 0.3
 HISTORY_PER_BUCKET = 20
 
 Bucket = tuple[str, str]
@@ -77,7 +77,7 @@ class PollSchedule:
     base_interval: float = 1.0
     expected: tuple[float, float] | None = None
     margin_fraction: float = 0.05
-    min_margin: float = 0.2
+    min_margin: float = 0.3
     _window_interval: float | None = field(default=None, init=False)
 
     def next_wait(self, now: float, polls: int) -> float:

@@ -200,31 +200,33 @@ class Transport:
         while True:
             started = time.monotonic()
             self._count()
-            try:
-                response = self.session.request(
-                    method, url, json=json, headers=headers, stream=stream,
-                    timeout=timeout or self.timeout, allow_redirects=False,
-                )
-            except UNSENDABLE as exc:
-                raise errors.APIConnectionError(reason=f"the request could not be built: {type(exc).__name__}",
-                                                ) from None
-            except requests.exceptions.RequestException as exc:
-                unsent = _never_connected(exc)
-                log.debug("%s %s failed after %.2fs: %s", method, url, time.monotonic() - started,
-                          type(exc).__name__)
+            outcome = self._attempt(method, url, json, headers, stream, timeout)
+            if isinstance(outcome, requests.Response):
+                response = outcome
+            else:
+                unsent, kind = outcome
+                log.debug("%s %s failed after %.2fs: %s", method, url, time.monotonic() - started, kind.__name__)
+                if kind in UNSENDABLE:
+                    raise errors.APIConnectionError(reason=f"the request could not be built: {kind.__name__}")
                 if (idempotent or unsent) and retries < self.retry.max_retries:
                     self._wait(self.retry.backoff(retries), stop, sleep)
                     retries += 1
                     continue
+                # Raised here, outside the `except`, so the error carries no context chain: the
+                # failed call's frames would otherwise keep its socket open as long as the error lives.
                 if not idempotent and not unsent:
-                    raise errors.SubmitOutcomeUnknownError(reason=type(exc).__name__) from None
-                if isinstance(exc, requests.exceptions.Timeout):
+                    raise errors.SubmitOutcomeUnknownError(reason=kind.__name__)
+                if issubclass(kind, requests.exceptions.Timeout):
                     connect, read = timeout or self.timeout
-                    raise errors.APITimeoutError(
-                        reason=f"no answer within {connect:g}s to connect / {read:g}s to read") from None
-                raise errors.APIConnectionError(reason=type(exc).__name__) from None
+                    raise errors.APITimeoutError(reason=f"no answer within {connect:g}s to connect / {read:g}s to read")
+                raise errors.APIConnectionError(reason=kind.__name__)
             log.debug("%s %s -> %d in %.2fs (headers %s)", method, url, response.status_code,
                       time.monotonic() - started, redact_headers(headers))
+            if not stream:
+                # Read it all and let go of the socket now: an error kept for later (with its
+                # traceback and this response) must not hold a connection open.
+                _ = response.content
+                response.close()
             code = response.status_code
             if code in RETRYABLE_STATUS and (idempotent or code == 429) and retries < self.retry.max_retries:
                 retry_after = parse_retry_after(response.headers)
@@ -234,6 +236,17 @@ class Transport:
                     retries += 1
                     continue
             return response
+
+    def _attempt(self, method: str, url: str, json: Any, headers: dict[str, str], stream: bool,
+                         timeout: tuple[float, float] | None) -> requests.Response | tuple[bool, type]:
+        """The response, or (surely unsent, exception type) when the call failed."""
+        try:
+            return self.session.request(method, url, json=json, headers=headers, stream=stream,
+                                        timeout=timeout or self.timeout, allow_redirects=False)
+        except UNSENDABLE as exc:
+            return True, type(exc)
+        except requests.exceptions.RequestException as exc:
+            return _never_connected(exc), type(exc)
 
     @staticmethod
     def _wait(seconds: float, stop: threading.Event | None, sleep: Callable[[float], None] | None) -> None:

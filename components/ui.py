@@ -111,7 +111,7 @@ def build_app(backend: Backend, *, history: HistoryStore | None = None,
                 form, run_button, cancel, status, outputs = _edit_tab(backend)
                 build_code_panel(form, backend)
                 examples = _add_examples(form)
-            build_sweep_tab(form, owner, manager, concurrency)
+            build_sweep_tab(form, owner, manager, backend, concurrency)
             build_history_tab(form, owner, history, manager, tabs, concurrency)
 
         input_view, result_view, download, metrics, count, preview, mask_info = outputs
@@ -164,9 +164,13 @@ def build_app(backend: Backend, *, history: HistoryStore | None = None,
 
         async def run_from_ui(owner_id: str | None, session_spend_value: float, request: gr.Request, **values):
             owner_id = ensure_owner(owner_id)
+            key = visitor_key_from(request, values["visitor_key"])
+            refusal = backend.admit(owner_id, key)
+            if refusal:
+                raise gr.Error(refusal, title="Limit reached", print_exception=False)
             try:
                 edited, (shown_count, shown_preview, shown_info), run = await asyncio.to_thread(
-                    start_run, owner_id, visitor_key_from(request, values["visitor_key"]), values)
+                    start_run, owner_id, key, values)
             except Exception:
                 log.exception("could not start a run")
                 raise gr.Error(UNEXPECTED, title="Run failed", print_exception=False) from None
@@ -225,7 +229,7 @@ def build_app(backend: Backend, *, history: HistoryStore | None = None,
 
         cancel.click(on_cancel, current_run, status, cancels=[run_event], queue=False, api_visibility="private")
 
-        _api_endpoint(form, manager)
+        _api_endpoint(form, manager, backend)
 
     demo.job_manager = manager  # for tests and benchmarks that need to see live runs
     demo.history = history
@@ -324,7 +328,7 @@ def _edit_tab(backend: Backend):
     return form, run_button, cancel, status, outputs
 
 
-def _api_endpoint(form: Form, manager: JobManager) -> None:
+def _api_endpoint(form: Form, manager: JobManager, backend: Backend) -> None:
     """`/edit` for programs: images and mask as files, the options by their schema names."""
     with gr.Column(visible=False):
         api_images = gr.File(file_count="multiple", label="images")
@@ -347,7 +351,11 @@ def _api_endpoint(form: Form, manager: JobManager) -> None:
 
     async def edit(request: gr.Request, **values):
         """Edit images with GPT Image 1 Edit; streams status, returns (image_file, status)."""
-        run = manager.start(api_request(values), owner=API_OWNER, visitor_key=visitor_key_from(request, None))
+        key = visitor_key_from(request, None)
+        refusal = backend.admit(f"{API_OWNER}:{request.session_hash}", key)
+        if refusal:
+            raise gr.Error(refusal, title="Limit reached", print_exception=False)
+        run = manager.start(api_request(values), owner=API_OWNER, visitor_key=key)
         try:
             async for update in manager.watch(run):
                 record = status_record(update, run)

@@ -104,7 +104,8 @@ def sweep_gallery(runs: list[Run]) -> list[tuple[str, str]]:
             for run in runs if run.result_path]
 
 
-def build_sweep_tab(form: Form, owner: gr.BrowserState, manager: JobManager, concurrency: dict[str, Any]) -> None:
+def build_sweep_tab(form: Form, owner: gr.BrowserState, manager: JobManager, backend: Backend,
+                    concurrency: dict[str, Any]) -> None:
     first = schema.PARAMS_BY_NAME["quality"]
     with gr.Tab("Sweep", id="sweep"):
         gr.Markdown("Run the **Edit** tab's image, mask, references, prompt and settings several times, varying "
@@ -152,8 +153,11 @@ def build_sweep_tab(form: Form, owner: gr.BrowserState, manager: JobManager, con
             problems += [f"**{label}**: {issue}" for issue in issues]
         if problems:
             raise gr.Error("Nothing was sent. " + "; ".join(problems))
-        runs = manager.start_sweep(variants, owner=owner_id, limit=int(limit_value),
-                                   visitor_key=visitor_key_from(request, values.get("visitor_key")),
+        key = visitor_key_from(request, values.get("visitor_key"))
+        refusal = backend.admit(owner_id, key, jobs=len(variants))
+        if refusal:
+            raise gr.Error(refusal, title="Limit reached", print_exception=False)
+        runs = manager.start_sweep(variants, owner=owner_id, limit=int(limit_value), visitor_key=key,
                                    deadline=float(values["deadline"]))
         ids = [run.run_id for run in runs]
         # Watching ends when the tab closes; the runs go on and land in the history.

@@ -117,7 +117,9 @@ def render(
     if fmt not in schema.OUTPUT_MEDIA_TYPES:
         raise ValueError(f"unknown output format {fmt!r}")
     image = canvas if transparent and fmt in schema.ALPHA_FORMATS else canvas.convert("RGB")
-    options = {"quality": int(params["output_compression"])} if schema.compression_applies(fmt) else {}
+    # Fast PNG compression: the emulator should cost little CPU next to the app it serves.
+    options = {"quality": int(params["output_compression"])} if schema.compression_applies(fmt) \
+        else {"compress_level": 1}
     buffer = io.BytesIO()
     image.save(buffer, format=fmt.upper(), **options)
     return Rendered(buffer.getvalue(), schema.OUTPUT_MEDIA_TYPES[fmt], width, height)

@@ -37,6 +37,7 @@ log = logging.getLogger("components.emulator")
 FAIL_TRIGGER = "#fail"
 MAX_BODY_BYTES = 200 * 1024 * 1024
 ANSWERED = object()  # a handler step has already sent the answer
+ROUTE_BY_PATH = {"v1": Route.SYNC, "v2": Route.SUBMIT, "upload-asset": Route.UPLOAD}
 
 Latency = Callable[[dict[str, Any]], tuple[float, float]]
 
@@ -95,6 +96,7 @@ class Emulator:
         self.output_shape = output_shape  # url | list | base64 | data_uri
         self.faults = FaultPlan()
         self.calls: Counter[Route] = Counter()
+        self.bytes_received: Counter[Route] = Counter()  # request bodies, for benchmarks
         self.jobs: dict[str, EmulatedJob] = {}
         self.files: dict[str, StoredFile] = {}
         # Which keys arrived, for tests that prove whose key was sent; off by default, since it would
@@ -105,6 +107,7 @@ class Emulator:
         self._lock = threading.Lock()
         self._shutdown = threading.Event()
         self._workers: list[threading.Thread] = []
+        self._connections: set[socket.socket] = set()
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -126,6 +129,14 @@ class Emulator:
         self._shutdown.set()
         self._server.shutdown()
         self._server.server_close()
+        # shutdown() only stops accepting: close open keep-alive connections so their threads end too.
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         for worker in self._workers:
             worker.join(timeout=5)
         if self._thread:
@@ -193,20 +204,23 @@ class Emulator:
             return
         job.state = JobState.PROCESSING
         started = time.monotonic()
-        if self._shutdown.wait(processing):
-            return
         if FAIL_TRIGGER in str(job.params.get("prompt", "")):
-            job.error = f"Simulated content block: the prompt contains {FAIL_TRIGGER} (emulator)"
-            job.completed_at = time.monotonic()
-            job.state = JobState.FAILED
+            if not self._shutdown.wait(processing):
+                job.error = f"Simulated content block: the prompt contains {FAIL_TRIGGER} (emulator)"
+                job.completed_at = time.monotonic()
+                job.state = JobState.FAILED
             return
         try:
+            # Rendered first, then the rest of the latency waited out, so the job completes on time
+            # even when many render at once.
             rendered = self._render(job.params)
         except Exception as exc:  # a crashed worker must end the job, not leave it PROCESSING forever
             log.exception("emulated job %s failed to render", job.request_id)
             job.error = f"Internal error in the emulator: {type(exc).__name__}"
             job.completed_at = time.monotonic()
             job.state = JobState.FAILED
+            return
+        if self._shutdown.wait(max(0.0, processing - (time.monotonic() - started))):
             return
         name = f"{job.request_id}.{job.params['output_format']}"
         cost = schema.estimated_cost(job.params)
@@ -289,9 +303,29 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "SegmindEmulator/1.0"
+        timeout = 60  # an idle keep-alive connection is dropped, and its thread ends
+
+        def setup(self) -> None:
+            super().setup()
+            with emulator._lock:
+                emulator._connections.add(self.connection)
+
+        def finish(self) -> None:
+            with emulator._lock:
+                emulator._connections.discard(self.connection)
+            try:
+                super().finish()
+            except OSError:  # the client has gone already
+                pass
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
             log.debug("%s %s", self.address_string(), format % args)
+
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except (BrokenPipeError, ConnectionResetError, TimeoutError):
+                pass  # the client hung up or went quiet mid-answer: nothing to tell anyone
 
         # Answers -----------------------------------------------------------
 
@@ -358,6 +392,8 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 self._error(413 if length > 0 else 400, "Request body too large or of unknown length")
                 return ANSWERED
             raw = self.rfile.read(length) if length else b""
+            with emulator._lock:
+                emulator.bytes_received[ROUTE_BY_PATH.get(self.path.split("/")[1], Route.CONTROL)] += len(raw)
             if not self.headers.get("Content-Type", "").startswith("application/json"):
                 self._error(406, "Content-Type must be application/json")
                 return ANSWERED

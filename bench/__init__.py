@@ -1,0 +1,1 @@
+"""Benchmarks against the emulator, side by side with the vendor SDK: `python -m bench`."""
