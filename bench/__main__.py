@@ -10,6 +10,18 @@ import time
 from bench import app_load, lag, uploads
 
 
+READING = """How to read this:
+- **Lag** runs from the emulator marking a job COMPLETED to the client holding the result. For this app
+  that means the image downloaded; for the SDK, `wait()` returning the result body without the image.
+- A job's length follows its quality and size, as GPT Image 1's does. This app's client starts each kind
+  with no history and polls like the SDK. It then learns the kind's duration and spends its polls near
+  the likely finish (see `components/polling.py`). So "after the first round" is the steady state of a
+  running app. The first 60 s job shows the cold case, the later one the warm case.
+- The SDK is run at its default cadence (`interval=1.0`), as documented.
+- A single run on a 2-core machine, with the emulator and the load generator on the same cores: compare
+  the columns, and read small differences as noise."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", help="also write the report to this markdown file")
@@ -24,7 +36,8 @@ def main() -> None:
     header = (f"Produced by `make bench` (`.venv/bin/python -m bench --write BENCHMARKS.md`) on "
               f"{time.strftime('%Y-%m-%d')}, Python {platform.python_version()}, "
               f"in {time.monotonic() - started:.0f} s.")
-    report = "\n\n".join([header] + [f"## {title}\n\n{body}" for title, body in sections]) + "\n"
+    report = "\n\n".join(["# Benchmarks", header, READING] +
+                         [f"## {title}\n\n{body}" for title, body in sections]) + "\n"
     print(report)
     if args.write:
         with open(args.write, "w") as file:

@@ -227,3 +227,5 @@ class PollingStoppedError(SegmindError):
 
 class OutputError(SegmindError):
     summary = "The result could not be retrieved as an image"
+    remedy = (f"If the job finished, fetch its result again with Resume and the request id. "
+              f"{RESULT_RETENTION_NOTE}")

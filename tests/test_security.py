@@ -255,3 +255,20 @@ def test_caps_and_required_keys_through_the_app(tmp_path):
 def test_the_gradio_upload_limit_is_the_models(tmp_path):
     options = launch_options()
     assert options["max_file_size"] == "50mb"
+
+
+def test_a_paid_result_that_failed_to_download_is_fetched_later_by_resume(tmp_path):
+    with Emulator(key="k", queue_seconds=0.0, processing_seconds=0.05) as emulator:
+        settings = Settings(api_base=emulator.url, storage_base=emulator.url, api_key=Secret("k"), poll_interval=0.02)
+        backend = Backend(settings)
+        manager = JobManager(backend, HistoryStore(tmp_path))
+        emulator.inject(Route.FILE, status=503, times=50)
+        failed = manager.start(EditRequest("x", [png_bytes()]), owner="o")
+        assert manager.wait_idle(20)
+        assert failed.record.status == "FAILED" and failed.record.request_id
+        assert "Resume" in failed.record.error and failed.record.request_id in failed.record.error
+        emulator.faults.clear()
+        fetched = manager.resume(failed.record.request_id, owner="o")
+        assert manager.wait_idle(20)
+        assert fetched.record.status == "COMPLETED" and fetched.record.result
+        backend.close()

@@ -1,0 +1,70 @@
+"""Property tests: any combination of parameters and input files gives a valid request or a
+validation message naming what is wrong, and never a crash."""
+
+from __future__ import annotations
+
+import io
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from components import schema
+from components.inputs import EditRequest, check_request
+
+ANY_VALUE = st.one_of(st.none(), st.booleans(), st.integers(-10, 200), st.floats(allow_nan=True),
+                      st.text(max_size=12), st.lists(st.integers(), max_size=2))
+
+
+def option_strategy(param: schema.Param):
+    valid = st.sampled_from(param.choices) if param.choices else st.integers(param.minimum, param.maximum)
+    return st.one_of(valid, valid, ANY_VALUE)  # mostly valid, sometimes anything at all
+
+
+OPTIONS = st.fixed_dictionaries({p.name: option_strategy(p) for p in schema.OPTIONS})
+
+
+@st.composite
+def image_files(draw):
+    kind = draw(st.sampled_from(["png", "jpeg", "webp", "gif", "garbage", "empty", "truncated", "url", "bad-url"]))
+    if kind == "garbage":
+        return draw(st.binary(min_size=1, max_size=64))
+    if kind == "empty":
+        return b""
+    if kind == "url":
+        return "https://example.com/" + draw(st.text("abc", min_size=1, max_size=5)) + ".png"
+    if kind == "bad-url":
+        return draw(st.sampled_from(["file:///etc/passwd", "javascript:alert(1)", "data:text/html;base64,AA==",
+                                     "ftp://x/y.png"]))
+    size = (draw(st.integers(1, 48)), draw(st.integers(1, 48)))
+    mode = draw(st.sampled_from(["RGB", "RGBA", "L", "P"]))
+    buffer = io.BytesIO()
+    image = Image.new(mode, size)
+    fmt = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP", "gif": "GIF", "truncated": "PNG"}[kind]
+    (image.convert("RGB") if fmt == "JPEG" else image).save(buffer, format=fmt)
+    data = buffer.getvalue()
+    return data[: len(data) // 2] if kind == "truncated" else data
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(prompt=st.text(max_size=60), options=OPTIONS, images=st.lists(image_files(), max_size=18),
+       mask=st.one_of(st.none(), image_files()))
+def test_every_request_is_valid_or_names_its_problems(prompt, options, images, mask):
+    inputs, issues = check_request(EditRequest(prompt, images, mask, options))
+    known = {p.name for p in schema.PARAMS}
+    if issues:
+        assert inputs is None
+        assert all(issue.param in known and issue.message for issue in issues)
+    else:
+        stand_in = [f"https://example.com/{i}.png" for i in range(len(inputs.images))]
+        payload = schema.build_payload(prompt, stand_in, "https://example.com/m.png" if mask is not None else None,
+                                       **options)
+        assert schema.validate(payload) == []
+        assert 1 <= len(inputs.images) <= schema.MAX_IMAGES and prompt.strip()
+
+
+@settings(max_examples=200, deadline=None)
+@given(payload=st.dictionaries(st.sampled_from([p.name for p in schema.PARAMS] + ["extra"]), ANY_VALUE, max_size=10))
+def test_the_schema_judges_any_body_without_crashing(payload):
+    for issue in schema.validate(payload):
+        assert isinstance(issue.message, str) and issue.message
