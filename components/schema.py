@@ -134,7 +134,7 @@ def option_defaults() -> dict[str, Any]:
 
 
 def compression_applies(output_format: str) -> bool:
-    return output_format in COMPRESSED_FORMATS
+    return isinstance(output_format, str) and output_format in COMPRESSED_FORMATS
 
 
 def pixel_sizes() -> dict[str, tuple[int, int]]:
@@ -214,7 +214,9 @@ def validate(payload: Mapping[str, Any]) -> list[ValidationIssue]:
         issues.append(ValidationIssue("image_urls", "is empty: add at least one image to edit"))
     background = payload.get("background", PARAMS_BY_NAME["background"].default)
     output_format = payload.get("output_format", PARAMS_BY_NAME["output_format"].default)
-    if background == TRANSPARENT and output_format not in ALPHA_FORMATS:
+    # Only a well-formed pair is judged here: a malformed value has its own issue above.
+    if background == TRANSPARENT and isinstance(output_format, str) and output_format in PARAMS_BY_NAME[
+            "output_format"].choices and output_format not in ALPHA_FORMATS:
         issues.append(ValidationIssue(
             "background", f"{output_format} has no alpha: choose {' or '.join(sorted(ALPHA_FORMATS))}, or opaque"))
     return issues

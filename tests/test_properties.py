@@ -46,7 +46,7 @@ def image_files(draw):
     return data[: len(data) // 2] if kind == "truncated" else data
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(prompt=st.text(max_size=60), options=OPTIONS, images=st.lists(image_files(), max_size=18),
        mask=st.one_of(st.none(), image_files()))
 def test_every_request_is_valid_or_names_its_problems(prompt, options, images, mask):

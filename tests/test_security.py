@@ -26,7 +26,7 @@ from components.history import HistoryStore
 from components.jobs import JobManager
 from components.quota import DeployerQuota
 from components.ui import build_app, launch_options
-from tests.conftest import FAST_RETRY, make_client, mask_bytes, png_bytes
+from tests.conftest import FAST_RETRY, mask_bytes, png_bytes
 
 SENTINEL = "sk-SENTINEL-5e1d0c7b9a"
 VISITOR_SENTINEL = "sk-VISITOR-SENTINEL-8c2f"
