@@ -50,7 +50,9 @@ class Backend:
         self.quota = quota or DeployerQuota()
         # Shared by every client this backend makes: how long jobs take, and what was uploaded
         # (the cache is keyed by account, so one visitor never gets another's entries).
+        # The emulator's job times say nothing about Segmind's: each service learns its own.
         self.durations = DurationModel()
+        self.emulator_durations = DurationModel()
         self.uploads = UploadCache()
         self._lock = threading.Lock()
 
@@ -126,7 +128,8 @@ class Backend:
         with self._lock:
             if self._shared is None:
                 settings = self._emulator_settings() if self._emulator is not None else self.settings
-                self._shared = SegmindClient(settings, durations=self.durations, uploads=self.uploads)
+                durations = self.emulator_durations if self._emulator is not None else self.durations
+                self._shared = SegmindClient(settings, durations=durations, uploads=self.uploads)
         yield self._shared, self.default_kind
 
     def close(self) -> None:

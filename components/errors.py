@@ -209,6 +209,13 @@ class JobFailedError(SegmindError):
     )
 
 
+class TooManyRunsError(SegmindError):
+    """This server is already following as many jobs as it should."""
+
+    summary = "Too many jobs are running"
+    remedy = "Wait for some to finish (see History: Still running), then try again. Nothing was sent."
+
+
 class DeadlineExceededError(SegmindError):
     summary = "The job did not finish before the deadline"
     remedy = (

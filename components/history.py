@@ -9,7 +9,6 @@ folder is bounded in size; the oldest runs are pruned first.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -67,7 +66,7 @@ class RunRecord:
 
     @property
     def finished(self) -> bool:
-        return self.status in ("COMPLETED", "FAILED", "STOPPED", "ERROR")
+        return self.status in ("COMPLETED", "FAILED", "STOPPED", "ERROR", "INTERRUPTED")
 
 
 class HistoryStore:
@@ -78,6 +77,7 @@ class HistoryStore:
         self.max_bytes = max_bytes
         self._lock = threading.RLock()
         self._index: dict[str, RunRecord] | None = None  # every record, read from disk once
+        self._live: set[str] = set()
 
     @classmethod
     def from_env(cls) -> HistoryStore:
@@ -156,19 +156,41 @@ class HistoryStore:
             if self._index is None:
                 loaded = (self.load(f.name) for f in self.runs_dir.iterdir() if f.is_dir())
                 self._index = {r.run_id: r for r in loaded if r is not None}
+                for record in self._index.values():
+                    if not record.finished and record.run_id not in self._live:
+                        # Left unfinished by a restart: say so, with its request id, instead of "running".
+                        record.status = "INTERRUPTED"
+                        record.error = record.error or ("The app restarted while following this job; resume it "
+                                                        "with its request id if it has one.")
+                        self.save(record)
             return self._index
+
+    def protect(self, run_id: str) -> None:
+        """A live run: never pruned, never marked interrupted."""
+        with self._lock:
+            self._live.add(run_id)
+
+    def release(self, run_id: str) -> None:
+        with self._lock:
+            self._live.discard(run_id)
 
     def get(self, run_id: str) -> RunRecord | None:
         return self._all().get(run_id)
 
-    def records(self, owner: str | None = None) -> list[RunRecord]:
-        """Newest first; only `owner`'s runs when one is given."""
+    def records(self, owner: str) -> list[RunRecord]:
+        """One owner's runs, newest first."""
+        if not owner:
+            return []
         with self._lock:
-            found = [r for r in self._all().values() if owner is None or r.owner == owner]
+            found = [r for r in self._all().values() if r.owner == owner]
         return sorted(found, key=lambda r: r.created_at, reverse=True)
 
+    def all_records(self) -> list[RunRecord]:
+        with self._lock:
+            return sorted(self._all().values(), key=lambda r: r.created_at, reverse=True)
+
     def path(self, record: RunRecord, name: str | None) -> Path | None:
-        if not name or "://" in name:
+        if not name or "://" in name or "/" in name or "\\" in name or name.startswith("."):
             return None
         candidate = self.folder(record.run_id) / name
         return candidate if candidate.is_file() else None
@@ -187,19 +209,14 @@ class HistoryStore:
 
     # Export and bounds -----------------------------------------------------------
 
-    def zip_runs(self, records: Iterable[RunRecord], name: str) -> Path:
-        """One zip of the given runs, each in its own folder."""
-        exports = self.root / "exports"
-        exports.mkdir(exist_ok=True)
-        target = exports / f"{name}.zip"
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    def zip_runs(self, records: Iterable[RunRecord], target: Path) -> Path:
+        """One zip of the given runs, each in its own folder, streamed to `target`."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
             for record in records:
-                folder = self.folder(record.run_id)
-                for item in sorted(folder.iterdir()):
-                    if item.is_file() and item.name != "thumbnail.png":
+                for item in sorted(self.folder(record.run_id).iterdir()):
+                    if item.is_file() and item.name not in ("thumbnail.png", RECORD_NAME + ".tmp"):
                         archive.write(item, f"{record.run_id}/{item.name}")
-        target.write_bytes(buffer.getvalue())
         return target
 
     def size(self) -> int:
@@ -213,10 +230,10 @@ class HistoryStore:
             total = self.size()
             if total <= self.max_bytes:
                 return removed
-            for record in sorted(self.records(), key=lambda r: r.created_at):
+            for record in sorted(self._all().values(), key=lambda r: r.created_at):
                 if total <= self.max_bytes:
                     break
-                if record.run_id in keep or not record.finished:
+                if record.run_id in keep or record.run_id in self._live or not record.finished:
                     continue
                 folder = self.folder(record.run_id)
                 total -= sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())

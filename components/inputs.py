@@ -98,6 +98,7 @@ def _decode(data: bytes, name: str) -> LocalImage:
             if opened.getexif().get(0x0112, 1) != 1:
                 # Cameras store rotation as a tag; bake it in so the model sees what a viewer shows.
                 image = ImageOps.exif_transpose(image)
+                original = image.size  # sizes are judged as shown, as a mask would be drawn
                 notes.append("rotated as its EXIF orientation says")
             if max(image.size) > MAX_INPUT_SIDE or len(data) > schema.MAX_IMAGE_BYTES:
                 scale = min(1.0, MAX_INPUT_SIDE / max(image.size))

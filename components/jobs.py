@@ -30,6 +30,9 @@ log = logging.getLogger("components.jobs")
 
 # Watchers get a fresh status at least once a second, even while a poll is slow.
 TICK_SECONDS = 1.0
+# Runs outlive the page that started them, so they are bounded here, not by Gradio's queue.
+MAX_LIVE_RUNS = 128
+MAX_RUNS_PER_OWNER = 16
 
 
 class Phase(enum.Enum):
@@ -104,6 +107,8 @@ class JobManager:
               deadline: float | None = None, label: str = "", sweep_id: str | None = None,
               gate: threading.Semaphore | None = None) -> Run:
         """Run one edit on the server; returns at once."""
+        if gate is None:
+            self.admit(owner)
         record = self.history.create(owner=owner, prompt=request.prompt, options=dict(request.options),
                                      images=request.images, mask=request.mask, label=label, sweep_id=sweep_id)
 
@@ -122,6 +127,7 @@ class JobManager:
     def start_sweep(self, variants: list[tuple[str, EditRequest]], *, owner: str, limit: int,
                     visitor_key: str | None = None, deadline: float | None = None) -> list[Run]:
         """Several labelled variants, at most `limit` running at a time."""
+        self.admit(owner, len(variants))
         gate = threading.Semaphore(max(1, limit))
         sweep_id = f"sweep-{time.strftime('%Y%m%d-%H%M%S')}"
         return [self.start(request, owner=owner, visitor_key=visitor_key, deadline=deadline, label=label,
@@ -130,6 +136,7 @@ class JobManager:
     def resume(self, request_id: str, *, owner: str, visitor_key: str | None = None,
                deadline: float | None = None) -> Run:
         """Follow a job submitted earlier (results are kept for one hour) into the history."""
+        self.admit(owner)
         record = self.history.create(owner=owner, prompt=f"(resumed {request_id})", options={}, images=[],
                                      label="resumed")
         record.request_id = request_id
@@ -140,9 +147,17 @@ class JobManager:
 
         return self._launch(record, work, visitor_key, None)
 
+    def admit(self, owner: str, runs: int = 1) -> None:
+        """Refuse more live runs than a server should carry; they outlive the page that started them."""
+        with self._lock:
+            live = list(self._runs.values())
+        if len(live) + runs > MAX_LIVE_RUNS or sum(r.record.owner == owner for r in live) + runs > MAX_RUNS_PER_OWNER:
+            raise errors.TooManyRunsError()
+
     def _launch(self, record: RunRecord, work: Work, visitor_key: str | None,
                 gate: threading.Semaphore | None) -> Run:
         run = Run(record)
+        self.history.protect(run.run_id)
         with self._lock:
             self._runs[run.run_id] = run
         thread = threading.Thread(target=self._execute, args=(run, work, visitor_key, gate),
@@ -180,21 +195,24 @@ class JobManager:
             if acquired and gate is not None:
                 gate.release()
             record.total_time = round(time.monotonic() - run.started, 3)
-            self.history.save(record)
-            with self._lock:
-                self._runs.pop(run.run_id, None)
-            run.done.set()
-            run._notify(None)
+            try:
+                self.history.save(record)
+            except OSError:  # a full disk must not leave the run "running" for ever
+                log.exception("could not save the record of run %s", run.run_id)
+            finally:
+                with self._lock:
+                    self._runs.pop(run.run_id, None)
+                self.history.release(run.run_id)
+                with run._lock:
+                    run.done.set()
+                run._notify(None)
 
     def _emit(self, run: Run, update: JobUpdate) -> None:
         record = run.record
         if update.request_id:
             record.request_id = update.request_id
-        if record.status != update.phase.value:
-            record.status = update.phase.value
-            record.states.append({"state": update.phase.value, "at": now_iso()})
-            self.history.save(record)
         if update.result is not None:
+            # The paid image is on disk before the record says COMPLETED.
             result = update.result
             record.inference_time = result.metrics.inference_time
             record.cost = result.metrics.cost
@@ -203,6 +221,10 @@ class JobManager:
             name = f"{self.backend.settings.model}_{record.run_id}_{prompt_slug(record.prompt)}.{result.extension}"
             self.history.add_result(record, name, result.image)
             run.result_path = str(self.history.folder(record.run_id) / name)
+        if record.status != update.phase.value:
+            record.status = update.phase.value
+            record.states.append({"state": update.phase.value, "at": now_iso()})
+            self.history.save(record)
         run.latest = update
         run._notify(update)
 
@@ -217,19 +239,23 @@ class JobManager:
         entry = (asyncio.get_running_loop(), queue)
         with run._lock:
             run._watchers.append(entry)
+            latest, finished = run.latest, run.done.is_set()
+        if finished:
+            queue.put_nowait(None)  # the end was announced before this watcher registered
         try:
-            if run.latest is not None:
-                yield run.latest
-            while not run.done.is_set() or not queue.empty():
+            if latest is not None:
+                yield latest
+            while True:
                 try:
                     item = await asyncio.wait_for(queue.get(), timeout=TICK_SECONDS)
                 except asyncio.TimeoutError:
                     if run.latest is not None and not run.done.is_set():
                         yield replace(run.latest, elapsed=time.monotonic() - run.started)
                     continue
-                if item is None:
+                if item is None:  # only the end marker ends the watch: nothing queued before it is lost
                     break
-                yield item
+                if item is not latest:
+                    yield item
             if run.error is not None:
                 raise run.error
         finally:

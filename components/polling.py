@@ -13,21 +13,22 @@ and size. So:
 - With history, completion is expected in a window: the bucket's usual range
   of durations (10th to 90th percentile), widened by a margin.
 - Before the window, slow polls: a quarter of the time left until it opens,
-  never less than the base interval, so a job that fails early is still
-  noticed in reasonable time.
-- Inside the window, fast polls, spaced so that the window costs what the SDK
-  would still spend on the job (its expected duration at one request per
-  base interval, minus the polls already made), never faster than
-  MIN_INTERVAL and never slower than MAX_WINDOW_INTERVAL (which bounds the lag
-  for short jobs, whose budget is tiny).
+  between one and MAX_SLOW_FACTOR base intervals, so a job that fails early
+  is still noticed within seconds.
+- Inside the window, polls spaced so that the window costs what the SDK would
+  still spend on the job (its expected duration at one request per base
+  interval, minus the polls already made), between MIN_INTERVAL and the base
+  interval. A short job's budget is tiny, so it gets a small fixed allowance
+  (SHORT_JOB_ALLOWANCE polls) instead, for a low lag at a few polls' cost.
 - Past the window (an unusually slow job), the base interval again.
 
 The trade, measured in `bench/` and simulated in tests/test_performance.py:
 over a 60 s job (GPT Image 1 takes about a minute on Segmind) this spends
 about 40 requests where the SDK spends 60, and sees completion within about
 0.15 s instead of 0.5 s. Jobs shorter than about 20 s cost a few requests more
-than the SDK (8 instead of 4 for a 2.5 s job), because the window capped at
-MAX_WINDOW_INTERVAL is wide compared with the job. A 429 or Retry-After
+than the SDK (the short-job allowance). When past durations are spread widely,
+the window is wide and its polls thin out towards the SDK's cadence: the
+budget, not the lag, wins. A 429 or Retry-After
 overrides the schedule (see client.follow).
 """
 
@@ -40,7 +41,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 MIN_INTERVAL = 0.1
-MAX_WINDOW_INTERVAL = 0.2
+MAX_SLOW_FACTOR = 4
+SHORT_JOB_ALLOWANCE = 10
 HISTORY_PER_BUCKET = 20
 
 Bucket = tuple[str, str]
@@ -92,12 +94,14 @@ class PollSchedule:
         opens, closes = low - margin, high + margin
         if now < opens:
             gap = opens - now
-            return gap if gap <= self.base_interval else max(self.base_interval, gap / 4)
+            if gap <= self.base_interval:
+                return gap
+            return min(MAX_SLOW_FACTOR * self.base_interval, max(self.base_interval, gap / 4))
         if now <= closes:
             if self._window_interval is None:
                 sdk_would_spend = (low + high) / 2 / self.base_interval
-                budget = max(1.0, sdk_would_spend - polls)
-                self._window_interval = min(MAX_WINDOW_INTERVAL, max(MIN_INTERVAL, (closes - now) / budget))
+                budget = max(SHORT_JOB_ALLOWANCE, sdk_would_spend - polls)
+                self._window_interval = min(self.base_interval, max(MIN_INTERVAL, (closes - now) / budget))
             return self._window_interval
         return self.base_interval
 

@@ -9,6 +9,8 @@ uploaded first, as the app does); URLs are passed through.
 from __future__ import annotations
 
 import json
+import secrets
+import shlex
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -158,11 +160,13 @@ def curl(request: SnippetRequest) -> str:
         ]
         for index, path in enumerate(dict.fromkeys(request.local_files), start=1):
             variables[path] = _shell_variable(index)
-            lines.append(f"{_shell_variable(index)}=$(upload {json.dumps(path)})")
+            lines.append(f"{_shell_variable(index)}=$(upload {shlex.quote(path)})")
         lines.append("")
 
+    marker = secrets.token_hex(8)  # a placeholder no prompt can already contain
+
     def ref(value: str) -> str:
-        return f"__VAR_{variables[value]}__" if value in variables else value
+        return f"__{marker}_{variables[value]}__" if value in variables else value
 
     payload: dict[str, Any] = {"prompt": request.prompt, "image_urls": [ref(i) for i in request.images]}
     if request.mask:
@@ -172,7 +176,7 @@ def curl(request: SnippetRequest) -> str:
     # The body goes through an unquoted heredoc so the upload variables expand: escape the rest.
     body = body.replace("\\", "\\\\").replace("$", "\\$").replace("`", "\\`")
     for variable in variables.values():
-        body = body.replace(f"__VAR_{variable}__", f"${{{variable}}}")
+        body = body.replace(f"__{marker}_{variable}__", f"${{{variable}}}")
     lines += [
         "# A submit starts a paid job: never retry it blindly.",
         f'JOB=$(curl -sS --fail-with-body --connect-timeout 5 --max-time 60 -X POST "$API/v2/{request.model}" \\',

@@ -25,8 +25,8 @@ from components.jobs import JobManager, JobUpdate, Run
 from components.mask import edit_fraction, mask_preview
 from components.models import EditResult
 from components.ui_common import (
-    API_OWNER, CSS, JOBS_CONCURRENCY_ID, MAX_CONCURRENT_JOBS, UNEXPECTED, Form, UiImages, file_paths, money,
-    option_values, output_root, seconds, state_pill, status_text, user_message, visitor_key_from,
+    CSS, JOBS_CONCURRENCY_ID, MAX_CONCURRENT_JOBS, OWNER_PATTERN, UNEXPECTED, Form, UiImages, file_paths, money,
+    option_values, seconds, servable, state_pill, status_text, user_message, visitor_key_from,
 )
 from components.ui_explore import build_code_panel, build_history_tab, build_sweep_tab
 
@@ -118,8 +118,10 @@ def build_app(backend: Backend, *, history: HistoryStore | None = None,
         session_spend = gr.State(0.0)
         current_run = gr.State("")
 
-        def ensure_owner(owner_id: str | None) -> str:
-            return owner_id or secrets.token_urlsafe(18)
+        def ensure_owner(owner_id: object) -> str:
+            """This browser's owner id; a new random one when it has none (or something else)."""
+            return owner_id if isinstance(owner_id, str) and OWNER_PATTERN.fullmatch(owner_id) \
+                else secrets.token_urlsafe(18)
 
         demo.load(ensure_owner, owner, owner, api_visibility="private")
 
@@ -150,9 +152,9 @@ def build_app(backend: Backend, *, history: HistoryStore | None = None,
             # The validator marks each widget; this says near the Run button why nothing started.
             messages = Form.problems(values)
             if not messages:
-                return gr.update()
+                return gr.update(), ""  # a fresh click: Cancel must not name the previous run
             return (f"{state_pill('CHECK', 'FAILED')} Nothing was sent. Fix the marked fields: "
-                    f"{Form.problem_summary(messages)}")
+                    f"{Form.problem_summary(messages)}"), ""
 
         def start_run(owner_id: str, key: str | None, values: dict[str, Any]):
             """Decode, preview and record the inputs (CPU and disk work, kept off the event loop)."""
@@ -171,6 +173,8 @@ def build_app(backend: Backend, *, history: HistoryStore | None = None,
             try:
                 edited, (shown_count, shown_preview, shown_info), run = await asyncio.to_thread(
                     start_run, owner_id, key, values)
+            except errors.SegmindError as exc:
+                raise gr.Error(user_message(exc), title="Not started", print_exception=False) from None
             except Exception:
                 log.exception("could not start a run")
                 raise gr.Error(UNEXPECTED, title="Run failed", print_exception=False) from None
@@ -184,8 +188,8 @@ def build_app(backend: Backend, *, history: HistoryStore | None = None,
                     out: dict[Any, Any] = {status: status_text(update, run.record.backend)}
                     if update.result is not None and run.result_path:
                         spend = session_spend_value + (update.result.metrics.cost or 0.0)
-                        out.update({result_view: run.result_path,
-                                    download: gr.update(value=run.result_path, visible=True),
+                        shown = servable(run.result_path)
+                        out.update({result_view: shown, download: gr.update(value=shown, visible=True),
                                     metrics: metrics_text(update.result, update.elapsed, spend),
                                     session_spend: spend})
                     yield out
@@ -201,7 +205,7 @@ def build_app(backend: Backend, *, history: HistoryStore | None = None,
                 raise gr.Error(UNEXPECTED, title="Run failed", print_exception=False) from None
 
         # Registered first: the frontend skips a click's later listeners once a validator fails.
-        run_button.click(summarize_problems, inputs_kwargs=form.kwargs, outputs=status, queue=False,
+        run_button.click(summarize_problems, inputs_kwargs=form.kwargs, outputs=[status, current_run], queue=False,
                          api_visibility="private", show_progress="hidden")
         run_event = run_button.click(
             run_from_ui, inputs=[owner, session_spend], inputs_kwargs=form.kwargs,
@@ -211,8 +215,15 @@ def build_app(backend: Backend, *, history: HistoryStore | None = None,
             **concurrency,
         )
 
-        def on_cancel(run_id: str) -> str:
+        def on_cancel(run_id: str, owner_id: object) -> str:
             run = manager.get(run_id) if run_id else None
+            if run is None and isinstance(owner_id, str):
+                # Cancelled before the run's id reached the page: stop this browser's runs not yet submitted.
+                starting = [r for r in manager.running(owner_id) if not r.record.request_id]
+                run = starting[-1] if starting else None
+                for other in starting:
+                    manager.stop(other.run_id)
+                run_id = run.run_id if run else ""
             if run is not None:
                 manager.stop(run_id)
                 # A submit already on the wire can't be called back: wait briefly to learn whether it landed.
@@ -227,7 +238,8 @@ def build_app(backend: Backend, *, history: HistoryStore | None = None,
                         "received it, its request id will appear in *History*.")
             return f"{state_pill('STOPPED')} Cancelled before the job was submitted: nothing was sent to Segmind."
 
-        cancel.click(on_cancel, current_run, status, cancels=[run_event], queue=False, api_visibility="private")
+        cancel.click(on_cancel, [current_run, owner], status, cancels=[run_event], queue=False,
+                     api_visibility="private")
 
         _api_endpoint(form, manager, backend)
 
@@ -352,14 +364,19 @@ def _api_endpoint(form: Form, manager: JobManager, backend: Backend) -> None:
     async def edit(request: gr.Request, **values):
         """Edit images with GPT Image 1 Edit; streams status, returns (image_file, status)."""
         key = visitor_key_from(request, None)
-        refusal = backend.admit(f"{API_OWNER}:{request.session_hash}", key)
+        refusal = backend.admit(f"api:{request.session_hash}", key)
         if refusal:
             raise gr.Error(refusal, title="Limit reached", print_exception=False)
-        run = manager.start(api_request(values), owner=API_OWNER, visitor_key=key)
+        # Program runs are kept on disk too, under an owner nobody holds: no browser can list them.
+        try:
+            run = await asyncio.to_thread(manager.start, api_request(values), owner=f"api-{secrets.token_hex(16)}",
+                                          visitor_key=key)
+        except errors.SegmindError as exc:
+            raise gr.Error(user_message(exc), title=type(exc).__name__, print_exception=False) from None
         try:
             async for update in manager.watch(run):
                 record = status_record(update, run)
-                yield (run.result_path if update.result is not None else None), record
+                yield (servable(run.result_path) if update.result is not None else None), record
         except errors.SegmindError as exc:
             raise gr.Error(user_message(exc), title=type(exc).__name__, print_exception=False) from None
         except Exception as exc:
@@ -399,7 +416,7 @@ def launch_options() -> dict[str, Any]:
         "theme": gr.themes.Soft(),
         "css": CSS,
         "max_file_size": UPLOAD_LIMIT,
-        "allowed_paths": [str(output_root())],
+        # No allowed_paths: OUTPUT_DIR is never served as such (files go out as copies, see servable).
         "footer_links": ["api", "gradio"],
         "show_error": False,
     }

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
+import shutil
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -23,7 +27,6 @@ from components.transport import check_key
 MAX_CONCURRENT_JOBS = int(os.environ.get("MAX_CONCURRENT_JOBS", "32"))
 JOBS_CONCURRENCY_ID = "segmind-jobs"
 MAX_SWEEP_VARIANTS = 8
-API_OWNER = "api"
 
 UNEXPECTED = ("Something went wrong inside this app (it has been logged). If a job was submitted, its request "
               "id is in the status line above; otherwise nothing was sent.")
@@ -209,6 +212,45 @@ class Form:
                   "mask_file": "mask file", "deadline": "deadline", "visitor_key": "API key",
                   **{p.name: p.label.lower() for p in schema.PARAMS}}
         return "; ".join(f"**{labels.get(k, k)}** {'; '.join(v)}" for k, v in messages.items())
+
+
+# An owner id is a bearer token: random, made by the server, kept in the visitor's browser.
+OWNER_PATTERN = re.compile(r"[A-Za-z0-9_-]{24}")
+SERVE_DIR = Path(tempfile.gettempdir()) / "gpt-image-1-edit-serve"
+SERVE_MAX_AGE = 3600.0
+
+
+def valid_owner(owner_id: object) -> str:
+    """The owner id, if it is one this app could have made; otherwise a gr.Error, never "all runs"."""
+    if isinstance(owner_id, str) and OWNER_PATTERN.fullmatch(owner_id):
+        return owner_id
+    raise gr.Error("This browser has no history yet: reload the page.", title="No history")
+
+
+def servable(path: str | Path | None) -> str | None:
+    """A copy of a kept file that Gradio may hand to the browser.
+
+    OUTPUT_DIR itself is never exposed (no `allowed_paths`): every file the app shows or
+    offers for download goes out as a short-lived copy, which Gradio moves into its cache.
+    """
+    if path is None:
+        return None
+    source = Path(path)
+    target = SERVE_DIR / secrets.token_hex(8) / source.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    _forget_old_copies()
+    return str(target)
+
+
+def _forget_old_copies() -> None:
+    cutoff = time.time() - SERVE_MAX_AGE
+    for folder in SERVE_DIR.iterdir():
+        try:
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def output_root() -> Path:

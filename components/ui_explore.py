@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 from typing import Any, Callable
 
 import gradio as gr
@@ -16,8 +17,8 @@ from components.jobs import JobManager, Phase, Run
 from components.snippets import ALL as SNIPPETS
 from components.snippets import SnippetRequest
 from components.ui_common import (
-    MAX_SWEEP_VARIANTS, Form, UiImages, backend_label, money, option_values, seconds, state_pill,
-    visitor_key_from,
+    MAX_SWEEP_VARIANTS, SERVE_DIR, Form, UiImages, backend_label, money, option_values, seconds, servable,
+    state_pill, user_message, valid_owner, visitor_key_from,
 )
 
 PROMPT_VARIANTS = "prompt"
@@ -99,9 +100,16 @@ def sweep_table(runs: list[Run]) -> str:
     return "\n".join(rows + ([""] + errors_seen if errors_seen else []))
 
 
-def sweep_gallery(runs: list[Run]) -> list[tuple[str, str]]:
-    return [(run.result_path, f"{run.record.label} · {seconds(run.record.total_time)} · {money(run.record.cost)}")
-            for run in runs if run.result_path]
+def sweep_gallery(runs: list[Run], shown: dict[str, str]) -> list[tuple[str, str]]:
+    """Finished variants' images (each copied out once), labelled."""
+    items = []
+    for run in runs:
+        if run.result_path:
+            if run.run_id not in shown:
+                shown[run.run_id] = servable(run.result_path)
+            items.append((shown[run.run_id],
+                          f"{run.record.label} · {seconds(run.record.total_time)} · {money(run.record.cost)}"))
+    return items
 
 
 def build_sweep_tab(form: Form, owner: gr.BrowserState, manager: JobManager, backend: Backend,
@@ -139,30 +147,34 @@ def build_sweep_tab(form: Form, owner: gr.BrowserState, manager: JobManager, bac
 
     async def run_sweep(owner_id: str, request: gr.Request, name: str, picked: list[str], compression_text: str,
                         limit_value: float, *prompt_texts: str, **values):
-        try:
-            variants = sweep_variants(name, picked, compression_text, list(prompt_texts), values)
-        except ValueError:
-            raise gr.Error("Compression values must be whole numbers from 1 to 100.") from None
+        owner_id = valid_owner(owner_id)
+        if name != PROMPT_VARIANTS and name not in {p.name for p in schema.OPTIONS}:
+            raise gr.Error(f"{name!r} is not a parameter a sweep can vary.")
+        if not values.get("deadline") or float(values["deadline"]) <= 0:
+            raise gr.Error("Set a positive deadline (under API key and deadline).")
+        variants = sweep_variants(name, picked, compression_text, list(prompt_texts), values)
         if not variants:
             raise gr.Error("Pick at least one value (or write at least one prompt variant) to sweep.")
         if len(variants) > MAX_SWEEP_VARIANTS:
             raise gr.Error(f"A sweep runs at most {MAX_SWEEP_VARIANTS} variants; you picked {len(variants)}.")
-        problems = []
-        for label, edit in variants:
-            issues = check_request(edit)[1]
-            problems += [f"**{label}**: {issue}" for issue in issues]
+        problems = await asyncio.to_thread(
+            lambda: [f"**{label}**: {issue}" for label, edit in variants for issue in check_request(edit)[1]])
         if problems:
             raise gr.Error("Nothing was sent. " + "; ".join(problems))
         key = visitor_key_from(request, values.get("visitor_key"))
         refusal = backend.admit(owner_id, key, jobs=len(variants))
         if refusal:
             raise gr.Error(refusal, title="Limit reached", print_exception=False)
-        runs = manager.start_sweep(variants, owner=owner_id, limit=int(limit_value), visitor_key=key,
-                                   deadline=float(values["deadline"]))
+        try:
+            runs = await asyncio.to_thread(manager.start_sweep, variants, owner=owner_id, limit=int(limit_value),
+                                           visitor_key=key, deadline=float(values["deadline"]))
+        except errors.SegmindError as exc:
+            raise gr.Error(user_message(exc), title="Not started", print_exception=False) from None
         ids = [run.run_id for run in runs]
+        shown: dict[str, str] = {}
         # Watching ends when the tab closes; the runs go on and land in the history.
         while True:
-            yield {table: sweep_table(runs), grid: sweep_gallery(runs), run_ids: ids}
+            yield {table: sweep_table(runs), grid: sweep_gallery(runs, shown), run_ids: ids}
             if all(run.done.is_set() for run in runs):
                 return
             await asyncio.sleep(SWEEP_REFRESH_SECONDS)
@@ -245,9 +257,14 @@ def build_history_tab(form: Form, owner: gr.BrowserState, history: HistoryStore,
         selected = gr.Textbox(visible=False, elem_id="history-selected")
         timer = gr.Timer(2.0)
 
-    def owned(owner_id: str, run_id: str) -> RunRecord | None:
-        record = history.get(run_id) if run_id else None
+    def owned(owner_id: object, run_id: str) -> RunRecord | None:
+        """The run, only when it belongs to this browser."""
+        owner_id = valid_owner(owner_id)
+        record = history.get(run_id) if isinstance(run_id, str) and run_id else None
         return record if record is not None and record.owner == owner_id else None
+
+    def shown_path(record: RunRecord, name: str | None) -> str | None:
+        return servable(history.path(record, name))
 
     def gallery_items(owner_id: str):
         records = history.records(owner_id)
@@ -255,7 +272,7 @@ def build_history_tab(form: Form, owner: gr.BrowserState, history: HistoryStore,
         for record in records:
             thumb = history.thumbnail(record)
             if thumb is not None:
-                items.append((str(thumb), caption(record)))
+                items.append((servable(thumb), caption(record)))
         shown = [r.run_id for r in records if history.path(r, r.result)]
         return items, shown
 
@@ -272,10 +289,13 @@ def build_history_tab(form: Form, owner: gr.BrowserState, history: HistoryStore,
                         f"{seconds(update.elapsed if update else 0)} | `{run.record.request_id or '—'}` |")
         return "\n".join(rows)
 
-    def refresh_all(owner_id: str, shown: list[str]):
-        items, now_shown = gallery_items(owner_id or "")
+    def refresh_all(owner_id: object, shown: list[str]):
+        if not isinstance(owner_id, str) or not owner_id:
+            return "No jobs running.", gr.update(), shown
+        owner_id = valid_owner(owner_id)
+        items, now_shown = gallery_items(owner_id)
         gallery_update = gr.update(value=items) if now_shown != shown else gr.update()
-        return running_text(owner_id or ""), gallery_update, now_shown
+        return running_text(owner_id), gallery_update, now_shown
 
     for trigger in (refresh.click, timer.tick):
         trigger(refresh_all, [owner, ids], [running, gallery, ids], queue=False, show_progress="hidden",
@@ -287,7 +307,7 @@ def build_history_tab(form: Form, owner: gr.BrowserState, history: HistoryStore,
         if record is None:
             return "Select a run above.", "", gr.update(choices=[], value=None), None
         others = [(f"Its input ({record.inputs[0]})", "input")] if record.inputs else []
-        others += [(caption(r), r.run_id) for r in history.records(owner_id)
+        others += [(caption(r), r.run_id) for r in history.records(record.owner)
                    if r.run_id != run_id and history.path(r, r.result)]
         first = others[0][1] if others else None
         return record_details(record), run_id, gr.update(choices=others, value=first), \
@@ -303,7 +323,7 @@ def build_history_tab(form: Form, owner: gr.BrowserState, history: HistoryStore,
         else:
             other_record = owned(owner_id, other)
             base = history.path(other_record, other_record.result) if other_record else None
-        return (str(base), str(result)) if base and result else None
+        return (servable(base), servable(result)) if base and result else None
 
     gallery.select(select, [owner, ids], [details, selected, compare_with, compare], queue=False,
                    api_visibility="private")
@@ -316,11 +336,11 @@ def build_history_tab(form: Form, owner: gr.BrowserState, history: HistoryStore,
             raise gr.Error("Select one of your runs first.")
         local = [history.path(record, name) for name in record.inputs]
         first = local[0] if local and local[0] else None
-        references = [str(p) for p in local[1:] if p]
-        urls = "\n".join(name for name in record.inputs[1:] if "://" in name)
+        references = [servable(p) for p in local[1:] if p]
+        # A URL anywhere (even first: the editor only holds local images) goes back to the URL box.
+        urls = "\n".join(name for name in record.inputs if "://" in name)
         mask = history.path(record, record.mask)
-        updates = [record.prompt, str(first) if first else None, references or None, urls,
-                   str(mask) if mask else None]
+        updates = [record.prompt, servable(first), references or None, urls, servable(mask)]
         updates += [record.options.get(p.name, p.default) for p in schema.OPTIONS]
         return [*updates, gr.Tabs(selected="edit")]
 
@@ -333,22 +353,28 @@ def build_history_tab(form: Form, owner: gr.BrowserState, history: HistoryStore,
         record = owned(owner_id, run_id)
         if record is None:
             raise gr.Error("Select one of your runs first.")
-        return gr.update(value=str(history.zip_runs([record], f"run-{record.run_id}")), visible=True)
+        archive_path = history.zip_runs([record], SERVE_DIR / secrets.token_hex(8) / f"run-{record.run_id}.zip")
+        return gr.update(value=str(archive_path), visible=True)
 
-    def zip_everything(owner_id: str):
-        records = history.records(owner_id)
+    def zip_everything(owner_id: object):
+        records = history.records(valid_owner(owner_id))
         if not records:
             raise gr.Error("No runs yet.")
-        return gr.update(value=str(history.zip_runs(records, f"runs-{owner_id[:8]}")), visible=True)
+        archive_path = history.zip_runs(records, SERVE_DIR / secrets.token_hex(8) / "gpt-image-1-edit-runs.zip")
+        return gr.update(value=str(archive_path), visible=True)
 
     zip_one.click(zip_selected, [owner, selected], archive, api_visibility="private")
     zip_all.click(zip_everything, owner, archive, api_name="download_all", api_visibility="undocumented")
 
     async def resume_job(owner_id: str, request: gr.Request, request_id: str, key: str, deadline: float):
+        owner_id = valid_owner(owner_id)
         if not (request_id or "").strip():
             raise gr.Error("Paste a request id first.")
-        run = manager.resume(request_id.strip(), owner=owner_id, visitor_key=visitor_key_from(request, key),
-                             deadline=float(deadline))
+        try:
+            run = await asyncio.to_thread(manager.resume, request_id.strip(), owner=owner_id,
+                                          visitor_key=visitor_key_from(request, key), deadline=float(deadline or 0) or None)
+        except errors.SegmindError as exc:
+            raise gr.Error(user_message(exc), title="Not started", print_exception=False) from None
         try:
             async for update in manager.watch(run):
                 yield f"{state_pill(update.phase.value)} {seconds(update.elapsed)} · request `{request_id.strip()}`"

@@ -42,6 +42,12 @@ def client(emulator):
     client.close()
 
 
+def owner_id(name: str) -> str:
+    """A well-formed browser owner id (24 URL-safe characters), stable for a test's readable name."""
+    import hashlib
+    return hashlib.sha256(name.encode()).hexdigest()[:24]
+
+
 def png_bytes(size=(64, 48), color=(20, 120, 220), mode="RGB", fmt="PNG") -> bytes:
     buffer = io.BytesIO()
     Image.new(mode, size, color if mode != "RGBA" else color + (255,)).save(buffer, format=fmt)

@@ -19,7 +19,7 @@ from components.config import Secret, Settings
 from components.emulator import Emulator
 from components.mask import mask_from_editor
 from components.ui import build_app, launch_options
-from tests.conftest import KEY, mask_bytes, png_bytes
+from tests.conftest import owner_id, KEY, mask_bytes, png_bytes
 
 
 def wait_until(condition, timeout=10.0):
@@ -131,7 +131,7 @@ def test_a_painted_layer_becomes_the_right_mask(app_url, emulator, tmp_path):
     # The UI's own event takes its inputs in order: the browser's owner id, prompt, editor, files, urls,
     # mask file, options, deadline, key.
     options = ["auto", "auto", "opaque", 100, "png", "auto"]
-    client.predict("owner-1", "a bowl of oranges", editor_value, None, "", None, *options, 60, "",
+    client.predict(owner_id("owner-1"), "a bowl of oranges", editor_value, None, "", None, *options, 60, "",
                    api_name="/run_ui")
     job = max(emulator.jobs.values(), key=lambda j: j.submitted_at)
     mask = Image.open(io.BytesIO(stored(emulator, job.params["mask"])))

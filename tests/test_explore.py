@@ -17,7 +17,7 @@ from components.emulator import Emulator
 from components.history import HistoryStore
 from components.jobs import JobManager
 from components.ui import build_app, launch_options
-from tests.conftest import KEY, mask_bytes, png_bytes
+from tests.conftest import owner_id, KEY, mask_bytes, png_bytes
 
 OPTIONS = ["auto", "auto", "opaque", 100, "png", "auto"]
 
@@ -61,9 +61,9 @@ def test_every_run_lands_in_the_history_with_its_record_and_files(app, inputs):
     demo, url = app
     image, reference, mask = inputs
     client = Client(url, verbose=False)
-    client.predict(*form_args("owner-history", "a red door", image, reference, mask), api_name="/run_ui")
+    client.predict(*form_args(owner_id("owner-history"), "a red door", image, reference, mask), api_name="/run_ui")
     assert demo.job_manager.wait_idle(10)
-    (record,) = demo.history.records("owner-history")
+    (record,) = demo.history.records(owner_id("owner-history"))
     folder = demo.history.folder(record.run_id)
     saved = json.loads((folder / "record.json").read_text())
     assert saved["status"] == "COMPLETED" and saved["request_id"] and saved["prompt"] == "a red door"
@@ -72,7 +72,7 @@ def test_every_run_lands_in_the_history_with_its_record_and_files(app, inputs):
     assert (folder / saved["result"]).is_file() and saved["result"].startswith("gpt-image-1-edit_")
     assert saved["inputs"] == ["image-1.png", "image-2.png"] and saved["mask"] == "mask.png"
     # Another browser sees none of it.
-    assert demo.history.records("someone-else") == []
+    assert demo.history.records(owner_id("someone-else")) == []
 
 
 def test_restore_puts_prompt_images_and_every_parameter_back(app, inputs):
@@ -80,10 +80,10 @@ def test_restore_puts_prompt_images_and_every_parameter_back(app, inputs):
     image, reference, mask = inputs
     chosen = ["1536x1024", "high", "transparent", 40, "webp", "low"]
     client = Client(url, verbose=False)
-    client.predict(*form_args("owner-restore", "restore me", image, reference, mask, chosen), api_name="/run_ui")
+    client.predict(*form_args(owner_id("owner-restore"), "restore me", image, reference, mask, chosen), api_name="/run_ui")
     assert demo.job_manager.wait_idle(10)
-    (record,) = demo.history.records("owner-restore")
-    restored = client.predict("owner-restore", record.run_id, api_name="/restore")
+    (record,) = demo.history.records(owner_id("owner-restore"))
+    restored = client.predict(owner_id("owner-restore"), record.run_id, api_name="/restore")
     prompt, editor, files, urls, mask_file, *options = restored[:11]
     assert prompt == "restore me" and options == chosen
     assert editor["background"] and len(files) == 1 and mask_file and urls == ""
@@ -94,9 +94,9 @@ def test_download_all_runs_as_one_zip(app, inputs):
     image, _, _ = inputs
     client = Client(url, verbose=False)
     for prompt in ("first", "second"):
-        client.predict(*form_args("owner-zip", prompt, image), api_name="/run_ui")
+        client.predict(*form_args(owner_id("owner-zip"), prompt, image), api_name="/run_ui")
     assert demo.job_manager.wait_idle(10)
-    archive = client.predict("owner-zip", api_name="/download_all")
+    archive = client.predict(owner_id("owner-zip"), api_name="/download_all")
     names = zipfile.ZipFile(archive["value"] if isinstance(archive, dict) else archive).namelist()
     records = [n for n in names if n.endswith("record.json")]
     assert len(records) == 2 and any(n.endswith(".png") and "gpt-image-1-edit_" in n for n in names)
@@ -107,7 +107,7 @@ def test_a_sweep_runs_every_value_at_most_n_at_a_time(app, emulator, inputs):
     image, _, _ = inputs
     before = set(emulator.jobs)
     client = Client(url, verbose=False)
-    job = client.submit("owner-sweep", "quality", ["low", "medium", "high", "auto"], "", 2, "", "", "", "",
+    job = client.submit(owner_id("owner-sweep"), "quality", ["low", "medium", "high", "auto"], "", 2, "", "", "", "",
                         *form_args(None, "sweep me", image)[1:], api_name="/sweep")
     outputs = list(job)
     table, grid = outputs[-1][:2]
@@ -118,7 +118,7 @@ def test_a_sweep_runs_every_value_at_most_n_at_a_time(app, emulator, inputs):
     assert sorted(j.params["quality"] for j in ran) == ["auto", "high", "low", "medium"]
     # Never more than two at once: the third was submitted only after one of the first two finished.
     assert ran[2].submitted_at >= min(ran[0].completed_at, ran[1].completed_at)
-    assert {r.label for r in demo.history.records("owner-sweep")} == {
+    assert {r.label for r in demo.history.records(owner_id("owner-sweep"))} == {
         "quality=low", "quality=medium", "quality=high", "quality=auto"}
 
 
@@ -129,7 +129,7 @@ def test_a_sweep_with_an_invalid_variant_sends_nothing(app, emulator, inputs):
     client = Client(url, verbose=False)
     transparent_jpeg = ["auto", "auto", "transparent", 100, "jpeg", "auto"]
     with pytest.raises(Exception, match="quality=low") as caught:
-        client.predict("owner-bad-sweep", "quality", ["low", "high"], "", 2, "", "", "", "",
+        client.predict(owner_id("owner-bad-sweep"), "quality", ["low", "high"], "", 2, "", "", "", "",
                        *form_args(None, "x", image, options=transparent_jpeg)[1:], api_name="/sweep")
     assert "Nothing was sent" in str(caught.value)
     assert dict(emulator.calls) == before
@@ -139,7 +139,7 @@ def test_prompt_variants_sweep(app, emulator, inputs):
     _, url = app
     image, _, _ = inputs
     client = Client(url, verbose=False)
-    table, grid = client.predict("owner-prompts", "prompt", [], "", 4, "a cat", "a dog", "", "",
+    table, grid = client.predict(owner_id("owner-prompts"), "prompt", [], "", 4, "a cat", "a dog", "", "",
                                     *form_args(None, "ignored", image)[1:], api_name="/sweep")[:2]
     assert table.count(">COMPLETED<") == 2 and len(grid) == 2
 
@@ -174,9 +174,9 @@ def test_resume_follows_a_job_by_its_id_into_the_history(app, emulator, inputs):
     from components.client import EditRequest, SegmindClient
     outside = SegmindClient(Settings(api_base=emulator.url, storage_base=emulator.url), api_key=KEY)
     job = outside.submit(outside.prepare_payload(EditRequest("made elsewhere", [str(image)])))
-    messages = list(Client(url, verbose=False).submit("owner-resume", job.request_id, "", 60, api_name="/resume"))
+    messages = list(Client(url, verbose=False).submit(owner_id("owner-resume"), job.request_id, "", 60, api_name="/resume"))
     assert "COMPLETED" in messages[-1]
-    (record,) = demo.history.records("owner-resume")
+    (record,) = demo.history.records(owner_id("owner-resume"))
     assert record.request_id == job.request_id and record.status == "COMPLETED" and record.result
 
 
@@ -185,7 +185,7 @@ def test_a_run_whose_tab_closed_is_followed_to_the_end(app, emulator, inputs):
     image, _, _ = inputs
     emulator.processing_seconds = 1.5
     try:
-        job = Client(url, verbose=False).submit(*form_args("owner-closed", "left behind", image),
+        job = Client(url, verbose=False).submit(*form_args(owner_id("owner-closed"), "left behind", image),
                                                 api_name="/run_ui")
         for output in job:  # watch until the job is at Segmind, then walk away
             if "PROCESSING" in str(output[0]):
@@ -194,7 +194,7 @@ def test_a_run_whose_tab_closed_is_followed_to_the_end(app, emulator, inputs):
         assert demo.job_manager.wait_idle(15)
     finally:
         emulator.processing_seconds = 0.4
-    (record,) = demo.history.records("owner-closed")
+    (record,) = demo.history.records(owner_id("owner-closed"))
     assert record.status == "COMPLETED" and record.result
 
 
@@ -209,3 +209,24 @@ def test_history_is_bounded_and_prunes_the_oldest_first(tmp_path):
     remaining = [r.run_id for r in store.records("o")]
     assert kept[-1] in remaining and kept[0] not in remaining
     assert store.size() <= 3_000
+
+
+def test_no_other_browser_program_or_url_can_reach_a_run(app, inputs):
+    demo, url = app
+    image, _, _ = inputs
+    client = Client(url, verbose=False)
+    client.predict(*form_args(owner_id("owner-private"), "private", image), api_name="/run_ui")
+    client.predict(prompt="from a program", images=[handle_file(str(image))], mask=None, api_name="/edit")
+    assert demo.job_manager.wait_idle(10)
+    (record,) = demo.history.records(owner_id("owner-private"))
+    for intruder in (owner_id("intruder"), "api", None, "", "../../etc"):
+        with pytest.raises(Exception):
+            client.predict(intruder, record.run_id, api_name="/restore")
+        with pytest.raises(Exception):
+            client.predict(intruder, api_name="/download_all")
+    # Program runs belong to no browser: nobody can list them.
+    assert all(r.owner != "api" for r in demo.history.all_records())
+    # The kept files are not served by path.
+    import requests
+    kept = demo.history.folder(record.run_id) / "record.json"
+    assert requests.get(f"{url}gradio_api/file={kept}", timeout=10).status_code in (403, 404)

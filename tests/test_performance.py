@@ -9,7 +9,7 @@ from PIL import Image
 
 from components.client import EditRequest
 from components.emulator import Route
-from components.polling import MAX_WINDOW_INTERVAL, DurationModel, PollSchedule
+from components.polling import DurationModel, PollSchedule
 from tests.conftest import make_client, mask_bytes, png_bytes
 
 
@@ -27,7 +27,19 @@ def simulate(schedule: PollSchedule, finishes_at: float) -> tuple[int, float]:
 def test_a_known_kind_of_job_costs_no_more_polls_than_the_sdk_and_is_seen_sooner(duration):
     sdk_polls, sdk_lag = simulate(PollSchedule(1.0, None), duration + 0.37)
     polls, lag = simulate(PollSchedule(1.0, (duration * 0.97, duration * 1.03)), duration + 0.37)
-    assert polls <= sdk_polls and lag <= MAX_WINDOW_INTERVAL and lag < sdk_lag
+    assert polls <= sdk_polls and lag <= 0.3 and lag < sdk_lag
+
+
+@pytest.mark.parametrize("window,duration", [((40.0, 80.0), 60.0), ((6.0, 60.0), 30.0), ((6.0, 60.0), 7.0)])
+def test_widely_spread_history_never_costs_more_than_the_sdk(window, duration):
+    sdk_polls, _ = simulate(PollSchedule(1.0, None), duration)
+    polls, lag = simulate(PollSchedule(1.0, window), duration)
+    assert polls <= sdk_polls + 2 and lag <= 1.0
+
+
+def test_a_job_that_ends_early_is_noticed_within_seconds():
+    polls, lag = simulate(PollSchedule(1.0, (100.0, 140.0)), 5.0)
+    assert lag <= 4.0
 
 
 def test_without_history_the_schedule_is_the_sdks():
@@ -110,3 +122,17 @@ def test_a_huge_image_is_reduced_with_its_mask_and_a_note(client, emulator):
     assert sent.size == (4096, 2048) and sent_mask.size == (4096, 2048)
     assert sent_mask.getchannel("A").getpixel((100, 100)) == 0 and sent_mask.getchannel("A").getpixel((4000, 100)) == 255
     assert any("5000x2500" in note for note in notes)
+
+
+def test_a_rotated_photo_and_its_mask_are_judged_as_shown(client, emulator):
+    photo = Image.new("RGB", (60, 40), (200, 10, 10))
+    exif = photo.getexif()
+    exif[0x0112] = 6  # shown as 40x60
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG", exif=exif)
+    shown = Image.new("RGBA", (40, 60), (0, 0, 0, 255))
+    payload = client.prepare_payload(EditRequest("x", [buffer.getvalue()], mask=shown))
+    assert payload["mask"]
+    from components import errors
+    with pytest.raises(errors.ValidationError, match="40x60"):
+        client.prepare_payload(EditRequest("x", [buffer.getvalue()], mask=Image.new("RGBA", (60, 40))))
