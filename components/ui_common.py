@@ -251,9 +251,3 @@ def _forget_old_copies() -> None:
                 shutil.rmtree(folder, ignore_errors=True)
         except OSError:
             pass
-
-
-def output_root() -> Path:
-    path = Path(os.environ.get("OUTPUT_DIR", "outputs")).resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path

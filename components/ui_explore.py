@@ -263,9 +263,6 @@ def build_history_tab(form: Form, owner: gr.BrowserState, history: HistoryStore,
         record = history.get(run_id) if isinstance(run_id, str) and run_id else None
         return record if record is not None and record.owner == owner_id else None
 
-    def shown_path(record: RunRecord, name: str | None) -> str | None:
-        return servable(history.path(record, name))
-
     def gallery_items(owner_id: str):
         records = history.records(owner_id)
         items = []
