@@ -1,15 +1,17 @@
-"""GPT Image 1 Edit explorer: `python app.py` (or `make run`) serves the app.
+"""GPT Image Edit explorer: `python app.py` (or `make run`) serves the app.
 
 With SEGMIND_API_KEY set (in the environment or `.env`) runs go to Segmind;
 without it they go to the built-in emulator and the page says so.
 Gradio's own GRADIO_SERVER_NAME and GRADIO_SERVER_PORT choose where it listens.
 """
 
-from components.backend import Backend
+from components.app.backend import Backend
+from components.app.settings import AppSettings
 from components.ui import build_app, launch_options
 
-backend = Backend.from_env()
-demo = build_app(backend)
+settings = AppSettings.from_env()
+backend = Backend.from_settings(settings)
+demo = build_app(backend, settings=settings)
 
 if __name__ == "__main__":
     demo.launch(**launch_options())

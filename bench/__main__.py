@@ -15,7 +15,7 @@ READING = """How to read this:
   that means the image downloaded; for the SDK, `wait()` returning the result body without the image.
 - A job's length follows its quality and size, as GPT Image 1's does. This app's client starts each kind
   with no history and polls like the SDK. It then learns the kind's duration and spends its polls near
-  the likely finish (see `components/polling.py`). So "after the first round" is the steady state of a
+  the likely finish (see `components/api/polling.py`). So "after the first round" is the steady state of a
   running app. The first 60 s job shows the cold case, the later one the warm case.
 - The SDK is run at its default cadence (`interval=1.0`), as documented.
 - A single run on a 2-core machine, with the emulator and the load generator on the same cores: compare

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import segmind
 
 from bench.common import mean, percentile, table
-from components.client import SegmindClient
-from components.config import Settings
+from components.api.client import SegmindClient
+from components.api.config import ClientSettings
 from components.emulator import Emulator
-from components.inputs import EditRequest, load_image
-from components.models import JobState
+from components.media.images import EditRequest, load_image, prepare
+from components.api.schema import JobState
 
 KEY = "bench-key"
 SHORT_KINDS = {("low", "1024x1024"): 2.0, ("medium", "1024x1024"): 6.0, ("high", "1024x1024"): 12.0,
@@ -54,14 +54,14 @@ def run(rounds: int = 3, long_rounds: int = 2) -> str:
     samples: list[Sample] = []
     lock = threading.Lock()
     with Emulator(key=KEY, latency=latency) as emulator:
-        ours = SegmindClient(Settings(api_base=emulator.url, storage_base=emulator.url, poll_interval=1.0,
+        ours = SegmindClient(ClientSettings(api_base=emulator.url, storage_base=emulator.url, poll_interval=1.0,
                                       deadline=300), api_key=KEY)
         sdk = segmind.SegmindClient(api_key=KEY, base_url=emulator.url + "/v1")
         image_url = ours.upload([load_image(ours_image())])[0]
 
         def ours_job(kind, round_number):
             request = EditRequest("bench", [image_url], options={"quality": kind[0], "size": kind[1]})
-            for event in ours.stream(request):
+            for event in ours.stream(prepare(request)):
                 if event.state is JobState.COMPLETED:
                     held = time.monotonic()
                     record(event.request_id, held, "this app", kind, round_number)

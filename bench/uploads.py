@@ -12,10 +12,10 @@ from segmind.files import Files
 from PIL import Image
 
 from bench.common import table
-from components.client import SegmindClient
-from components.config import Settings
+from components.api.client import SegmindClient
+from components.api.config import ClientSettings
 from components.emulator import Emulator, Route
-from components.inputs import EditRequest
+from components.media.images import EditRequest, prepare
 
 KEY = "bench-key"
 
@@ -37,11 +37,11 @@ def run() -> str:
         image_path, mask_path = Path(folder) / "photo.png", Path(folder) / "mask.png"
         image_path.write_bytes(data)
         mask.save(mask_path)
-        ours = SegmindClient(Settings(api_base=emulator.url, storage_base=emulator.url), api_key=KEY)
+        ours = SegmindClient(ClientSettings(api_base=emulator.url, storage_base=emulator.url), api_key=KEY)
         rows = []
         for attempt in ("first run", "repeat, same inputs"):
             before = emulator.bytes_received[Route.UPLOAD]
-            ours.prepare_payload(EditRequest("x", [str(image_path)], mask=str(mask_path)))
+            ours.prepare_payload(prepare(EditRequest("x", [str(image_path)], mask=str(mask_path))))
             rows.append(["this app", attempt, emulator.bytes_received[Route.UPLOAD] - before])
         Files.STORAGE_BASE_URL = emulator.url  # the SDK's upload host is fixed; point it here
         sdk = segmind.SegmindClient(api_key=KEY, base_url=emulator.url + "/v1")

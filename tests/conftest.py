@@ -13,10 +13,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Results the app saves during tests go to a scratch folder, not the project's outputs/.
 os.environ["OUTPUT_DIR"] = tempfile.mkdtemp(prefix="gpt-image-edit-test-outputs-")
 
-from components.client import SegmindClient  # noqa: E402
-from components.config import Settings  # noqa: E402
+from components.api.client import SegmindClient  # noqa: E402
+from components.api.config import ClientSettings  # noqa: E402
 from components.emulator import Emulator  # noqa: E402
-from components.transport import RetryPolicy  # noqa: E402
+from components.api.models import EditInputs  # noqa: E402
+from components.api.transport import RetryPolicy  # noqa: E402
+from components.media.images import EditRequest, prepare  # noqa: E402
 
 KEY = "test-key-7f3a9c"
 FAST_RETRY = RetryPolicy(max_retries=4, initial_delay=0.01, max_delay=0.05)
@@ -28,11 +30,16 @@ def emulator():
         yield emu
 
 
+def edit_inputs(prompt, images, mask=None, options=None) -> EditInputs:
+    """Checked inputs, as the app's media layer makes them before the client sends anything."""
+    return prepare(EditRequest(prompt, images, mask, options or {}))
+
+
 def make_client(emulator: Emulator, key: str = KEY, **settings) -> SegmindClient:
     options = dict(api_base=emulator.url, storage_base=emulator.url, poll_interval=0.05,
                    read_timeout=5.0, deadline=30.0)
     options.update(settings)
-    return SegmindClient(Settings(**options), api_key=key, retry=FAST_RETRY)
+    return SegmindClient(ClientSettings(**options), api_key=key, retry=FAST_RETRY)
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from gradio_client.exceptions import AppError
 from gradio_client.exceptions import ValidationError as ClientValidationError
 from PIL import Image, ImageDraw
 
-from components.backend import Backend
-from components.config import Secret, Settings
+from components.app.backend import Backend
+from components.api.config import Secret, ClientSettings
 from components.emulator import Emulator
-from components.mask import mask_from_editor
+from components.media.mask import mask_from_editor
 from components.ui import build_app, launch_options
 from tests.conftest import owner_id, KEY, mask_bytes, png_bytes
 
@@ -46,7 +46,7 @@ def launch(backend: Backend):
 @pytest.fixture(scope="module")
 def app(module_emulator):
     """The app on the emulator as its default (no deployer key) backend."""
-    backend = Backend(Settings(poll_interval=0.05), emulator=module_emulator)
+    backend = Backend(ClientSettings(poll_interval=0.05), emulator=module_emulator)
     demo, url = launch(backend)
     yield demo, url
     demo.close()
@@ -162,15 +162,15 @@ def test_invalid_input_is_refused_before_anything_is_sent(app_url, emulator, ima
 
 
 def test_cancel_stops_polling_at_once(app, app_url, emulator, images):
-    manager = app[0].job_manager
+    manager = app[0].service
     emulator.processing_seconds = 60
     job = Client(app_url, verbose=False).submit(prompt="x", images=[handle_file(images[0])], mask=None,
                                                api_name="/edit")
     wait_until(lambda: any(s["status"] == "PROCESSING" for _, s in job.outputs()))
     request_id = job.outputs()[-1][1]["request_id"]
-    assert manager.active_count() >= 1
+    assert len(manager.live()) >= 1
     assert job.cancel()
-    wait_until(lambda: manager.active_count() == 0, timeout=5)
+    wait_until(lambda: len(manager.live()) == 0, timeout=5)
     polls_when_stopped = emulator.jobs[request_id].polls
     emulator.processing_seconds = 0.3
     edit(app_url, images[:1])  # another whole job, polled many times meanwhile
@@ -192,7 +192,7 @@ def test_eight_sessions_run_at_the_same_time(app_url, emulator, images):
 @pytest.fixture(scope="module")
 def live_app(module_emulator):
     """The app pointed at the emulator as if it were Segmind, with a deployer key and visitor keys allowed."""
-    settings = Settings(api_base=module_emulator.url, storage_base=module_emulator.url, api_key=Secret(KEY),
+    settings = ClientSettings(api_base=module_emulator.url, storage_base=module_emulator.url, api_key=Secret(KEY),
                         poll_interval=0.05)
     demo, url = launch(Backend(settings, allow_visitor_keys=True))
     yield url

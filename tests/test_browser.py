@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from components.backend import Backend
-from components.config import Settings
+from components.app.backend import Backend
+from components.api.config import ClientSettings
 from components.emulator import Emulator
 from components.ui import build_app, launch_options
 from tests.conftest import KEY
@@ -36,7 +36,7 @@ def browser():
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     with Emulator(key=KEY, queue_seconds=0.5, processing_seconds=2.0) as emulator:
-        demo = build_app(Backend(Settings(poll_interval=0.25), emulator=emulator))
+        demo = build_app(Backend(ClientSettings(poll_interval=0.25), emulator=emulator))
         _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
         yield url, emulator
         demo.close()

@@ -11,22 +11,21 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from PIL import Image
 
-from components import errors
-from components.client import EditRequest
-from components.config import UploadMode
+from components.api import errors
+from components.api.config import UploadMode
 from components.emulator import FaultKind, Route
-from components.models import JobState
-from components.transport import parse_retry_after
-from tests.conftest import KEY, make_client, mask_bytes, png_bytes
+from components.api.schema import JobState
+from components.api.transport import parse_retry_after
+from tests.conftest import edit_inputs, KEY, make_client, mask_bytes, png_bytes
 
 
 def run(client, request=None, **follow):
-    request = request or EditRequest("paint the sky pink", [png_bytes()])
+    request = request or edit_inputs("paint the sky pink", [png_bytes()])
     return list(client.stream(request, **follow))
 
 
 def test_v2_flow_streams_typed_states_and_ends_with_the_image(client, emulator):
-    events = run(client, EditRequest("pink sky", [png_bytes((300, 200))], options={"output_format": "webp"}))
+    events = run(client, edit_inputs("pink sky", [png_bytes((300, 200))], options={"output_format": "webp"}))
     states = [e.state for e in events]
     assert states[0] is JobState.QUEUED and states[-1] is JobState.COMPLETED
     assert JobState.PROCESSING in states
@@ -43,7 +42,7 @@ def test_v2_flow_streams_typed_states_and_ends_with_the_image(client, emulator):
 
 def test_local_images_are_uploaded_once_and_urls_keep_their_order(client, emulator):
     remote = "https://cdn.example.com/ref.png"
-    payload = client.prepare_payload(EditRequest("x", [png_bytes(), remote, png_bytes(color=(1, 2, 3))],
+    payload = client.prepare_payload(edit_inputs("x", [png_bytes(), remote, png_bytes(color=(1, 2, 3))],
                                                  mask=mask_bytes()))
     assert emulator.calls[Route.UPLOAD] == 1
     urls = payload["image_urls"]
@@ -57,7 +56,7 @@ def test_upload_answer_named_urls_is_accepted():
     from components.emulator import Emulator
     with Emulator(key=KEY, upload_key="urls") as emu:
         client = make_client(emu)
-        assert client.prepare_payload(EditRequest("x", [png_bytes()]))["image_urls"][0].startswith(emu.url)
+        assert client.prepare_payload(edit_inputs("x", [png_bytes()]))["image_urls"][0].startswith(emu.url)
 
 
 def test_inline_mode_sends_data_uris_and_uploads_nothing(emulator):
@@ -70,7 +69,7 @@ def test_inline_mode_sends_data_uris_and_uploads_nothing(emulator):
 
 
 def test_v1_returns_the_image_bytes(client):
-    result = client.run_sync(EditRequest("x", [png_bytes()], options={"output_format": "jpeg"}))
+    result = client.run_sync(edit_inputs("x", [png_bytes()], options={"output_format": "jpeg"}))
     assert result.media_type == "image/jpeg"
     assert Image.open(io.BytesIO(result.image)).size == (1536, 1024)
 
@@ -87,7 +86,7 @@ ERRORS = [
     (400, errors.BadRequestError), (401, errors.AuthenticationError), (403, errors.PermissionDeniedError),
     (404, errors.NotFoundError), (406, errors.InsufficientCreditsError), (410, errors.ModelRetiredError),
     (429, errors.RateLimitError), (500, errors.InternalServerError), (502, errors.BadGatewayError),
-    (504, errors.GatewayTimeoutError), (418, errors.UnexpectedStatusError),
+    (503, errors.ServiceUnavailableError), (504, errors.GatewayTimeoutError), (418, errors.UnexpectedStatusError),
 ]
 
 
@@ -129,7 +128,7 @@ def test_submit_rate_limit_then_success_honours_retry_after(client, emulator):
     assert emulator.calls[Route.SUBMIT] == 3 and len(emulator.jobs) == 1
 
 
-@pytest.mark.parametrize("code", [500, 502, 504])
+@pytest.mark.parametrize("code", [500, 502, 503, 504])
 def test_server_errors_while_polling_are_retried(client, emulator, code):
     emulator.inject(Route.STATUS, status=code, times=3)
     emulator.inject(Route.RESULT, status=code, times=1)
@@ -137,11 +136,23 @@ def test_server_errors_while_polling_are_retried(client, emulator, code):
     assert emulator.calls[Route.RESULT] == 2
 
 
+@pytest.mark.parametrize("code", [429, 500, 502, 503, 504])
+def test_a_status_endpoint_failing_longer_than_the_retries_is_waited_out(emulator, code):
+    """More failures in a row than the transport retries: following must go on (503 used to end it)."""
+    client = make_client(emulator, poll_interval=0.01)
+    retries = client.transport.retry.max_retries
+    emulator.inject(Route.STATUS, status=code, times=2 * (retries + 1), headers={"Retry-After": "0"})
+    events = run(client)
+    assert events[-1].state is JobState.COMPLETED
+    assert any(e.error and "retrying" in e.error for e in events)
+    assert emulator.calls[Route.SUBMIT] == 1
+
+
 def test_polling_rides_out_persistent_server_errors_until_the_deadline(client, emulator):
     emulator.inject(Route.STATUS, status=502, times=10_000)
     events = []
     with pytest.raises(errors.DeadlineExceededError) as caught:
-        for event in client.stream(EditRequest("x", [png_bytes()]), deadline=1.5):
+        for event in client.stream(edit_inputs("x", [png_bytes()]), deadline=1.5):
             events.append(event)
     assert caught.value.request_id is not None and "bad gateway" in str(caught.value).lower()
     assert any(e.error and "retrying" in e.error for e in events)
@@ -173,11 +184,11 @@ def test_a_submit_that_never_connected_is_retried_then_reported():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    from components.client import SegmindClient
-    from components.config import Settings
+    from components.api.client import SegmindClient
+    from components.api.config import ClientSettings
     from tests.conftest import FAST_RETRY
     closed = f"http://127.0.0.1:{port}"
-    client = SegmindClient(Settings(api_base=closed, storage_base=closed, upload_mode=UploadMode.INLINE),
+    client = SegmindClient(ClientSettings(api_base=closed, storage_base=closed, upload_mode=UploadMode.INLINE),
                            api_key=KEY, retry=FAST_RETRY)
     with pytest.raises(errors.APIConnectionError) as caught:
         run(client)
@@ -206,7 +217,7 @@ def test_persistent_non_json_status_bodies_end_at_the_deadline_with_the_id(clien
 def test_a_stop_before_submit_sends_nothing(client, emulator):
     stop = threading.Event()
     stop.set()
-    payload = client.prepare_payload(EditRequest("x", [png_bytes()]))
+    payload = client.prepare_payload(edit_inputs("x", [png_bytes()]))
     with pytest.raises(errors.PollingStoppedError, match="nothing was sent"):
         client.submit(payload, stop)
     assert emulator.calls[Route.SUBMIT] == 0
@@ -233,7 +244,7 @@ def test_the_key_goes_only_to_the_same_scheme_and_host(client, emulator):
 def test_failed_job_under_422_yields_failed_then_raises_with_detail(client):
     events = []
     with pytest.raises(errors.JobFailedError) as caught:
-        for event in client.stream(EditRequest("a #fail prompt", [png_bytes()])):
+        for event in client.stream(edit_inputs("a #fail prompt", [png_bytes()])):
             events.append(event)
     assert events[-1].state is JobState.FAILED and "#fail" in events[-1].error
     assert "#fail" in caught.value.detail and caught.value.request_id == events[-1].request_id
@@ -241,10 +252,10 @@ def test_failed_job_under_422_yields_failed_then_raises_with_detail(client):
 
 
 def test_result_expired_while_polling_is_404_with_the_one_hour_note(client, emulator):
-    job = client.submit(client.prepare_payload(EditRequest("x", [png_bytes()])))
+    job = client.submit(client.prepare_payload(edit_inputs("x", [png_bytes()])))
     emulator.expire(job.request_id)
     with pytest.raises(errors.RequestExpiredError) as caught:
-        list(client.follow(job))
+        list(job.events())
     assert "one hour" in str(caught.value) and caught.value.request_id == job.request_id
 
 
@@ -266,7 +277,7 @@ def test_stop_from_another_thread_ends_polling_at_once(emulator):
 
     def follow():
         try:
-            for event in client.stream(EditRequest("x", [png_bytes()]), stop=stop):
+            for event in client.stream(edit_inputs("x", [png_bytes()]), stop=stop):
                 seen.append(event)
                 if event.state is JobState.PROCESSING or event.polls == 1:
                     watcher.set()
@@ -286,7 +297,7 @@ def test_stop_from_another_thread_ends_polling_at_once(emulator):
 
 
 def test_resume_from_a_request_id_in_a_new_client(client, emulator):
-    job = client.submit(client.prepare_payload(EditRequest("x", [png_bytes()])))
+    job = client.submit(client.prepare_payload(edit_inputs("x", [png_bytes()])))
     other = make_client(emulator)
     events = list(other.resume(job.request_id))
     assert events[-1].state is JobState.COMPLETED and events[-1].request_id == job.request_id
@@ -315,9 +326,9 @@ def test_the_key_is_not_sent_to_other_hosts(client, emulator):
 
 def test_the_emulator_serves_failed_under_422_with_the_error(client, emulator):
     import requests as http
-    job = client.submit(client.prepare_payload(EditRequest("#fail now", [png_bytes()])))
+    job = client.submit(client.prepare_payload(edit_inputs("#fail now", [png_bytes()])))
     with pytest.raises(errors.JobFailedError):
-        list(client.follow(job))
+        list(job.events())
     answer = http.get(job.status_url, headers={"x-api-key": KEY}, timeout=5)
     assert answer.status_code == 422 and answer.json()["status"] == "FAILED" and "#fail" in answer.json()["error"]
 
@@ -334,9 +345,9 @@ def test_results_expire_after_retention_and_the_emulator_forgets_them():
     from components.emulator import Emulator
     with Emulator(key=KEY, queue_seconds=0, processing_seconds=0.05, expiry_seconds=0.0) as emu:
         client = make_client(emu)
-        job = client.submit(client.prepare_payload(EditRequest("x", [png_bytes()])))
+        job = client.submit(client.prepare_payload(edit_inputs("x", [png_bytes()])))
         with pytest.raises(errors.RequestExpiredError):
-            list(client.follow(job))
+            list(job.events())
         emu.sweep(force=True)
         assert emu.jobs == {} and not [name for name in emu.files if name.startswith("outputs/")]
         assert not emu.received_keys  # not recorded unless a test asks
@@ -356,7 +367,7 @@ def test_retry_after_and_reset_header_set_the_wait(client, emulator):
     emulator.inject(Route.STATUS, status=429, headers={"Retry-After": "7"})
     reset = (datetime.now(timezone.utc) + timedelta(seconds=4)).isoformat()
     emulator.inject(Route.STATUS, status=429, headers={"x-rate-limit-reset-at-utc": reset})
-    job = client.submit(client.prepare_payload(EditRequest("x", [png_bytes()])))
+    job = client.submit(client.prepare_payload(edit_inputs("x", [png_bytes()])))
     response = client.transport.request("GET", job.status_url, idempotent=True, sleep=waits.append)
     assert response.status_code == 200
     assert waits[0] >= 7 and 3 <= waits[1] <= 5

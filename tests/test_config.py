@@ -1,38 +1,103 @@
-"""Settings from the environment and .env; the key never prints itself."""
+"""Settings come from one table, read once after `.env`; the key never prints itself."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from components.config import DEFAULT_API_BASE, Secret, Settings, UploadMode
+from components.api.config import Secret, UploadMode
+from components.api.constants import DEFAULT_API_BASE
+from components.app.settings import ENV_VARS, AppSettings
+
+# A value for every variable, different from its default.
+SAMPLES = {
+    "SEGMIND_API_KEY": "sk-from-dotenv",
+    "SEGMIND_REQUIRE_VISITOR_KEYS": "1",
+    "DEPLOYER_JOBS_PER_SESSION": "7",
+    "DEPLOYER_JOBS_PER_HOUR": "70",
+    "SEGMIND_ALLOW_VISITOR_KEYS": "0",
+    "SEGMIND_API_BASE": "http://127.0.0.1:9/",
+    "SEGMIND_STORAGE_BASE": "http://127.0.0.1:9/storage",
+    "SEGMIND_MODEL": "gpt-image-2",
+    "SEGMIND_UPLOAD_MODE": "inline",
+    "SEGMIND_DEADLINE": "90",
+    "SEGMIND_POLL_INTERVAL": "0.5",
+    "SEGMIND_CONNECT_TIMEOUT": "2",
+    "SEGMIND_READ_TIMEOUT": "12",
+    "MAX_CONCURRENT_JOBS": "3",
+    "OUTPUT_DIR": "/tmp/elsewhere",
+    "OUTPUT_MAX_MB": "12.5",
+    "EMULATOR_LATENCY": "0.25",
+    "EMULATOR_QUEUE_SECONDS": "0.125",
+}
+
+
+@pytest.fixture
+def clean_environment(monkeypatch):
+    for var in ENV_VARS:
+        monkeypatch.delenv(var.name, raising=False)
+
+
+def test_every_variable_has_a_sample_here():
+    assert set(SAMPLES) == {var.name for var in ENV_VARS}
 
 
 def test_defaults_without_configuration():
-    settings = Settings.from_env({})
+    settings = AppSettings.from_env({})
     assert settings.api_key is None and settings.api_base == DEFAULT_API_BASE
     assert settings.model == "gpt-image-1-edit" and settings.upload_mode is UploadMode.UPLOAD
 
 
-def test_dotenv_fills_in_and_the_environment_wins(tmp_path, monkeypatch):
-    for name in ("SEGMIND_API_KEY", "SEGMIND_MODEL", "SEGMIND_DEADLINE"):
-        monkeypatch.delenv(name, raising=False)
+def test_every_variable_is_honoured_from_dotenv(tmp_path, clean_environment):
     env_file = tmp_path / ".env"
-    env_file.write_text("SEGMIND_API_KEY=sk-from-dotenv\nSEGMIND_MODEL=gpt-image-2-edit\nSEGMIND_DEADLINE=90\n")
+    env_file.write_text("".join(f"{name}={value}\n" for name, value in SAMPLES.items()))
+    settings = AppSettings.from_env(dotenv_path=str(env_file))
+    default = AppSettings()
+    for var in ENV_VARS:
+        value = getattr(settings, var.setting)
+        assert value == var.parse(SAMPLES[var.name]) and value != getattr(default, var.setting), var.name
+    assert settings.client.api_base == "http://127.0.0.1:9" and settings.client.upload_mode is UploadMode.INLINE
+    assert settings.output_dir == Path("/tmp/elsewhere") and settings.max_concurrent_jobs == 3
+
+
+def test_the_environment_wins_over_dotenv(tmp_path, clean_environment, monkeypatch):
+    env_file = tmp_path / ".env"
+    env_file.write_text("SEGMIND_MODEL=gpt-image-2\nSEGMIND_DEADLINE=90\n")
     monkeypatch.setenv("SEGMIND_MODEL", "from-environment")
-    settings = Settings.from_env(dotenv_path=str(env_file))
-    assert settings.api_key.reveal() == "sk-from-dotenv"
+    settings = AppSettings.from_env(dotenv_path=str(env_file))
     assert settings.model == "from-environment" and settings.deadline == 90
 
 
 def test_the_key_is_masked_in_every_printed_form():
-    settings = Settings.from_env({"SEGMIND_API_KEY": "sk-secret-123"})
-    for text in (repr(settings), str(settings), f"{settings.api_key}", repr(settings.api_key)):
+    settings = AppSettings.from_env({"SEGMIND_API_KEY": "sk-secret-123"})
+    for text in (repr(settings), str(settings), repr(settings.client), f"{settings.api_key}", repr(settings.api_key)):
         assert "sk-secret-123" not in text
     assert Secret("a") == Secret("a") and not Secret("")
 
 
-def test_bad_numbers_and_modes_are_named():
+def test_bad_values_are_named_and_the_key_is_not_echoed():
     with pytest.raises(ValueError, match="SEGMIND_DEADLINE"):
-        Settings.from_env({"SEGMIND_DEADLINE": "soon"})
+        AppSettings.from_env({"SEGMIND_DEADLINE": "soon"})
     with pytest.raises(ValueError, match="SEGMIND_UPLOAD_MODE"):
-        Settings.from_env({"SEGMIND_UPLOAD_MODE": "carrier-pigeon"})
+        AppSettings.from_env({"SEGMIND_UPLOAD_MODE": "carrier-pigeon"})
+    with pytest.raises(ValueError, match="MAX_CONCURRENT_JOBS"):
+        AppSettings.from_env({"MAX_CONCURRENT_JOBS": "many"})
+
+
+def test_max_concurrent_jobs_from_dotenv_reaches_the_built_app(tmp_path, clean_environment):
+    """It used to be read at import, before `.env` was loaded, and so was silently ignored."""
+    from components.app.backend import Backend
+    from components.ui import build_app
+
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"MAX_CONCURRENT_JOBS=3\nOUTPUT_DIR={tmp_path / 'out'}\nEMULATOR_LATENCY=0.1\n")
+    settings = AppSettings.from_env(dotenv_path=str(env_file))
+    backend = Backend.from_settings(settings)
+    try:
+        demo = build_app(backend, settings=settings)
+        limits = {fn.api_name: fn.concurrency_limit for fn in demo.fns.values() if fn.api_name}
+        assert limits["edit"] == 3 and limits["run_ui"] == 3
+        assert demo.history.root == (tmp_path / "out").resolve()
+    finally:
+        backend.close()

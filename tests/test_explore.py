@@ -11,13 +11,14 @@ import zipfile
 import pytest
 from gradio_client import Client, handle_file
 
-from components.backend import Backend
-from components.config import Secret, Settings
+from components.app.backend import Backend
+from components.api.config import Secret, ClientSettings
 from components.emulator import Emulator
-from components.history import HistoryStore
-from components.jobs import JobManager
+from components.app.history import HistoryStore
+from components.app.service import EditService
+from components.app.status import RunStatus
 from components.ui import build_app, launch_options
-from tests.conftest import owner_id, KEY, mask_bytes, png_bytes
+from tests.conftest import edit_inputs, owner_id, KEY, mask_bytes, png_bytes
 
 OPTIONS = ["auto", "auto", "opaque", 100, "png", "auto"]
 
@@ -31,10 +32,10 @@ def emulator():
 @pytest.fixture(scope="module")
 def app(emulator, tmp_path_factory):
     """The app pointed at the emulator as its API (so snippets can run against it), with its own history."""
-    settings = Settings(api_base=emulator.url, storage_base=emulator.url, api_key=Secret(KEY), poll_interval=0.05)
+    settings = ClientSettings(api_base=emulator.url, storage_base=emulator.url, api_key=Secret(KEY), poll_interval=0.05)
     backend = Backend(settings)
     history = HistoryStore(tmp_path_factory.mktemp("history"))
-    demo = build_app(backend, history=history, manager=JobManager(backend, history))
+    demo = build_app(backend, history=history, service=EditService(backend, history))
     _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
     yield demo, url
     demo.close()
@@ -62,7 +63,7 @@ def test_every_run_lands_in_the_history_with_its_record_and_files(app, inputs):
     image, reference, mask = inputs
     client = Client(url, verbose=False)
     client.predict(*form_args(owner_id("owner-history"), "a red door", image, reference, mask), api_name="/run_ui")
-    assert demo.job_manager.wait_idle(10)
+    assert demo.service.wait_idle(10)
     (record,) = demo.history.records(owner_id("owner-history"))
     folder = demo.history.folder(record.run_id)
     saved = json.loads((folder / "record.json").read_text())
@@ -81,7 +82,7 @@ def test_restore_puts_prompt_images_and_every_parameter_back(app, inputs):
     chosen = ["1536x1024", "high", "transparent", 40, "webp", "low"]
     client = Client(url, verbose=False)
     client.predict(*form_args(owner_id("owner-restore"), "restore me", image, reference, mask, chosen), api_name="/run_ui")
-    assert demo.job_manager.wait_idle(10)
+    assert demo.service.wait_idle(10)
     (record,) = demo.history.records(owner_id("owner-restore"))
     restored = client.predict(owner_id("owner-restore"), record.run_id, api_name="/restore")
     prompt, editor, files, urls, mask_file, *options = restored[:11]
@@ -95,7 +96,7 @@ def test_download_all_runs_as_one_zip(app, inputs):
     client = Client(url, verbose=False)
     for prompt in ("first", "second"):
         client.predict(*form_args(owner_id("owner-zip"), prompt, image), api_name="/run_ui")
-    assert demo.job_manager.wait_idle(10)
+    assert demo.service.wait_idle(10)
     archive = client.predict(owner_id("owner-zip"), api_name="/download_all")
     names = zipfile.ZipFile(archive["value"] if isinstance(archive, dict) else archive).namelist()
     records = [n for n in names if n.endswith("record.json")]
@@ -171,13 +172,13 @@ def test_generated_python_snippets_run_and_complete(app, inputs, tmp_path):
 def test_resume_follows_a_job_by_its_id_into_the_history(app, emulator, inputs):
     demo, url = app
     image, _, _ = inputs
-    from components.client import EditRequest, SegmindClient
-    outside = SegmindClient(Settings(api_base=emulator.url, storage_base=emulator.url), api_key=KEY)
-    job = outside.submit(outside.prepare_payload(EditRequest("made elsewhere", [str(image)])))
+    from components.api.client import SegmindClient
+    outside = SegmindClient(ClientSettings(api_base=emulator.url, storage_base=emulator.url), api_key=KEY)
+    job = outside.submit(outside.prepare_payload(edit_inputs("made elsewhere", [str(image)])))
     messages = list(Client(url, verbose=False).submit(owner_id("owner-resume"), job.request_id, "", 60, api_name="/resume"))
     assert "COMPLETED" in messages[-1]
     (record,) = demo.history.records(owner_id("owner-resume"))
-    assert record.request_id == job.request_id and record.status == "COMPLETED" and record.result
+    assert record.request_id == job.request_id and record.status is RunStatus.COMPLETED and record.result
 
 
 def test_a_run_whose_tab_closed_is_followed_to_the_end(app, emulator, inputs):
@@ -191,19 +192,19 @@ def test_a_run_whose_tab_closed_is_followed_to_the_end(app, emulator, inputs):
             if "PROCESSING" in str(output[0]):
                 break
         job.cancel()
-        assert demo.job_manager.wait_idle(15)
+        assert demo.service.wait_idle(15)
     finally:
         emulator.processing_seconds = 0.4
     (record,) = demo.history.records(owner_id("owner-closed"))
-    assert record.status == "COMPLETED" and record.result
+    assert record.status is RunStatus.COMPLETED and record.result
 
 
 def test_history_is_bounded_and_prunes_the_oldest_first(tmp_path):
     store = HistoryStore(tmp_path, max_bytes=3_000)
     kept = []
     for index in range(4):
-        record = store.create(owner="o", prompt=f"run {index}", options={}, images=[])
-        record.status = "COMPLETED"
+        record = store.create(owner="o", inputs=None, prompt=f"run {index}")
+        record.status = RunStatus.COMPLETED
         store.add_result(record, "result.png", b"x" * 1_000)
         kept.append(record.run_id)
     remaining = [r.run_id for r in store.records("o")]
@@ -217,7 +218,7 @@ def test_no_other_browser_program_or_url_can_reach_a_run(app, inputs):
     client = Client(url, verbose=False)
     client.predict(*form_args(owner_id("owner-private"), "private", image), api_name="/run_ui")
     client.predict(prompt="from a program", images=[handle_file(str(image))], mask=None, api_name="/edit")
-    assert demo.job_manager.wait_idle(10)
+    assert demo.service.wait_idle(10)
     (record,) = demo.history.records(owner_id("owner-private"))
     for intruder in (owner_id("intruder"), "api", None, "", "../../etc"):
         with pytest.raises(Exception):

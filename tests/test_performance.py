@@ -7,10 +7,9 @@ import io
 import pytest
 from PIL import Image
 
-from components.client import EditRequest
 from components.emulator import Route
-from components.polling import DurationModel, PollSchedule
-from tests.conftest import make_client, mask_bytes, png_bytes
+from components.api.polling import DurationModel, PollSchedule
+from tests.conftest import edit_inputs, make_client, mask_bytes, png_bytes
 
 
 def simulate(schedule: PollSchedule, finishes_at: float) -> tuple[int, float]:
@@ -64,7 +63,7 @@ def test_the_client_learns_and_then_polls_less(emulator):
     # A job twenty base intervals long, like a minute-long job at the SDK's 1 s cadence.
     emulator.queue_seconds, emulator.processing_seconds = 0.0, 2.0
     client = make_client(emulator, poll_interval=0.1)
-    request = EditRequest("x", [png_bytes()], options={"quality": "high"})
+    request = edit_inputs("x", [png_bytes()], options={"quality": "high"})
     first = list(client.stream(request))[-1]
     second = list(client.stream(request))[-1]
     assert client.durations.window(("high", "auto")) is not None
@@ -72,7 +71,7 @@ def test_the_client_learns_and_then_polls_less(emulator):
 
 
 def test_identical_inputs_are_uploaded_once(client, emulator):
-    request = EditRequest("x", [png_bytes(), png_bytes(color=(9, 9, 9))], mask=mask_bytes())
+    request = edit_inputs("x", [png_bytes(), png_bytes(color=(9, 9, 9))], mask=mask_bytes())
     client.prepare_payload(request)
     first_bytes = client.uploaded_bytes
     again = client.prepare_payload(request)
@@ -82,12 +81,12 @@ def test_identical_inputs_are_uploaded_once(client, emulator):
 
 def test_the_upload_cache_is_per_account(client, emulator):
     from tests.conftest import KEY
-    client.prepare_payload(EditRequest("x", [png_bytes()]))
+    client.prepare_payload(edit_inputs("x", [png_bytes()]))
     emulator.key = "another-account"
     try:
         other = make_client(emulator, key="another-account")
         other.uploads = client.uploads  # even sharing one cache, another account uploads its own copy
-        other.prepare_payload(EditRequest("x", [png_bytes()]))
+        other.prepare_payload(edit_inputs("x", [png_bytes()]))
     finally:
         emulator.key = KEY
     assert emulator.calls[Route.UPLOAD] == 2
@@ -99,15 +98,15 @@ def test_exif_orientation_is_applied_once_and_reported(client, emulator):
     exif[0x0112] = 6  # rotate 90° clockwise on display
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", exif=exif)
-    notes: list[str] = []
-    payload = client.prepare_payload(EditRequest("x", [buffer.getvalue()]), notes=notes)
+    inputs = edit_inputs("x", [buffer.getvalue()])
+    payload = client.prepare_payload(inputs)
     sent = Image.open(io.BytesIO(emulator.files[payload["image_urls"][0].split(emulator.url + "/")[1]].data))
-    assert sent.size == (40, 60) and any("EXIF" in note for note in notes)
+    assert sent.size == (40, 60) and any("EXIF" in note for note in inputs.notes)
 
 
 def test_untouched_inputs_are_sent_byte_for_byte(client, emulator):
     original = png_bytes((64, 48))
-    payload = client.prepare_payload(EditRequest("x", [original]))
+    payload = client.prepare_payload(edit_inputs("x", [original]))
     assert emulator.files[payload["image_urls"][0].split(emulator.url + "/")[1]].data == original
 
 
@@ -115,13 +114,13 @@ def test_a_huge_image_is_reduced_with_its_mask_and_a_note(client, emulator):
     big = Image.new("RGB", (5000, 2500), (10, 120, 200))
     mask = Image.new("RGBA", (5000, 2500), (0, 0, 0, 255))
     mask.paste((0, 0, 0, 0), (0, 0, 2500, 2500))
-    notes: list[str] = []
-    payload = client.prepare_payload(EditRequest("x", [big], mask=mask), notes=notes)
+    inputs = edit_inputs("x", [big], mask=mask)
+    payload = client.prepare_payload(inputs)
     sent = Image.open(io.BytesIO(emulator.files[payload["image_urls"][0].split(emulator.url + "/")[1]].data))
     sent_mask = Image.open(io.BytesIO(emulator.files[payload["mask"].split(emulator.url + "/")[1]].data))
     assert sent.size == (4096, 2048) and sent_mask.size == (4096, 2048)
     assert sent_mask.getchannel("A").getpixel((100, 100)) == 0 and sent_mask.getchannel("A").getpixel((4000, 100)) == 255
-    assert any("5000x2500" in note for note in notes)
+    assert any("5000x2500" in note for note in inputs.notes)
 
 
 def test_a_rotated_photo_and_its_mask_are_judged_as_shown(client, emulator):
@@ -131,8 +130,8 @@ def test_a_rotated_photo_and_its_mask_are_judged_as_shown(client, emulator):
     buffer = io.BytesIO()
     photo.save(buffer, format="JPEG", exif=exif)
     shown = Image.new("RGBA", (40, 60), (0, 0, 0, 255))
-    payload = client.prepare_payload(EditRequest("x", [buffer.getvalue()], mask=shown))
+    payload = client.prepare_payload(edit_inputs("x", [buffer.getvalue()], mask=shown))
     assert payload["mask"]
-    from components import errors
+    from components.api import errors
     with pytest.raises(errors.ValidationError, match="40x60"):
-        client.prepare_payload(EditRequest("x", [buffer.getvalue()], mask=Image.new("RGBA", (60, 40))))
+        (edit_inputs("x", [buffer.getvalue()], mask=Image.new("RGBA", (60, 40))))

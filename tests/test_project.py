@@ -8,8 +8,8 @@ from pathlib import Path
 import yaml
 from gradio_client import Client
 
-from components.backend import Backend
-from components.config import Settings
+from components.app.backend import Backend
+from components.api.config import ClientSettings
 from components.emulator import Emulator
 from components.ui import build_app, launch_options
 from tests.conftest import KEY
@@ -48,7 +48,7 @@ def test_spacefile_is_a_valid_v0_python_micro_with_the_key_as_a_preset():
 def test_the_readme_edit_example_works_as_written(monkeypatch):
     example = re.search(r"## API for programs.*?```python\n(.*?)```", README, re.S).group(1)
     with Emulator(key=KEY, queue_seconds=0.05, processing_seconds=0.2) as emulator:
-        demo = build_app(Backend(Settings(poll_interval=0.05), emulator=emulator))
+        demo = build_app(Backend(ClientSettings(poll_interval=0.05), emulator=emulator))
         _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
         try:
             monkeypatch.chdir(ROOT)

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from components import schema
-from components.inputs import EditRequest, check_request
+from components.api import schema
+from components.media.images import EditRequest, check_request
 
 ANY_VALUE = st.one_of(st.none(), st.booleans(), st.integers(-10, 200), st.floats(allow_nan=True),
                       st.text(max_size=12), st.lists(st.integers(), max_size=2))

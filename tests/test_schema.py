@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components import schema
+from components.api import schema
 
 URL = "https://example.com/a.png"
 
@@ -96,12 +96,37 @@ def test_estimated_cost_follows_quality_and_shape():
 def test_no_other_module_restates_an_allowed_value():
     """Each allowed value is written once, in schema.py; other modules import it."""
     allowed = {c for p in schema.PARAMS for c in p.choices}
-    components = Path(schema.__file__).parent
     offenders = []
-    for path in components.rglob("*.py"):
-        if path.name == "schema.py":
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
+    for path, tree in _modules(but="api/schema.py"):
+        for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and node.value in allowed:
-                offenders.append(f"{path.relative_to(components)}:{node.lineno} {node.value!r}")
+                offenders.append(f"{path}:{node.lineno} {node.value!r}")
     assert offenders == []
+
+
+def test_no_other_module_restates_the_transient_statuses():
+    """Which answers mean "not now" is written once, in api/constants.py (the transport retries them,
+    the errors and the poller read `transient` from it)."""
+    from components.api import constants, errors
+
+    statuses = set(constants.TRANSIENT_STATUSES)
+    classes = {cls.__name__ for cls in errors.STATUS_ERRORS.values() if cls.http_status in statuses}
+    others = {cls.__name__ for cls in errors.STATUS_ERRORS.values()} - classes  # the status table names both
+    offenders = []
+    for path, tree in _modules(but="api/constants.py"):
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Set, ast.List, ast.Tuple)):
+                numbers = {e.value for e in node.elts if isinstance(e, ast.Constant)} & statuses
+                names = {e.attr if isinstance(e, ast.Attribute) else getattr(e, "id", None) for e in node.elts}
+                if len(numbers) >= 2 or (len(names & classes) >= 2 and not names & others):
+                    offenders.append(f"{path}:{node.lineno}")
+    assert offenders == []
+
+
+def _modules(but: str):
+    """Every module of the app but one, parsed, by its path under components/."""
+    root = Path(schema.__file__).parents[1]
+    for path in sorted(root.rglob("*.py")):
+        name = path.relative_to(root).as_posix()
+        if name != but:
+            yield name, ast.parse(path.read_text())

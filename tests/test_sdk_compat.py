@@ -19,7 +19,7 @@ def sdk(emulator):
 
 @pytest.fixture
 def image_url(emulator):
-    from components.inputs import load_image
+    from components.media.images import load_image
     return make_client(emulator).upload([load_image(png_bytes())])[0]
 
 

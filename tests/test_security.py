@@ -17,14 +17,17 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from components import errors
-from components.backend import Backend
-from components.client import EditRequest
-from components.config import Secret, Settings
+from components.api import errors
+from components.app.backend import Backend
+from components.app.refusals import HourlyQuotaUsed, SessionQuotaUsed
+from components.app.status import RunStatus
+from components.media.images import EditRequest, prepare
+from components.ui.copy import banner, error_message
+from components.api.config import Secret, ClientSettings
 from components.emulator import Emulator, FaultKind, Route
-from components.history import HistoryStore
-from components.jobs import JobManager
-from components.quota import DeployerQuota
+from components.app.history import HistoryStore
+from components.app.service import EditService
+from components.app.quota import DeployerQuota
 from components.ui import build_app, launch_options
 from tests.conftest import owner_id, FAST_RETRY, mask_bytes, png_bytes
 
@@ -44,7 +47,7 @@ def wait_until(condition, timeout=15.0):
 
 def launch(backend: Backend, history_root: Path):
     history = HistoryStore(history_root)
-    demo = build_app(backend, history=history, manager=JobManager(backend, history))
+    demo = build_app(backend, history=history, service=EditService(backend, history))
     _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
     return demo, url
 
@@ -61,7 +64,7 @@ def test_the_deployer_key_appears_nowhere_a_visitor_or_a_log_could_see(tmp_path,
     mask.write_bytes(mask_bytes((64, 48)))
     seen: list[str] = []
     with Emulator(key=SENTINEL, queue_seconds=0.02, processing_seconds=0.1, record_keys=True) as emulator:
-        settings = Settings(api_base=emulator.url, storage_base=emulator.url, api_key=Secret(SENTINEL),
+        settings = ClientSettings(api_base=emulator.url, storage_base=emulator.url, api_key=Secret(SENTINEL),
                             poll_interval=0.02, deadline=20)
         demo, url = launch(Backend(settings), tmp_path / "history")
         try:
@@ -92,7 +95,7 @@ def test_the_deployer_key_appears_nowhere_a_visitor_or_a_log_could_see(tmp_path,
             import requests
             seen += [requests.get(url, timeout=10).text, requests.get(url + "config", timeout=10).text,
                      requests.get(url + "gradio_api/info", timeout=10).text]
-            assert demo.job_manager.wait_idle(20)
+            assert demo.service.wait_idle(20)
         finally:
             demo.close()
         assert set(emulator.received_keys) == {SENTINEL}  # it was used, as the header
@@ -108,7 +111,7 @@ def test_a_visitors_key_is_used_for_them_and_never_shown_stored_or_logged(tmp_pa
     image = tmp_path / "in.png"
     image.write_bytes(png_bytes((64, 48)))
     with Emulator(key=VISITOR_SENTINEL, queue_seconds=0.02, processing_seconds=0.1, record_keys=True) as emulator:
-        settings = Settings(api_base=emulator.url, storage_base=emulator.url, poll_interval=0.02)
+        settings = ClientSettings(api_base=emulator.url, storage_base=emulator.url, poll_interval=0.02)
         backend = Backend(settings, emulator=None)  # no deployer key: visitors bring theirs
         demo, url = launch(backend, tmp_path / "history")
         try:
@@ -117,7 +120,7 @@ def test_a_visitors_key_is_used_for_them_and_never_shown_stored_or_logged(tmp_pa
                                                        VISITOR_SENTINEL, api_name="/run_ui")
             header = Client(url, verbose=False, headers={"x-api-key": VISITOR_SENTINEL}).predict(
                 prompt="header", images=[handle_file(str(image))], mask=None, api_name="/edit")
-            assert demo.job_manager.wait_idle(20)
+            assert demo.service.wait_idle(20)
         finally:
             demo.close()
         assert set(emulator.received_keys) == {VISITOR_SENTINEL}
@@ -139,21 +142,21 @@ def test_two_hundred_jobs_with_faults_leave_no_threads_sockets_or_temporary_file
               (Route.STATUS, dict(kind=FaultKind.SLOW, delay=0.4))]
     outcomes: dict[str, int] = {}
     with Emulator(key="soak", queue_seconds=0.0, processing_seconds=0.02) as emulator:
-        settings = Settings(api_base=emulator.url, storage_base=emulator.url, api_key=Secret("soak"),
+        settings = ClientSettings(api_base=emulator.url, storage_base=emulator.url, api_key=Secret("soak"),
                             poll_interval=0.01, read_timeout=0.2, deadline=20)
         backend = Backend(settings)
-        manager = JobManager(backend, HistoryStore(tmp_path / "history"))
+        manager = EditService(backend, HistoryStore(tmp_path / "history"))
         for batch in range(20):
             for _ in range(10):
                 fault = rng.choice(faults)
                 if fault:
                     emulator.inject(fault[0], **fault[1])
-            runs = [manager.start(EditRequest(f"soak {batch}-{i}", [png_bytes(color=(batch, i, 7))]), owner="soak")
+            runs = [manager.start_edit(EditRequest(f"soak {batch}-{i}", [png_bytes(color=(batch, i, 7))]), owner="soak")
                     for i in range(10)]
             assert manager.wait_idle(60)
             for run in runs:
-                outcomes[run.record.status] = outcomes.get(run.record.status, 0) + 1
-                if run.record.status == "FAILED" and not isinstance(run.error, errors.SubmitOutcomeUnknownError):
+                outcomes[run.record.status.value] = outcomes.get(run.record.status.value, 0) + 1
+                if run.record.status is RunStatus.FAILED and not isinstance(run.error, errors.SubmitOutcomeUnknownError):
                     assert run.record.request_id or isinstance(run.error, errors.APIConnectionError)
         backend.close()
     assert sum(outcomes.values()) == 200 and outcomes.get("COMPLETED", 0) >= 150
@@ -179,7 +182,7 @@ def test_a_decompression_bomb_is_refused_before_sending(client, emulator):
     bomb = io.BytesIO()
     Image.new("1", (20_000, 20_000)).save(bomb, format="PNG")  # 400 Mpx in a few kB
     with pytest.raises(errors.ValidationError, match="too many pixels"):
-        client.prepare_payload(EditRequest("x", [bomb.getvalue()]))
+        prepare(EditRequest("x", [bomb.getvalue()]))
     assert sum(emulator.calls.values()) == 0
 
 
@@ -187,7 +190,7 @@ def test_a_text_file_named_png_is_refused(client, emulator, tmp_path):
     fake = tmp_path / "holiday.png"
     fake.write_text("definitely not an image")
     with pytest.raises(errors.ValidationError, match="not an image"):
-        client.prepare_payload(EditRequest("x", [str(fake)]))
+        prepare(EditRequest("x", [str(fake)]))
     assert sum(emulator.calls.values()) == 0
 
 
@@ -206,8 +209,8 @@ def test_a_local_api_may_serve_local_outputs(client, emulator):
 
 
 def make_client_for(api_base: str):
-    from components.client import SegmindClient
-    return SegmindClient(Settings(api_base=api_base, storage_base=api_base), api_key="k", retry=FAST_RETRY)
+    from components.api.client import SegmindClient
+    return SegmindClient(ClientSettings(api_base=api_base, storage_base=api_base), api_key="k", retry=FAST_RETRY)
 
 
 # Public Spaces -----------------------------------------------------------------------
@@ -215,18 +218,24 @@ def make_client_for(api_base: str):
 
 def test_deployer_caps_per_session_and_per_hour():
     quota = DeployerQuota(per_session=2, per_hour=3)
-    assert quota.take("a") is None and quota.take("a") is None
-    assert "2 jobs" in quota.take("a")
-    assert quota.take("b") is None
-    assert "this hour" in quota.take("c")
-    assert "this hour" in DeployerQuota(per_hour=2).take("d", jobs=3)  # a sweep counts every variant
+    quota.take("a")
+    quota.take("a")
+    with pytest.raises(SessionQuotaUsed) as caught:
+        quota.take("a")
+    assert "2 jobs" in error_message(caught.value)
+    quota.take("b")
+    with pytest.raises(HourlyQuotaUsed) as caught:
+        quota.take("c")
+    assert "this hour" in error_message(caught.value)
+    with pytest.raises(HourlyQuotaUsed):
+        DeployerQuota(per_hour=2).take("d", jobs=3)  # a sweep counts every variant
 
 
 def test_caps_and_required_keys_through_the_app(tmp_path):
     image = tmp_path / "in.png"
     image.write_bytes(png_bytes((64, 48)))
     with Emulator(key="deployer", queue_seconds=0.0, processing_seconds=0.05) as emulator:
-        settings = Settings(api_base=emulator.url, storage_base=emulator.url, api_key=Secret("deployer"),
+        settings = ClientSettings(api_base=emulator.url, storage_base=emulator.url, api_key=Secret("deployer"),
                             poll_interval=0.02)
         capped = Backend(settings, quota=DeployerQuota(per_session=1))
         demo, url = launch(capped, tmp_path / "capped")
@@ -249,7 +258,7 @@ def test_caps_and_required_keys_through_the_app(tmp_path):
             assert status["status"] == "COMPLETED"
         finally:
             demo.close()
-    assert "own Segmind key" in required.describe()
+    assert "own Segmind key" in banner(required)
 
 
 def test_the_gradio_upload_limit_is_the_models(tmp_path):
@@ -259,16 +268,16 @@ def test_the_gradio_upload_limit_is_the_models(tmp_path):
 
 def test_a_paid_result_that_failed_to_download_is_fetched_later_by_resume(tmp_path):
     with Emulator(key="k", queue_seconds=0.0, processing_seconds=0.05) as emulator:
-        settings = Settings(api_base=emulator.url, storage_base=emulator.url, api_key=Secret("k"), poll_interval=0.02)
+        settings = ClientSettings(api_base=emulator.url, storage_base=emulator.url, api_key=Secret("k"), poll_interval=0.02)
         backend = Backend(settings)
-        manager = JobManager(backend, HistoryStore(tmp_path))
+        manager = EditService(backend, HistoryStore(tmp_path))
         emulator.inject(Route.FILE, status=503, times=50)
-        failed = manager.start(EditRequest("x", [png_bytes()]), owner="o")
+        failed = manager.start_edit(EditRequest("x", [png_bytes()]), owner="o")
         assert manager.wait_idle(20)
-        assert failed.record.status == "FAILED" and failed.record.request_id
-        assert "Resume" in failed.record.error and failed.record.request_id in failed.record.error
+        assert failed.record.status is RunStatus.FAILED and failed.record.request_id
+        assert "its request id" in failed.record.error and failed.record.request_id in failed.record.error
         emulator.faults.clear()
         fetched = manager.resume(failed.record.request_id, owner="o")
         assert manager.wait_idle(20)
-        assert fetched.record.status == "COMPLETED" and fetched.record.result
+        assert fetched.record.status is RunStatus.COMPLETED and fetched.record.result
         backend.close()

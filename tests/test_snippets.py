@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from components.snippets import SnippetRequest, curl, python_requests, python_sdk
+from components.app.snippets import SnippetRequest, curl, python_requests, python_sdk
 
 HOSTILE = "Line one\nwith $(rm -rf ~) `uname` \\ 'single' \"double\" and __VAR_FILE_1_URL__\nJSON"
 

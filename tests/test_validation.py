@@ -7,16 +7,15 @@ import io
 import pytest
 from PIL import Image
 
-from components import errors
-from components.client import EditRequest
+from components.api import errors
 from components.emulator import Route
-from components.inputs import UrlText
+from components.media.images import EditRequest, UrlText, prepare
 from tests.conftest import mask_bytes, png_bytes
 
 
 def refused(client, emulator, request):
     with pytest.raises(errors.ValidationError) as caught:
-        client.prepare_payload(request)
+        client.prepare_payload(prepare(request))
     assert sum(emulator.calls.values()) == 0, "something was sent"
     return {issue.param: issue.message for issue in caught.value.issues}
 
@@ -63,6 +62,6 @@ def test_sources_of_every_kind_are_accepted(client, emulator, tmp_path):
     path.write_bytes(png_bytes())
     gif = io.BytesIO()
     Image.new("RGB", (64, 48)).save(gif, format="GIF")
-    payload = client.prepare_payload(EditRequest(
-        "x", [str(path), Image.new("RGB", (10, 10)), gif.getvalue(), "https://example.com/a.jpg"]))
+    payload = client.prepare_payload(prepare(EditRequest(
+        "x", [str(path), Image.new("RGB", (10, 10)), gif.getvalue(), "https://example.com/a.jpg"])))
     assert len(payload["image_urls"]) == 4 and emulator.calls[Route.UPLOAD] == 1

@@ -9,13 +9,15 @@ from typing import Any, Mapping
 
 
 class Route(enum.Enum):
-    SUBMIT = "submit"      # POST /v2/<slug>
-    STATUS = "status"      # GET  /v2/requests/<id>/status
-    RESULT = "result"      # GET  /v2/requests/<id>
-    SYNC = "sync"          # POST /v1/<slug>
-    UPLOAD = "upload"      # POST /upload-asset
-    FILE = "file"          # GET  /assets/... and /outputs/...
-    CONTROL = "control"    # /_emulator/...
+    """What a request is counted and faulted under; which paths map to which is `routes.ROUTES`."""
+
+    SUBMIT = "submit"
+    STATUS = "status"
+    RESULT = "result"
+    SYNC = "sync"
+    UPLOAD = "upload"
+    FILE = "file"
+    CONTROL = "control"
 
 
 class FaultKind(enum.Enum):

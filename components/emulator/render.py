@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageOps
 
-from components import schema
+from components.api import schema
 
 MASK_TINT = (255, 0, 170)
 

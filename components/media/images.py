@@ -1,24 +1,30 @@
 """Turning what a person supplies (paths, bytes, PIL images, URLs) into checked inputs.
 
-Local images are decoded once here so that nothing the model would refuse is
+Local images are decoded here so that nothing the model would refuse is
 uploaded or sent: corrupt files, decompression bombs, and masks that are not
 PNGs with alpha or whose size differs from the first image's.
+
+Each distinct image is decoded once: the form's validator, the run and its
+history record all ask for the same bytes, so checked images are kept in a
+small cache keyed by the bytes' digest (bounded in entries and bytes).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence, Union
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from components import schema
-from components.schema import ValidationIssue
+from components.api import errors, schema
+from components.api.models import EditInputs, InputImage, LocalImage, RemoteImage
+from components.api.schema import ValidationIssue
 
 ImageSource = Union[str, os.PathLike, bytes, Image.Image]
 
@@ -28,37 +34,6 @@ MAX_INPUT_SIDE = 4096
 # A file over the model's 50 MB may still be reduced to fit; beyond this it is not worth reading.
 MAX_READ_BYTES = 200 * 1024 * 1024
 REENCODE_OPTIONS = {"JPEG": {"quality": 92}, "WEBP": {"quality": 90}, "PNG": {}}
-
-
-@dataclass(frozen=True)
-class LocalImage:
-    """Image bytes ready to send, in a format the model takes."""
-
-    data: bytes = field(repr=False)
-    media_type: str
-    width: int
-    height: int
-    has_alpha: bool
-    name: str = "image"
-    original_size: tuple[int, int] | None = None  # before any reduction
-    note: str | None = None                       # what was changed, for the person who sent it
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
-
-    def data_uri(self) -> str:
-        return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode('ascii')}"
-
-
-@dataclass(frozen=True)
-class RemoteImage:
-    """An http(s) URL passed to the model untouched."""
-
-    url: str
-
-
-InputImage = Union[LocalImage, RemoteImage]
 
 
 class InputError(ValueError):
@@ -77,6 +52,37 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **REENCODE_OPTIONS.get(fmt, {}))
     return buffer.getvalue()
+
+
+class _CheckedImages:
+    """Checked images by (digest of the bytes as given, name): an LRU bounded in entries and bytes."""
+
+    def __init__(self, max_entries: int = 64, max_bytes: int = 256 * 1024 * 1024) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple[str, str], LocalImage] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get_or_decode(self, data: bytes, name: str) -> LocalImage:
+        key = (hashlib.sha256(data).hexdigest(), name)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        image = _decode(data, name)
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = image
+                self._bytes += len(image.data)
+            while self._items and (len(self._items) > self.max_entries or self._bytes > self.max_bytes):
+                _, dropped = self._items.popitem(last=False)
+                self._bytes -= len(dropped.data)
+        return image
+
+
+CHECKED = _CheckedImages()
 
 
 def _decode(data: bytes, name: str) -> LocalImage:
@@ -122,21 +128,23 @@ def _decode(data: bytes, name: str) -> LocalImage:
 
 def load_image(source: ImageSource, name: str = "image") -> InputImage:
     """Read one image source. Raises InputError with a message a person can act on."""
+    if isinstance(source, LocalImage | RemoteImage):
+        return source
     if isinstance(source, Image.Image):
         buffer = io.BytesIO()
         source.save(buffer, format="PNG")
-        return _decode(buffer.getvalue(), name)
+        return CHECKED.get_or_decode(buffer.getvalue(), name)
     if isinstance(source, (bytes, bytearray)):
-        return _decode(bytes(source), name)
+        return CHECKED.get_or_decode(bytes(source), name)
     if isinstance(source, UrlText) and not source.startswith(("http://", "https://", "data:")):
         raise InputError(f"{name}: {source[:60]!r} is not an http(s) URL")
     if isinstance(source, str) and source.startswith("data:"):
-        if not schema.is_image_reference(source):
-            raise InputError(f"{name}: a data: link must be a base64 image (data:image/...;base64,...)")
         try:
-            return _decode(base64.b64decode(source.split(",", 1)[1], validate=True), name)
-        except ValueError:
-            raise InputError(f"{name}: the data: link is not valid base64") from None
+            return CHECKED.get_or_decode(schema.parse_data_uri(source)[1], name)
+        except InputError:
+            raise
+        except ValueError as exc:
+            raise InputError(f"{name}: {exc}") from None
     if isinstance(source, str) and source.startswith(("http://", "https://")):
         if not schema.is_image_reference(source):
             raise InputError(f"{name} is not a valid URL: {source[:80]}")
@@ -154,7 +162,7 @@ def load_image(source: ImageSource, name: str = "image") -> InputImage:
         data = path.read_bytes()
     except OSError:
         raise InputError(f"{name}: the file {path.name!r} cannot be read") from None
-    return _decode(data, path.name)
+    return CHECKED.get_or_decode(data, name)
 
 
 @dataclass(frozen=True)
@@ -232,14 +240,16 @@ def check_mask(mask: InputImage, first: InputImage | None) -> list[ValidationIss
 
 @dataclass(frozen=True)
 class EditRequest:
+    """An edit as a person gave it: images as paths, bytes, PIL images or URLs."""
+
     prompt: str
     images: Sequence[ImageSource]
     mask: ImageSource | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
-def check_request(request: EditRequest) -> tuple[PreparedInputs | None, list[ValidationIssue]]:
-    """Every problem with a request, found without touching the network."""
+def check_request(request: EditRequest) -> tuple[EditInputs | None, list[ValidationIssue]]:
+    """Every problem with a request, found without touching the network; the checked inputs if none."""
     inputs, issues = prepare_inputs(request.images, request.mask)
     image_issue_seen = any(i.param == "image_urls" for i in issues)
     # Stand-in URLs let the schema judge prompt and options before anything is uploaded.
@@ -249,4 +259,15 @@ def check_request(request: EditRequest) -> tuple[PreparedInputs | None, list[Val
     for issue in schema.validate(schema.build_payload(request.prompt, stand_in, mask, **request.options)):
         if issue not in issues and not (issue.param == "image_urls" and image_issue_seen):
             issues.append(issue)
-    return (inputs if not issues else None), issues
+    if issues or inputs is None:
+        return None, issues
+    return EditInputs(request.prompt, tuple(inputs.images), inputs.mask, dict(request.options),
+                      tuple(inputs.notes)), []
+
+
+def prepare(request: EditRequest) -> EditInputs:
+    """The checked inputs, or ValidationError listing every problem (nothing is sent either way)."""
+    inputs, issues = check_request(request)
+    if issues or inputs is None:
+        raise errors.ValidationError(issues)
+    return inputs

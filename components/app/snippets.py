@@ -14,8 +14,8 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from components import schema
-from components.config import DEFAULT_API_BASE, DEFAULT_STORAGE_BASE
+from components.api import schema
+from components.api.constants import DEFAULT_API_BASE, DEFAULT_STORAGE_BASE, RESULT_RETENTION
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def python_sdk(request: SnippetRequest) -> str:
         f"job = client.submit_async(\n    {request.model!r},",
         _python_payload(request, "upload", "    "),
         ")",
-        'print("request id:", job.request_id)  # results are kept for one hour',
+        f'print("request id:", job.request_id)  # {RESULT_RETENTION.lower()}',
         "result = job.wait(timeout=600, interval=1.0)  # raises InferenceFailed / InferenceTimeout",
         'print(result["status"], result["output"], result["metrics"])',
     ]
@@ -122,7 +122,7 @@ def python_requests(request: SnippetRequest) -> str:
         f'submitted = requests.post(f"{{API}}/v2/{request.model}", json=payload, headers=HEADERS, timeout=TIMEOUT)',
         "submitted.raise_for_status()",
         "job = submitted.json()",
-        'print("request id:", job["request_id"])  # results are kept for one hour',
+        f'print("request id:", job["request_id"])  # {RESULT_RETENTION.lower()}',
         "while True:",
         '    status = requests.get(job["status_url"], headers=HEADERS, timeout=TIMEOUT).json()',
         '    if status["status"] in ("COMPLETED", "FAILED"):  # FAILED comes with HTTP 422 and an "error"',
@@ -184,7 +184,7 @@ def curl(request: SnippetRequest) -> str:
         body,
         "JSON",
         ")",
-        'echo "request id: $(echo "$JOB" | jq -r .request_id)"  # results are kept for one hour',
+        f'echo "request id: $(echo "$JOB" | jq -r .request_id)"  # {RESULT_RETENTION.lower()}',
         "while true; do",
         '  STATE=$(curl -sS --connect-timeout 5 --max-time 30 -H "x-api-key: $SEGMIND_API_KEY" \\',
         "    \"$(echo \"$JOB\" | jq -r .status_url)\" | jq -r .status)",

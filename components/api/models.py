@@ -1,28 +1,60 @@
-"""The typed values that cross the client's boundary: job states, events, results."""
+"""The typed values that cross the client's boundary: inputs, events, results."""
 
 from __future__ import annotations
 
-import enum
+import base64
+import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, Mapping, Union
+
+from components.api.schema import JobState
 
 
-class JobState(enum.Enum):
-    QUEUED = "QUEUED"
-    PROCESSING = "PROCESSING"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
+@dataclass(frozen=True)
+class LocalImage:
+    """Checked image bytes ready to send, in a format the model takes (made by components.media)."""
+
+    data: bytes = field(repr=False)
+    media_type: str
+    width: int
+    height: int
+    has_alpha: bool
+    name: str = "image"
+    original_size: tuple[int, int] | None = None  # before any reduction
+    note: str | None = None                       # what was changed, for the person who sent it
+
+    @cached_property
+    def digest(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
 
     @property
-    def is_terminal(self) -> bool:
-        return self in (JobState.COMPLETED, JobState.FAILED)
+    def extension(self) -> str:
+        return self.media_type.rpartition("/")[2]
 
-    @classmethod
-    def parse(cls, value: Any) -> JobState | None:
-        try:
-            return cls(value)
-        except ValueError:
-            return None
+    def data_uri(self) -> str:
+        return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+
+@dataclass(frozen=True)
+class RemoteImage:
+    """An http(s) URL passed to the model untouched."""
+
+    url: str
+
+
+InputImage = Union[LocalImage, RemoteImage]
+
+
+@dataclass(frozen=True)
+class EditInputs:
+    """An edit whose images have been read and checked: what the client uploads and submits."""
+
+    prompt: str
+    images: tuple[InputImage, ...]
+    mask: InputImage | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()   # what was changed to fit the model's limits
 
 
 @dataclass(frozen=True)

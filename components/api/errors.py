@@ -1,18 +1,31 @@
 """One exception hierarchy for everything that can go wrong talking to Segmind.
 
 Each class carries the server's `error` detail (when there was one), the
-request id (when a job exists) and a sentence saying what a person can do.
-None of them ever holds the API key: the client scrubs it from server details
-before building an exception.
+request id (when a job exists) and a sentence saying what a person can do,
+in terms of the API, never of a particular UI. None of them ever holds the
+API key: the client scrubs it from server details before building an exception.
+
+    SegmindError
+    ├── ValidationError            refused before sending
+    ├── InvalidKeyError            a key that cannot be a header
+    ├── APIStatusError             one class per documented HTTP status
+    │   └── NotFoundError → RequestExpiredError
+    ├── APIConnectionError → APITimeoutError, SubmitOutcomeUnknownError
+    ├── InvalidResponseError
+    └── JobFailedError, DeadlineExceededError, PollingStoppedError, OutputError
+
+`transient` says whether the answer means "not now" (see constants.TRANSIENT_STATUSES):
+the transport retries those, and following a job waits them out.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar, Sequence
 
-from components.schema import ValidationIssue
+from components.api.constants import RESULT_RETENTION, TRANSIENT_STATUSES
+from components.api.schema import ValidationIssue
 
-RESULT_RETENTION_NOTE = "Segmind keeps results for one hour after a job finishes."
+RESULT_RETENTION_NOTE = f"{RESULT_RETENTION}."
 
 
 class SegmindError(Exception):
@@ -20,6 +33,7 @@ class SegmindError(Exception):
 
     remedy: ClassVar[str] = "Try again; if it keeps failing, check Segmind's status page."
     summary: ClassVar[str] = "The request to Segmind failed"
+    transient: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -53,7 +67,7 @@ class ValidationError(SegmindError, ValueError):
     """The request was refused before anything was sent."""
 
     summary = "The request is not valid"
-    remedy = "Fix the fields named above; nothing was sent."
+    remedy = "Fix the parameters named; nothing was sent."
 
     def __init__(self, issues: Sequence[ValidationIssue]) -> None:
         self.issues = list(issues)
@@ -67,6 +81,10 @@ class APIStatusError(SegmindError):
     """Segmind answered with an error status."""
 
     http_status: ClassVar[int | None] = None
+
+    @property  # type: ignore[override]
+    def transient(self) -> bool:
+        return self.status_code in TRANSIENT_STATUSES
 
     @property
     def message(self) -> str:
@@ -90,7 +108,7 @@ class BadRequestError(APIStatusError):
 class AuthenticationError(APIStatusError):
     http_status = 401
     summary = "The API key is missing or not valid"
-    remedy = "Check SEGMIND_API_KEY (or the key you entered) against your Segmind dashboard."
+    remedy = "Check the API key (SEGMIND_API_KEY, or a visitor's own) against your Segmind dashboard."
 
 
 class PermissionDeniedError(APIStatusError):
@@ -147,6 +165,11 @@ class BadGatewayError(APIStatusError):
     summary = "Segmind is temporarily unavailable (bad gateway)"
 
 
+class ServiceUnavailableError(APIStatusError):
+    http_status = 503
+    summary = "Segmind is temporarily unavailable"
+
+
 class GatewayTimeoutError(APIStatusError):
     http_status = 504
     summary = "Segmind timed out"
@@ -161,7 +184,7 @@ STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     for cls in (
         BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError,
         InsufficientCreditsError, ModelRetiredError, RateLimitError, InternalServerError,
-        BadGatewayError, GatewayTimeoutError,
+        BadGatewayError, ServiceUnavailableError, GatewayTimeoutError,
     )
 }
 
@@ -175,6 +198,7 @@ def error_for_status(status_code: int) -> type[APIStatusError]:
 
 class APIConnectionError(SegmindError):
     summary = "Could not reach Segmind"
+    transient = True
     remedy = "Check the network and SEGMIND_API_BASE, then retry."
 
 
@@ -185,6 +209,8 @@ class APITimeoutError(APIConnectionError):
 class SubmitOutcomeUnknownError(APIConnectionError):
     """The submit may have reached Segmind, so it is not repeated (a job costs money)."""
 
+    transient = False
+
     summary = "The connection broke after the job was sent, so it may or may not have started"
     remedy = (
         "It was not resent, to avoid paying twice. Check the request log in your "
@@ -194,6 +220,7 @@ class SubmitOutcomeUnknownError(APIConnectionError):
 
 class InvalidResponseError(SegmindError):
     summary = "Segmind sent an answer this app cannot read"
+    transient = True  # a garbled status answer says nothing about the job itself
 
 
 # Jobs ----------------------------------------------------------------------
@@ -207,13 +234,6 @@ class JobFailedError(SegmindError):
         "If it was blocked by moderation, rephrase the prompt or try moderation=low; "
         "otherwise retry."
     )
-
-
-class TooManyRunsError(SegmindError):
-    """This server is already following as many jobs as it should."""
-
-    summary = "Too many jobs are running"
-    remedy = "Wait for some to finish (see History: Still running), then try again. Nothing was sent."
 
 
 class DeadlineExceededError(SegmindError):
@@ -234,5 +254,4 @@ class PollingStoppedError(SegmindError):
 
 class OutputError(SegmindError):
     summary = "The result could not be retrieved as an image"
-    remedy = (f"If the job finished, fetch its result again with Resume and the request id. "
-              f"{RESULT_RETENTION_NOTE}")
+    remedy = f"If the job finished, fetch its result again with its request id. {RESULT_RETENTION_NOTE}"

@@ -9,9 +9,9 @@ from typing import Any, Callable
 
 from PIL import Image, UnidentifiedImageError
 
-from components import errors
-
-MAX_OUTPUT_BYTES = 64 * 1024 * 1024
+from components.api import errors
+from components.api.constants import MAX_OUTPUT_BYTES
+from components.api.schema import is_data_uri, parse_data_uri
 
 
 def output_reference(body: dict[str, Any]) -> str:
@@ -43,11 +43,13 @@ def output_bytes(reference: str, download: Callable[[str], bytes]) -> tuple[byte
     """The image bytes, and the URL they came from when there was one."""
     if reference.startswith(("http://", "https://")):
         return download(reference), reference
-    payload = reference.split(",", 1)[1] if reference.startswith("data:") else reference
+    if len(reference) > MAX_OUTPUT_BYTES * 4 // 3 + 1024:
+        raise errors.OutputError("the output image is larger than this app accepts")
     try:
-        data = base64.b64decode(payload, validate=True)
+        if is_data_uri(reference):
+            data = parse_data_uri(reference)[1]
+        else:
+            data = base64.b64decode("".join(reference.split()), validate=True)
     except (binascii.Error, ValueError):
         raise errors.OutputError("the output is neither a URL nor base64 image data") from None
-    if len(data) > MAX_OUTPUT_BYTES:
-        raise errors.OutputError("the output image is larger than this app accepts")
     return data, None

@@ -12,7 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from components.config import Secret
+from components.api.config import Secret
 
 
 def account_of(key: Secret | None) -> str:

@@ -22,24 +22,20 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
-from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
-from components import errors
-from components.config import Secret
+from components.api import constants, errors
+from components.api.config import Secret
+from components.api.urls import origin
 
-log = logging.getLogger("components.transport")
-
-USER_AGENT = "gpt-image-1-edit-explorer/1.0 (+python-requests)"
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-SENSITIVE_HEADERS = frozenset({"x-api-key", "authorization", "cookie"})
+log = logging.getLogger("components.api.transport")
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: ("<redacted>" if k.lower() in SENSITIVE_HEADERS else v) for k, v in headers.items()}
+    return {k: ("<redacted>" if k.lower() in constants.SENSITIVE_HEADERS else v) for k, v in headers.items()}
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -126,8 +122,8 @@ class Transport:
         *,
         api_key: Secret | None,
         key_hosts: Iterable[str],
-        connect_timeout: float = 5.0,
-        read_timeout: float = 30.0,
+        connect_timeout: float = constants.CONNECT_TIMEOUT,
+        read_timeout: float = constants.READ_TIMEOUT,
         retry: RetryPolicy = RetryPolicy(),
         pool_size: int = 64,
     ) -> None:
@@ -143,7 +139,7 @@ class Transport:
         adapter = HTTPAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers["User-Agent"] = constants.USER_AGENT
         self.calls = 0
         self._calls_lock = threading.Lock()
 
@@ -159,18 +155,13 @@ class Transport:
 
     def trust(self, url: str) -> None:
         """Let the key go to this URL's host: Segmind itself named it (a job's status or result URL)."""
-        origin = self._origin(url)
-        if origin:
-            self._key_hosts.add(origin)
-
-    @staticmethod
-    def _origin(url: str) -> str:
-        parts = urlsplit(url)
-        return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
+        trusted = origin(url)
+        if trusted:
+            self._key_hosts.add(trusted)
 
     def _headers_for(self, url: str) -> dict[str, str]:
         # Scheme and host both: a key must not go to a look-alike host or over a downgraded scheme.
-        if self._api_key and self._origin(url) in self._key_hosts:
+        if self._api_key and origin(url) in self._key_hosts:
             return {"x-api-key": self._api_key.reveal()}
         return {}
 
@@ -228,7 +219,7 @@ class Transport:
                 _ = response.content
                 response.close()
             code = response.status_code
-            if code in RETRYABLE_STATUS and (idempotent or code == 429) and retries < self.retry.max_retries:
+            if code in constants.TRANSIENT_STATUSES and (idempotent or code == 429) and retries < self.retry.max_retries:
                 retry_after = parse_retry_after(response.headers)
                 if retry_after is None or retry_after <= self.retry.max_retry_after:
                     response.close()

@@ -1,5 +1,6 @@
-"""The GPT Image 1 Edit parameter schema: the one place that states each
-parameter's name, type, default, allowed values and help text.
+"""The wire contract shared by the client and the emulator: each parameter's
+name, type, default, allowed values and help text, the job states, and the
+form of an inline image.
 
 Everything else derives from it: the request payload and its validation (the
 client), the 400 answers (the emulator), the widgets (the UI) and the code
@@ -10,6 +11,8 @@ having no alpha) come from OpenAI's documentation of the model.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -36,6 +39,26 @@ PRICE_PER_IMAGE: Mapping[str, tuple[float, float]] = {
     "low": (0.011, 0.016), "medium": (0.042, 0.063), "high": (0.167, 0.25),
 }
 ESTIMATED_QUALITY = "medium"
+
+
+class JobState(enum.Enum):
+    """The states a v2 job reports in its `status` field."""
+
+    QUEUED = "QUEUED"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (JobState.COMPLETED, JobState.FAILED)
+
+    @classmethod
+    def parse(cls, value: Any) -> JobState | None:
+        try:
+            return cls(value)
+        except ValueError:
+            return None
 
 
 class ParamType(enum.Enum):
@@ -154,13 +177,33 @@ def estimated_cost(params: Mapping[str, Any]) -> float:
     return oblong if size and size[0] != size[1] else square
 
 
-def is_image_reference(value: str) -> bool:
+def is_data_uri(value: Any) -> bool:
+    """An inline base64 image: `data:image/<type>;base64,<data>` (the data itself is not checked)."""
+    if not isinstance(value, str) or not value.startswith("data:"):
+        return False
+    head = value[5:].split(",", 1)[0]
+    return head.startswith("image/") and head.endswith(";base64") and "," in value
+
+
+def parse_data_uri(value: str) -> tuple[str, bytes]:
+    """The media type and bytes of an inline base64 image; ValueError when it is not one."""
+    if not is_data_uri(value):
+        raise ValueError("not a base64 image data URI (data:image/...;base64,...)")
+    head, _, payload = value[5:].partition(",")
+    try:
+        # Line breaks are tolerated: some encoders wrap base64 at 76 characters.
+        data = base64.b64decode("".join(payload.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("the data URI is not valid base64") from None
+    return head.split(";", 1)[0], data
+
+
+def is_image_reference(value: Any) -> bool:
     """An http(s) URL, or an inline base64 image data URI."""
     if not isinstance(value, str):
         return False
     if value.startswith("data:"):
-        head = value[5:].split(",", 1)[0]
-        return head.startswith("image/") and head.endswith(";base64")
+        return is_data_uri(value)
     parts = urlsplit(value)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 

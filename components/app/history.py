@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import secrets
 import shutil
@@ -24,9 +23,10 @@ from typing import Any, Iterable, Sequence
 
 from PIL import Image
 
-from components.inputs import LocalImage, RemoteImage, load_image
+from components.api.models import EditInputs, InputImage, LocalImage, RemoteImage
+from components.app.status import RunStatus
 
-log = logging.getLogger("components.history")
+log = logging.getLogger("components.app.history")
 
 RECORD_NAME = "record.json"
 THUMBNAIL_SIZE = (256, 256)
@@ -55,7 +55,7 @@ class RunRecord:
     request_id: str | None = None
     backend: str = ""
     states: list[dict[str, Any]] = field(default_factory=list)   # {"state": ..., "at": iso}
-    status: str = "NEW"
+    status: RunStatus = RunStatus.NEW
     inference_time: float | None = None
     total_time: float | None = None
     cost: float | None = None
@@ -66,7 +66,19 @@ class RunRecord:
 
     @property
     def finished(self) -> bool:
-        return self.status in ("COMPLETED", "FAILED", "STOPPED", "ERROR", "INTERRUPTED")
+        return self.status.is_terminal
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunRecord:
+        known = {f for f in cls.__dataclass_fields__}
+        record = cls(**{k: v for k, v in data.items() if k in known})
+        record.status = RunStatus.parse(data.get("status"))
+        return record
 
 
 class HistoryStore:
@@ -78,12 +90,6 @@ class HistoryStore:
         self._lock = threading.RLock()
         self._index: dict[str, RunRecord] | None = None  # every record, read from disk once
         self._live: set[str] = set()
-
-    @classmethod
-    def from_env(cls) -> HistoryStore:
-        root = Path(os.environ.get("OUTPUT_DIR", "outputs")).resolve()
-        max_mb = float(os.environ.get("OUTPUT_MAX_MB", str(DEFAULT_MAX_BYTES // 1024**2)))
-        return cls(root, max_bytes=int(max_mb * 1024**2))
 
     def browser_secret(self) -> str:
         """The key that encrypts visitors' owner ids in their browsers; stable across restarts."""
@@ -101,29 +107,32 @@ class HistoryStore:
             raise ValueError("bad run id")
         return self.runs_dir / run_id
 
-    def create(self, *, owner: str, prompt: str, options: dict[str, Any], images: Sequence[Any],
-               mask: Any = None, label: str = "", sweep_id: str | None = None) -> RunRecord:
-        """Start a record, keeping a copy of every local input as it will be sent."""
+    def create(self, *, owner: str, inputs: EditInputs | None, label: str = "", sweep_id: str | None = None,
+               prompt: str | None = None) -> RunRecord:
+        """Start a record, keeping a copy of every local input exactly as it will be sent.
+
+        The inputs were checked already: their bytes are written, not decoded again.
+        """
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         run_id = f"{stamp}-{secrets.token_hex(4)}"
         folder = self.folder(run_id)
         folder.mkdir(parents=True)
-        inputs = [self._keep_input(folder, f"image-{i}", image) for i, image in enumerate(images, start=1)]
+        images: Sequence[InputImage] = inputs.images if inputs else ()
+        kept = [self._keep_input(folder, f"image-{i}", image) for i, image in enumerate(images, start=1)]
+        mask = inputs.mask if inputs else None
         kept_mask = self._keep_input(folder, "mask", mask) if mask is not None else None
-        record = RunRecord(run_id, owner, now_iso(), prompt, dict(options), inputs, kept_mask, label, sweep_id)
+        record = RunRecord(run_id, owner, now_iso(), prompt if prompt is not None else (inputs.prompt if inputs else ""),
+                           dict(inputs.options) if inputs else {}, kept, kept_mask, label, sweep_id,
+                           notes=list(inputs.notes) if inputs else [])
         self.save(record)
         return record
 
     @staticmethod
-    def _keep_input(folder: Path, stem: str, source: Any) -> str:
-        try:
-            image = load_image(source, stem)
-        except ValueError:
-            return str(source) if isinstance(source, str) else stem
+    def _keep_input(folder: Path, stem: str, image: InputImage) -> str:
         if isinstance(image, RemoteImage):
             return image.url
         assert isinstance(image, LocalImage)
-        name = f"{stem}.{image.media_type.rpartition('/')[2]}"
+        name = f"{stem}.{image.extension}"
         (folder / name).write_bytes(image.data)
         return name
 
@@ -131,7 +140,7 @@ class HistoryStore:
         folder = self.folder(record.run_id)
         with self._lock:
             temporary = folder / (RECORD_NAME + ".tmp")
-            temporary.write_text(json.dumps(asdict(record), indent=2))
+            temporary.write_text(json.dumps(record.to_json(), indent=2))
             temporary.replace(folder / RECORD_NAME)  # atomic: a crash never leaves half a record
             if self._index is not None:
                 self._index[record.run_id] = record
@@ -147,7 +156,7 @@ class HistoryStore:
     def load(self, run_id: str) -> RunRecord | None:
         try:
             data = json.loads((self.folder(run_id) / RECORD_NAME).read_text())
-            return RunRecord(**data)
+            return RunRecord.from_json(data)
         except (OSError, ValueError, TypeError):
             return None
 
@@ -159,7 +168,7 @@ class HistoryStore:
                 for record in self._index.values():
                     if not record.finished and record.run_id not in self._live:
                         # Left unfinished by a restart: say so, with its request id, instead of "running".
-                        record.status = "INTERRUPTED"
+                        record.status = RunStatus.INTERRUPTED
                         record.error = record.error or ("The app restarted while following this job; resume it "
                                                         "with its request id if it has one.")
                         self.save(record)

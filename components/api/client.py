@@ -1,0 +1,247 @@
+"""A client for GPT Image edits on Segmind: uploads, v2 submit → `Job`, and v1.
+
+It knows nothing of Gradio or of where images came from: it takes checked
+inputs (`EditInputs`, made by components.media) and speaks HTTP. Typical use:
+
+    job = client.submit(client.prepare_payload(inputs))
+    for event in job.events():
+        ...
+
+`stream()` does both; `resume()` follows a job from its request id; `run_sync()`
+uses the v1 endpoint.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Iterator, Mapping, Sequence
+from urllib.parse import urlsplit
+
+import requests
+
+from components.api import errors, schema
+from components.api.config import ClientSettings, Secret, UploadMode
+from components.api.download import check_download_target, download
+from components.api.job import Job
+from components.api.models import EditInputs, EditResult, InputImage, JobEvent, LocalImage, Metrics, RemoteImage
+from components.api.output import decode_image, output_bytes, output_reference
+from components.api.constants import MAX_OUTPUT_BYTES
+from components.api.polling import DurationModel, bucket
+from components.api.transport import RetryPolicy, Transport, parse_retry_after
+from components.api.upload_cache import UploadCache, account_of
+from components.api.urls import origin, strip_version
+
+
+class SegmindClient:
+    def __init__(
+        self,
+        settings: ClientSettings | None = None,
+        *,
+        api_key: str | Secret | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        durations: DurationModel | None = None,
+        uploads: UploadCache | None = None,
+    ) -> None:
+        self.settings = settings or ClientSettings()
+        if isinstance(api_key, str):
+            api_key = Secret(api_key) if api_key.strip() else None
+        self.durations = durations or DurationModel()
+        self.uploads = uploads or UploadCache()
+        self.uploaded_bytes = 0
+        self.api_base = strip_version(self.settings.api_base)
+        self.storage_base = self.settings.storage_base.rstrip("/")
+        self._account = account_of(api_key or self.settings.api_key)
+        self.transport = Transport(
+            api_key=api_key or self.settings.api_key,
+            key_hosts={origin(self.api_base), origin(self.storage_base)},
+            connect_timeout=self.settings.connect_timeout,
+            read_timeout=self.settings.read_timeout,
+            retry=retry,
+        )
+
+    @property
+    def model(self) -> str:
+        return self.settings.model
+
+    @property
+    def v1_url(self) -> str:
+        return f"{self.api_base}/v1/{self.model}"
+
+    @property
+    def v2_url(self) -> str:
+        return f"{self.api_base}/v2/{self.model}"
+
+    def error_from(
+        self,
+        response: requests.Response,
+        *,
+        request_id: str | None = None,
+        not_found: type[errors.APIStatusError] = errors.NotFoundError,
+    ) -> errors.SegmindError:
+        """The exception for an error answer, with the server's words (the key scrubbed out)."""
+        detail = None
+        try:
+            body = response.json()
+            if isinstance(body, dict):
+                detail = body.get("error") or body.get("message") or body.get("detail")
+        except ValueError:
+            text = response.text.strip()
+            if text and not text.lstrip().startswith("<"):
+                detail = text[:300]
+        detail = self.transport.scrub(str(detail)) if detail else None
+        code = response.status_code
+        cls = not_found if code == 404 else errors.error_for_status(code)
+        if cls is errors.RateLimitError:
+            return errors.RateLimitError(detail, retry_after=parse_retry_after(response.headers),
+                                         request_id=request_id, status_code=code)
+        return cls(detail, request_id=request_id, status_code=code)
+
+    # Inputs ------------------------------------------------------------------
+
+    def prepare_payload(self, inputs: EditInputs, stop: threading.Event | None = None) -> dict[str, Any]:
+        """Upload the local images (or inline them); the request body, validated."""
+        if not isinstance(inputs, EditInputs):
+            raise TypeError("prepare_payload takes EditInputs: check raw images with components.media first")
+        everything: list[InputImage] = list(inputs.images) + ([inputs.mask] if inputs.mask else [])
+        urls = self.image_urls(everything, stop)
+        mask_url = urls.pop() if inputs.mask else None
+        payload = schema.build_payload(inputs.prompt, urls, mask_url, **inputs.options)
+        issues = schema.validate(payload)
+        if issues:
+            raise errors.ValidationError(issues)
+        return payload
+
+    def image_urls(self, images: Sequence[InputImage], stop: threading.Event | None = None) -> list[str]:
+        """URLs for the model, in order: remote ones as given, local ones uploaded or inlined."""
+        local = [image for image in images if isinstance(image, LocalImage)]
+        if self.settings.upload_mode is UploadMode.INLINE:
+            uploaded = [image.data_uri() for image in local]
+        else:
+            uploaded = self.upload(local, stop)
+        by_position = iter(uploaded)
+        return [image.url if isinstance(image, RemoteImage) else next(by_position) for image in images]
+
+    def upload(self, images: Sequence[LocalImage], stop: threading.Event | None = None) -> list[str]:
+        """Store images with Segmind (`POST /upload-asset`); their persistent URLs, in order.
+
+        Bytes this account stored recently are not sent again: their URL is reused.
+        """
+        known = {image.digest: self.uploads.get(self._account, image.digest) for image in images}
+        missing = list({image.digest: image for image in images if not known[image.digest]}.values())
+        for image, url in zip(missing, self._store(missing, stop)):
+            self.uploads.put(self._account, image.digest, url)
+            known[image.digest] = url
+        return [known[image.digest] for image in images]
+
+    def _store(self, images: Sequence[LocalImage], stop: threading.Event | None) -> list[str]:
+        if not images:
+            return []
+        data_urls = [image.data_uri() for image in images]
+        self.uploaded_bytes += sum(len(u) for u in data_urls)
+        response = self.transport.request(
+            "POST", f"{self.storage_base}/upload-asset", json={"data_urls": data_urls},
+            idempotent=True,  # storing the same bytes twice costs nothing and starts no job
+            stop=stop,
+        )
+        if not response.ok:
+            raise self.error_from(response)
+        try:
+            body = response.json()
+        except ValueError:
+            raise errors.InvalidResponseError("the upload answer is not JSON") from None
+        urls = (body.get("file_urls") or body.get("urls")) if isinstance(body, dict) else None
+        if not isinstance(urls, list) or len(urls) != len(images) or not all(
+                isinstance(u, str) and schema.is_image_reference(u) for u in urls):
+            raise errors.InvalidResponseError("the upload answer has no usable file_urls")
+        return urls
+
+    # v2 ----------------------------------------------------------------------
+
+    def submit(self, payload: Mapping[str, Any], stop: threading.Event | None = None) -> Job:
+        """Start a paid job. Never repeated once it may have reached Segmind.
+
+        With `stop` set beforehand nothing is sent; it also interrupts a wait between
+        429 retries, and becomes the returned job's stop.
+        """
+        if stop is not None and stop.is_set():
+            raise errors.PollingStoppedError(reason="stopped before the job was submitted; nothing was sent")
+        response = self.transport.request("POST", self.v2_url, json=dict(payload), idempotent=False, stop=stop)
+        if not response.ok:
+            raise self.error_from(response)
+        try:
+            body = response.json()
+        except ValueError:
+            raise errors.InvalidResponseError(
+                "the submit answer is not JSON; the job may have started, check the dashboard") from None
+        if not isinstance(body, dict) or not all(body.get(k) for k in ("request_id", "status_url", "response_url")):
+            keys = sorted(body) if isinstance(body, dict) else type(body).__name__
+            raise errors.InvalidResponseError(f"the submit answer lacks request_id/status_url/response_url: {keys}")
+        job = Job(self, str(body["request_id"]), str(body["status_url"]), str(body["response_url"]), stop)
+        for url in (job.status_url, job.response_url):
+            # Segmind named these URLs itself, so they may carry the key, but never over a weaker scheme.
+            if urlsplit(url).scheme == urlsplit(self.api_base).scheme:
+                self.transport.trust(url)
+        return job
+
+    def job(self, request_id: str, stop: threading.Event | None = None) -> Job:
+        """A handle on a job submitted earlier, from its request id."""
+        return Job.from_request_id(self, request_id, stop)
+
+    def stream(self, inputs: EditInputs, *, stop: threading.Event | None = None,
+               **follow_options: Any) -> Iterator[JobEvent]:
+        """Upload, submit and follow one edit."""
+        started = time.monotonic()
+        payload = self.prepare_payload(inputs, stop)
+        job = self.submit(payload, stop)
+        yield from job.events(started_at=started, kind=bucket(payload), **follow_options)
+
+    def resume(self, request_id: str, *, stop: threading.Event | None = None,
+               **follow_options: Any) -> Iterator[JobEvent]:
+        """Follow a job submitted earlier, while Segmind still keeps it."""
+        yield from self.job(request_id, stop).events(**follow_options)
+
+    # v1 ----------------------------------------------------------------------
+
+    def run_sync(self, inputs: EditInputs) -> EditResult:
+        """One blocking v1 call: the image comes back in the response body."""
+        payload = self.prepare_payload(inputs)
+        read_timeout = max(self.settings.read_timeout, self.settings.deadline)
+        response = self.transport.request(
+            "POST", self.v1_url, json=payload, idempotent=False,
+            timeout=(self.settings.connect_timeout, read_timeout),
+        )
+        if not response.ok:
+            raise self.error_from(response)
+        if len(response.content) > MAX_OUTPUT_BYTES:
+            raise errors.OutputError("the v1 answer is larger than this app accepts")
+        if response.headers.get("Content-Type", "").startswith("application/json"):
+            try:
+                body = response.json()
+            except ValueError:
+                raise errors.InvalidResponseError("the v1 answer claims JSON but is not") from None
+            data, source = output_bytes(output_reference(body), self.download)
+            metrics = Metrics.from_body(body)
+        else:
+            data, source, body = response.content, None, {}
+            metrics = Metrics(remaining_credits=_float_or_none(response.headers.get("x-remaining-credits")))
+        media_type, width, height = decode_image(data)
+        return EditResult(data, media_type, width, height, metrics, source_url=source, body=body)
+
+    # Downloads ---------------------------------------------------------------
+
+    def download(self, url: str) -> bytes:
+        return download(self.transport, url, self.api_base)
+
+    def check_download_target(self, url: str) -> None:
+        check_download_target(url, self.api_base)
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+def _float_or_none(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None

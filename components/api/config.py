@@ -1,0 +1,55 @@
+"""What a client is configured with. Reading it from the environment is the app's job."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from components.api import constants
+from components.api.schema import MODEL_SLUG
+
+
+class Secret:
+    """A string that will not print itself: repr, str and format all show a mask."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+class UploadMode(enum.Enum):
+    """How local images reach the model: uploaded to Segmind storage, or inline."""
+
+    UPLOAD = "upload"
+    INLINE = "inline"
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    api_key: Secret | None = field(default=None, repr=False)
+    api_base: str = constants.DEFAULT_API_BASE
+    storage_base: str = constants.DEFAULT_STORAGE_BASE
+    model: str = MODEL_SLUG
+    upload_mode: UploadMode = UploadMode.UPLOAD
+    connect_timeout: float = constants.CONNECT_TIMEOUT
+    read_timeout: float = constants.READ_TIMEOUT
+    deadline: float = constants.DEADLINE
+    poll_interval: float = constants.POLL_INTERVAL

@@ -1,0 +1,250 @@
+"""Runs that live on the server, each watched by any number of subscribers.
+
+Each run owns a thread that uploads, submits and follows its job with the
+synchronous client, and writes the run's history record as it goes. A page
+only *subscribes* to a run: closing the tab ends the subscription, not the
+run, so a paid job is still followed to the end and lands in the history.
+Stopping is explicit (`Run.stop`) and takes effect at once: the poller waits
+on the run's stop event between polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import AsyncIterator, Callable
+
+from components.api import errors
+from components.api.client import SegmindClient
+from components.api.models import EditResult, JobEvent
+from components.app.backend import Backend, BackendKind
+from components.app.history import HistoryStore, RunRecord, now_iso, prompt_slug
+from components.app.status import RunStatus
+
+log = logging.getLogger("components.app.runs")
+
+# Subscribers get a fresh status at least once a second, even while a poll is slow.
+TICK_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class RunUpdate:
+    status: RunStatus
+    elapsed: float
+    request_id: str | None = None
+    polls: int = 0
+    result: EditResult | None = None
+    error: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @classmethod
+    def from_event(cls, event: JobEvent) -> RunUpdate:
+        return cls(RunStatus.of_job(event.state), event.elapsed, event.request_id, event.polls, event.result,
+                   event.error)
+
+
+Emit = Callable[[RunUpdate], None]
+# What a run does once it has a client: upload, submit and follow, emitting updates.
+Work = Callable[[SegmindClient, Emit, threading.Event, float], None]
+
+
+@dataclass(eq=False)
+class Run:
+    record: RunRecord
+    started: float = field(default_factory=time.monotonic)
+    latest: RunUpdate | None = None
+    kind: BackendKind | None = None
+    error: BaseException | None = None
+    result_path: str | None = None
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _done: threading.Event = field(default_factory=threading.Event, repr=False)
+    _subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def run_id(self) -> str:
+        return self.record.run_id
+
+    @property
+    def owner(self) -> str:
+        return self.record.owner
+
+    @property
+    def status(self) -> RunStatus:
+        return self.latest.status if self.latest else RunStatus.NEW
+
+    @property
+    def stop_event(self) -> threading.Event:
+        return self._stop
+
+    def stop(self) -> None:
+        """Stop following (before the submit: never submit). Safe from any thread."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run has ended; False on timeout."""
+        return self._done.wait(timeout)
+
+    # Publishing (from the run's thread) -------------------------------------------
+
+    def publish(self, update: RunUpdate) -> None:
+        self.latest = update
+        self._notify(update)
+
+    def finish(self) -> None:
+        with self._lock:
+            self._done.set()
+        self._notify(None)
+
+    def _notify(self, item: RunUpdate | None) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for loop, queue in subscribers:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # that subscriber's loop has closed
+                pass
+
+    # Subscribing (from an event loop) -----------------------------------------------
+
+    async def subscribe(self) -> AsyncIterator[RunUpdate]:
+        """Updates until the run ends, at least one a second; raises the run's error at the end.
+
+        Cancelling the subscriber (a closed tab) leaves the run going.
+        """
+        queue: asyncio.Queue = asyncio.Queue()
+        entry = (asyncio.get_running_loop(), queue)
+        with self._lock:
+            self._subscribers.append(entry)
+            latest, finished = self.latest, self._done.is_set()
+        if finished:
+            queue.put_nowait(None)  # the end was announced before this subscriber registered
+        try:
+            if latest is not None:
+                yield latest
+            while True:
+                try:
+                    item = await asyncio.wait_for(queue.get(), timeout=TICK_SECONDS)
+                except asyncio.TimeoutError:
+                    if self.latest is not None and not self.done:
+                        yield replace(self.latest, elapsed=time.monotonic() - self.started)
+                    continue
+                if item is None:  # only the end marker ends it: nothing queued before it is lost
+                    break
+                if item is not latest:
+                    yield item
+            if self.error is not None:
+                raise self.error
+        finally:
+            with self._lock:
+                self._subscribers.remove(entry)
+
+
+class RunManager:
+    """The live runs: each on its own thread, bounded by the service that admits them."""
+
+    def __init__(self, backend: Backend, history: HistoryStore) -> None:
+        self.backend = backend
+        self.history = history
+        self._runs: dict[str, Run] = {}
+        self._lock = threading.Lock()
+
+    def launch(self, record: RunRecord, work: Work, visitor_key: str | None,
+               gate: threading.Semaphore | None = None) -> Run:
+        run = Run(record)
+        self.history.protect(run.run_id)
+        with self._lock:
+            self._runs[run.run_id] = run
+        thread = threading.Thread(target=self._execute, args=(run, work, visitor_key, gate),
+                                  name=f"run-{run.run_id}", daemon=True)
+        thread.start()
+        return run
+
+    def _execute(self, run: Run, work: Work, visitor_key: str | None, gate: threading.Semaphore | None) -> None:
+        record = run.record
+        acquired = False
+        try:
+            if gate is not None:
+                self._emit(run, RunUpdate(RunStatus.WAITING, 0.0))
+                while not (acquired := gate.acquire(timeout=0.2)):
+                    if run.stopping:
+                        raise errors.PollingStoppedError(reason="stopped before the job was submitted; nothing was sent")
+                run.started = time.monotonic()
+            if run.stopping:
+                raise errors.PollingStoppedError(reason="stopped before the job was submitted; nothing was sent")
+            with self.backend.client(visitor_key) as (client, kind):
+                run.kind = kind
+                record.backend = kind.value
+                work(client, lambda update: self._emit(run, update), run.stop_event, run.started)
+        except errors.SegmindError as exc:
+            run.error = exc
+            record.error = exc.message
+            record.request_id = exc.request_id or record.request_id
+            status = RunStatus.STOPPED if isinstance(exc, errors.PollingStoppedError) else RunStatus.FAILED
+            self._emit(run, RunUpdate(status, time.monotonic() - run.started, record.request_id, error=exc.message))
+        except Exception as exc:  # reported to subscribers; the run must still end cleanly
+            log.exception("run %s ended with an unexpected error", run.run_id)
+            run.error = exc
+            record.error = "unexpected error inside the app"
+            self._emit(run, RunUpdate(RunStatus.ERROR, time.monotonic() - run.started, record.request_id))
+        finally:
+            if acquired and gate is not None:
+                gate.release()
+            record.total_time = round(time.monotonic() - run.started, 3)
+            try:
+                self.history.save(record)
+            except OSError:  # a full disk must not leave the run "running" for ever
+                log.exception("could not save the record of run %s", run.run_id)
+            finally:
+                with self._lock:
+                    self._runs.pop(run.run_id, None)
+                self.history.release(run.run_id)
+                run.finish()
+
+    def _emit(self, run: Run, update: RunUpdate) -> None:
+        record = run.record
+        if update.request_id:
+            record.request_id = update.request_id
+        if update.result is not None:
+            # The paid image is on disk before the record says COMPLETED.
+            result = update.result
+            record.inference_time = result.metrics.inference_time
+            record.cost = result.metrics.cost
+            record.remaining_credits = result.metrics.remaining_credits
+            record.total_time = round(update.elapsed, 3)
+            name = f"{self.backend.settings.model}_{record.run_id}_{prompt_slug(record.prompt)}.{result.extension}"
+            self.history.add_result(record, name, result.image)
+            run.result_path = str(self.history.folder(record.run_id) / name)
+        if record.status is not update.status:
+            record.status = update.status
+            record.states.append({"state": update.status.value, "at": now_iso()})
+            self.history.save(record)
+        run.publish(update)
+
+    def get(self, run_id: str) -> Run | None:
+        with self._lock:
+            return self._runs.get(run_id)
+
+    def live(self, owner: str | None = None) -> list[Run]:
+        with self._lock:
+            runs = list(self._runs.values())
+        return [r for r in runs if owner is None or r.owner == owner]
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once no run is left (for shutdown and tests)."""
+        deadline = time.monotonic() + timeout
+        for run in self.live():
+            if not run.wait(max(0.0, deadline - time.monotonic())):
+                return False
+        return True

@@ -1,0 +1,161 @@
+"""Every setting the app reads from its environment, in one table, parsed once.
+
+`.env` (python-dotenv) is loaded first and fills in whatever the environment
+does not set, so every variable below may live in either place. Nothing else
+in the app reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from dotenv import find_dotenv, load_dotenv
+
+from components.api import constants
+from components.api.config import ClientSettings, Secret, UploadMode
+from components.api.schema import MODEL_SLUG
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+def _base_url(raw: str) -> str:
+    return raw.rstrip("/")
+
+
+def _number(raw: str) -> float:
+    return float(raw)
+
+
+def _count(raw: str) -> int:
+    if not raw.isdigit():
+        raise ValueError("must be a whole number")
+    return int(raw)
+
+
+def _flag(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be 1 or 0 (or true/false)")
+
+
+def _secret(raw: str) -> Secret:
+    return Secret(raw)
+
+
+def _upload_mode(raw: str) -> UploadMode:
+    try:
+        return UploadMode(raw.lower())
+    except ValueError:
+        raise ValueError("must be 'upload' or 'inline'") from None
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One environment variable: the setting it fills, how it is read, and what it means.
+
+    The default is the AppSettings field's own.
+    """
+
+    name: str
+    setting: str
+    parse: Callable[[str], Any]
+    meaning: str
+
+
+ENV_VARS: tuple[EnvVar, ...] = (
+    EnvVar("SEGMIND_API_KEY", "api_key", _secret,
+           "Your Segmind key. Without it, runs go to the built-in emulator (simulated results)."),
+    EnvVar("SEGMIND_REQUIRE_VISITOR_KEYS", "require_visitor_keys", _flag,
+           "For public Spaces: visitors must use their own key; the deployer's key pays for nothing."),
+    EnvVar("DEPLOYER_JOBS_PER_SESSION", "deployer_jobs_per_session", _count,
+           "The most jobs the deployer's key pays for per browser session (a sweep counts every variant)."),
+    EnvVar("DEPLOYER_JOBS_PER_HOUR", "deployer_jobs_per_hour", _count,
+           "The most jobs the deployer's key pays for per hour, across everyone."),
+    EnvVar("SEGMIND_ALLOW_VISITOR_KEYS", "allow_visitor_keys", _flag,
+           "Lets visitors use their own key (typed in the page, or an x-api-key header to /edit)."),
+    EnvVar("SEGMIND_API_BASE", "api_base", _base_url, "Inference host (v1 and v2)."),
+    EnvVar("SEGMIND_STORAGE_BASE", "storage_base", _base_url,
+           "Where local images are uploaded (/upload-asset) to get URLs for image_urls and mask."),
+    EnvVar("SEGMIND_MODEL", "model", _text, "Model slug."),
+    EnvVar("SEGMIND_UPLOAD_MODE", "upload_mode", _upload_mode,
+           "upload stores local images with Segmind first; inline sends them as data URIs (undocumented)."),
+    EnvVar("SEGMIND_DEADLINE", "deadline", _number,
+           "Seconds to follow a job before giving up (it may still finish)."),
+    EnvVar("SEGMIND_POLL_INTERVAL", "poll_interval", _number, "Seconds between status polls."),
+    EnvVar("SEGMIND_CONNECT_TIMEOUT", "connect_timeout", _number,
+           "Seconds to wait for a connection."),
+    EnvVar("SEGMIND_READ_TIMEOUT", "read_timeout", _number, "Seconds to wait for an answer."),
+    EnvVar("MAX_CONCURRENT_JOBS", "max_concurrent_jobs", _count,
+           "Jobs running at once across all visitors (they wait on Segmind, so this only protects memory)."),
+    EnvVar("OUTPUT_DIR", "output_dir", Path, "Where runs are kept."),
+    EnvVar("OUTPUT_MAX_MB", "output_max_mb", _number,
+           "Bound on OUTPUT_DIR/runs; the oldest finished runs are pruned first."),
+    EnvVar("EMULATOR_LATENCY", "emulator_latency", _number, "Seconds emulated jobs stay PROCESSING."),
+    EnvVar("EMULATOR_QUEUE_SECONDS", "emulator_queue_seconds", _number, "Seconds emulated jobs stay QUEUED."),
+)
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    api_key: Secret | None = field(default=None, repr=False)
+    require_visitor_keys: bool = False
+    deployer_jobs_per_session: int | None = None
+    deployer_jobs_per_hour: int | None = None
+    allow_visitor_keys: bool = True
+    api_base: str = constants.DEFAULT_API_BASE
+    storage_base: str = constants.DEFAULT_STORAGE_BASE
+    model: str = MODEL_SLUG
+    upload_mode: UploadMode = UploadMode.UPLOAD
+    deadline: float = constants.DEADLINE
+    poll_interval: float = constants.POLL_INTERVAL
+    connect_timeout: float = constants.CONNECT_TIMEOUT
+    read_timeout: float = constants.READ_TIMEOUT
+    max_concurrent_jobs: int = 32
+    output_dir: Path = Path("outputs")
+    output_max_mb: float = 2048.0
+    emulator_latency: float = 5.0
+    emulator_queue_seconds: float = 1.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: bool = True,
+                 dotenv_path: str | os.PathLike | None = None) -> AppSettings:
+        """The settings from `env` (default: the process environment), `.env` filling the gaps.
+
+        Raises ValueError naming the variable when a value can't be read.
+        """
+        if env is None:
+            if dotenv:
+                # Into os.environ, not just read: Gradio's own GRADIO_SERVER_* may be in .env too.
+                load_dotenv(dotenv_path or find_dotenv(usecwd=True), override=False)
+            env = os.environ
+        chosen: dict[str, Any] = {}
+        for var in ENV_VARS:
+            raw = (env.get(var.name) or "").strip()
+            if not raw:
+                continue
+            try:
+                chosen[var.setting] = var.parse(raw)
+            except ValueError as exc:
+                raise ValueError(f"{var.name} {exc}: {raw if var.setting != 'api_key' else '<hidden>'!r}") from None
+        return cls(**chosen)
+
+    @property
+    def client(self) -> ClientSettings:
+        """What the Segmind client needs of these."""
+        names = {f.name for f in fields(ClientSettings)}
+        return ClientSettings(**{name: getattr(self, name) for name in names})
+
+    @property
+    def output_max_bytes(self) -> int:
+        return int(self.output_max_mb * 1024**2)
+
+
+assert [v.setting for v in ENV_VARS] == [f.name for f in fields(AppSettings)], "ENV_VARS and AppSettings disagree"

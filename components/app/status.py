@@ -1,0 +1,41 @@
+"""The one list of states a run goes through, from click to end, on every tab and in every record."""
+
+from __future__ import annotations
+
+import enum
+
+from components.api.schema import JobState
+
+
+class RunStatus(enum.Enum):
+    NEW = "NEW"                # recorded, not started yet
+    WAITING = "WAITING"        # a sweep variant waiting for a free slot
+    PREPARING = "PREPARING"    # checking and uploading inputs
+    SUBMITTING = "SUBMITTING"  # the paid submit is on its way
+    QUEUED = JobState.QUEUED.value
+    PROCESSING = JobState.PROCESSING.value
+    COMPLETED = JobState.COMPLETED.value
+    FAILED = JobState.FAILED.value
+    STOPPED = "STOPPED"        # no longer followed (the job itself may go on)
+    ERROR = "ERROR"            # this app failed, not the job
+    INTERRUPTED = "INTERRUPTED"  # the app restarted while following it
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL
+
+    @classmethod
+    def of_job(cls, state: JobState) -> RunStatus:
+        return cls(state.value)
+
+    @classmethod
+    def parse(cls, value: object) -> RunStatus:
+        """A stored status; anything unknown reads as ERROR rather than failing to load a record."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.ERROR
+
+
+_TERMINAL = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.STOPPED, RunStatus.ERROR,
+                       RunStatus.INTERRUPTED})

@@ -1,0 +1,83 @@
+"""`/edit` for programs: images and mask as files, the options by their schema names."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, AsyncIterator
+
+import gradio as gr
+
+from components.app.runs import Run, RunUpdate
+from components.app.service import EditService
+from components.media.images import EditRequest, check_request
+from components.ui.errors import as_gr_error, in_thread
+from components.ui.form import Form, file_paths, option_values, visitor_key_from
+from components.ui.serving import servable
+
+
+def status_record(update: RunUpdate, run: Run) -> dict[str, Any]:
+    """The `/edit` endpoint's status object."""
+    result = update.result
+    return {
+        "status": update.status.value,
+        "request_id": update.request_id or run.record.request_id,
+        "elapsed": round(update.elapsed, 3),
+        "polls": update.polls,
+        "inference_time": result.metrics.inference_time if result else None,
+        "cost": result.metrics.cost if result else None,
+        "remaining_credits": result.metrics.remaining_credits if result else None,
+        "width": result.width if result else None,
+        "height": result.height if result else None,
+        "media_type": result.media_type if result else None,
+        "backend": run.record.backend or None,
+        "run_id": run.run_id,
+        "notes": list(run.record.notes),
+        "error": update.error,
+    }
+
+
+def api_request(values: dict[str, Any]) -> EditRequest:
+    return EditRequest(values["prompt"] or "", file_paths(values["images"]),
+                       (file_paths(values["mask"]) or [None])[0], option_values(values))
+
+
+class EditEndpoint:
+    def __init__(self, service: EditService, input_names: list[str]) -> None:
+        self.service = service
+        self.input_names = input_names
+
+    def validate(self, **values: Any) -> list[dict]:
+        messages: dict[str, list[str]] = {}
+        for issue in check_request(api_request(values))[1]:
+            target = "images" if issue.param == "image_urls" else issue.param
+            messages.setdefault(target, []).append(issue.message)
+        return [gr.validate(name not in messages, "; ".join(messages.get(name, []))) for name in self.input_names]
+
+    async def edit(self, request: gr.Request, **values: Any) -> AsyncIterator[tuple[str | None, dict]]:
+        """Edit images with GPT Image on Segmind; streams status, returns (image_file, status)."""
+        # Program runs are kept on disk too, under an owner nobody holds: no browser can list them.
+        # Deployer limits count per Gradio session, as a browser's do.
+        run = await in_thread(self.service.start_edit, api_request(values), owner=f"api-{secrets.token_hex(16)}",
+                              visitor_key=visitor_key_from(request, None), quota_session=f"api:{request.session_hash}")
+        try:
+            async for update in run.subscribe():
+                yield (servable(run.result_path) if update.result is not None else None), status_record(update, run)
+        except Exception as exc:  # noqa: BLE001 - every failure reaches the program as a gr.Error
+            raise as_gr_error(exc) from None
+        finally:
+            # A program that cancels its call means stop: unlike a closed browser tab, nobody comes back.
+            if not run.done:
+                run.stop()
+
+
+def add_edit_endpoint(form: Form, service: EditService, concurrency: dict[str, Any]) -> None:
+    with gr.Column(visible=False):
+        images = gr.File(file_count="multiple", label="images")
+        mask = gr.File(label="mask")
+        result = gr.File(label="image_file")
+        status = gr.JSON(label="status")
+        trigger = gr.Button("edit")
+    inputs = {"prompt": form.prompt, "images": images, "mask": mask, **form.widgets}
+    endpoint = EditEndpoint(service, list(inputs))
+    trigger.click(endpoint.edit, inputs_kwargs=inputs, outputs=[result, status], api_name="edit",
+                  validator=endpoint.validate, **concurrency)

@@ -1,0 +1,106 @@
+"""The Gradio app: the tabs, the `/edit` endpoint, and how the whole page is launched."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from components.api import schema
+from components.app.backend import Backend
+from components.app.history import HistoryStore
+from components.app.service import EditService
+from components.app.settings import AppSettings
+from components.ui import copy
+from components.ui.api_endpoint import add_edit_endpoint
+from components.ui.code_panel import build_code_panel
+from components.ui.edit_tab import EditHandlers, build_edit_tab, wire_edit_tab
+from components.ui.form import Form, ensure_owner
+from components.ui.history_tab import HistoryHandlers, build_history_tab, wire_history_tab
+from components.ui.status import status_css
+from components.ui.sweep_tab import SweepHandlers, build_sweep_tab, wire_sweep_tab
+
+UPLOAD_LIMIT = f"{schema.MAX_IMAGE_BYTES // (1024 * 1024)}mb"
+OWNER_STORAGE_KEY = "gpt-image-edit-explorer-owner"
+# Every event that starts or watches runs shares one concurrency group.
+JOBS_CONCURRENCY_ID = "segmind-jobs"
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+
+CSS = f"""
+#banner-emulator {{ border-left: 6px solid #f5a623; padding: 8px 14px; background: #fff8e6; }}
+#banner-segmind {{ border-left: 6px solid #2e7d32; padding: 8px 14px; background: #eef7ee; }}
+#status {{ min-height: 3em; }}
+#opt-output_compression input:disabled {{ opacity: 0.35; }}
+{status_css()}
+"""
+
+
+def history_for(settings: AppSettings) -> HistoryStore:
+    return HistoryStore(settings.output_dir.resolve(), max_bytes=settings.output_max_bytes)
+
+
+def build_app(backend: Backend, *, settings: AppSettings | None = None, history: HistoryStore | None = None,
+              service: EditService | None = None) -> gr.Blocks:
+    settings = settings or AppSettings.from_env()
+    history = history or (service.history if service else history_for(settings))
+    service = service or EditService(backend, history)
+    # Jobs spend nearly all their time waiting on Segmind, not on this server's CPU, so many run
+    # at once; Gradio's default of one running job per event would make each visitor wait for
+    # the one before. The bound only protects memory.
+    concurrency = {"concurrency_limit": settings.max_concurrent_jobs, "concurrency_id": JOBS_CONCURRENCY_ID}
+
+    with gr.Blocks(title=copy.TITLE) as demo:
+        gr.Markdown(copy.intro(backend.settings.model))
+        gr.Markdown(copy.banner(backend), elem_id=f"banner-{backend.kind.value}")
+        # A random id kept (encrypted) in this browser: whose runs the History tab shows.
+        owner = gr.BrowserState(None, storage_key=OWNER_STORAGE_KEY, secret=history.browser_secret())
+
+        with gr.Tabs() as tabs:
+            with gr.Tab("Edit", id="edit"):
+                edit_tab = build_edit_tab(backend)
+                build_code_panel(edit_tab.form, backend)
+                examples = add_examples(edit_tab.form)
+            with gr.Tab("Sweep", id="sweep"):
+                sweep_tab = build_sweep_tab()
+            with gr.Tab("History", id="history"):
+                history_tab = build_history_tab()
+
+        demo.load(ensure_owner, owner, owner, api_visibility="private")
+        wire_edit_tab(edit_tab, EditHandlers(service, history, edit_tab, owner), owner, concurrency, examples)
+        wire_sweep_tab(sweep_tab, SweepHandlers(service, sweep_tab), edit_tab.form, owner, concurrency)
+        wire_history_tab(history_tab, HistoryHandlers(service, history), edit_tab.form, owner, tabs, concurrency)
+        add_edit_endpoint(edit_tab.form, service, concurrency)
+
+    demo.service = service  # for tests and benchmarks that need to see live runs
+    demo.history = history
+    demo.queue(default_concurrency_limit=settings.max_concurrent_jobs, max_size=4 * settings.max_concurrent_jobs)
+    return demo
+
+
+def add_examples(form: Form) -> gr.Examples | None:
+    manifest = EXAMPLES_DIR / "examples.json"
+    if not manifest.exists():
+        return None
+    rows, labels = [], []
+    for entry in json.loads(manifest.read_text()):
+        background = str(EXAMPLES_DIR / entry["image"])
+        references = [str(EXAMPLES_DIR / r) for r in entry.get("references", [])] or None
+        mask = str(EXAMPLES_DIR / entry["mask"]) if entry.get("mask") else None
+        rows.append([entry["prompt"], background, references, mask])
+        labels.append(entry["label"])
+    return gr.Examples(rows, [form.prompt, form.editor, form.files, form.mask_file], example_labels=labels,
+                       label="Examples", cache_examples=False)
+
+
+def launch_options() -> dict[str, Any]:
+    """What `launch()` needs besides host and port (Gradio reads GRADIO_SERVER_NAME/PORT itself)."""
+    return {
+        "theme": gr.themes.Soft(),
+        "css": CSS,
+        "max_file_size": UPLOAD_LIMIT,
+        # No allowed_paths: OUTPUT_DIR is never served as such (files go out as copies, see serving.py).
+        "footer_links": ["api", "gradio"],
+        "show_error": False,
+    }

@@ -1,0 +1,93 @@
+"""Every sentence the UI shows that is not a parameter's own help text (that is in the schema)."""
+
+from __future__ import annotations
+
+from components.api import errors
+from components.api.constants import RESULT_RETENTION
+from components.app import refusals
+from components.app.backend import Backend, BackendKind
+
+TITLE = "GPT Image Edit explorer"
+KEY_ACCORDION = "API key and deadline"
+RETENTION = f"{RESULT_RETENTION}."
+
+UNEXPECTED = ("Something went wrong inside this app (it has been logged). If a job was submitted, its request "
+              "id is in the status line above; otherwise nothing was sent.")
+NO_HISTORY = "This browser has no history yet: reload the page."
+
+CANCELLED_BEFORE_SUBMIT = "Cancelled before the job was submitted: nothing was sent to Segmind."
+CANCELLED_IN_FLIGHT = ("Stopped. The submit was already on its way; if Segmind received it, its request id will "
+                       "appear in *History*.")
+
+
+def intro(model: str) -> str:
+    return (f"# {TITLE}\nEdit and compose images with `{model}` on Segmind: paint where to change, add references, "
+            "and see what every parameter does.")
+
+
+def cancelled_after_submit(request_id: str) -> str:
+    return (f"Stopped following request `{request_id}`. Segmind has no cancel endpoint, so the job may still finish "
+            f"and be billed. {RETENTION} Resume it from *History* with this request id.")
+
+
+def banner(backend: Backend) -> str:
+    """Who answers runs, without any secret."""
+    if backend.kind is BackendKind.EMULATOR:
+        text = ("**Simulated results.** No `SEGMIND_API_KEY` is configured, so runs go to the built-in "
+                "Segmind emulator: it follows the real API's flow, but its images are stamped "
+                "re-renders of your input, not the model's work.")
+        if backend.allow_visitor_keys:
+            text += f" Enter your own Segmind key under *{KEY_ACCORDION}* to use the real service."
+        return text
+    where = "" if backend.is_default_api else f" at `{backend.settings.api_base}`"
+    text = f"**Live:** runs go to Segmind's API{where} (`{backend.settings.model}`) and are billed."
+    quota = backend.quota
+    if quota.require_visitor_keys:
+        return text + f" **Use your own Segmind key** under *{KEY_ACCORDION}*: this Space does not pay."
+    limits = [f"{quota.per_session} per session" if quota.per_session is not None else "",
+              f"{quota.per_hour} per hour" if quota.per_hour is not None else ""]
+    if any(limits):
+        text += f" The Space's key pays for at most {' and '.join(part for part in limits if part)} jobs."
+    if backend.allow_visitor_keys:
+        text += f" You may use your own key under *{KEY_ACCORDION}*."
+    return text
+
+
+def refusal_message(refusal: refusals.Refusal) -> str:
+    if isinstance(refusal, refusals.VisitorKeyRequired):
+        return (f"This Space asks each visitor to use their own Segmind key: enter it under *{KEY_ACCORDION}* "
+                "(it stays in your browser tab).")
+    if isinstance(refusal, refusals.SessionQuotaUsed):
+        return (f"This session has used its {refusal.limit} jobs on the Space's key. Enter your own Segmind key "
+                f"under *{KEY_ACCORDION}* to keep going.")
+    if isinstance(refusal, refusals.HourlyQuotaUsed):
+        return (f"The Space's key has paid for its {refusal.limit} jobs this hour. Try again in about "
+                f"{refusal.wait_seconds / 60:.0f} minutes, or enter your own Segmind key.")
+    if isinstance(refusal, refusals.TooManyRuns):
+        whose = "You have" if refusal.per_owner else "This server has"
+        return (f"{whose} {refusal.limit} jobs running already. Wait for some to finish (see *History*: Still "
+                "running), then try again. Nothing was sent.")
+    return f"Not started: {refusal}. Nothing was sent."
+
+
+# Where the API's remedy names no place in this UI, these say where to go instead.
+UI_REMEDIES: dict[type[errors.SegmindError], str] = {
+    errors.DeadlineExceededError: ("It may still finish on Segmind's side (and be billed): resume it from *History* "
+                                   f"with its request id. {RETENTION}"),
+    errors.PollingStoppedError: ("Segmind has no cancel endpoint: the job may still finish and be billed. Resume "
+                                 f"it from *History* with its request id. {RETENTION}"),
+    errors.OutputError: f"If the job finished, fetch its result again from *History* → Resume. {RETENTION}",
+    errors.RequestExpiredError: f"The id is wrong or its result has expired: {RETENTION}",
+}
+
+
+def error_message(exc: BaseException) -> str:
+    """What a person reads for any exception: the server's words and what to do, never a traceback."""
+    if isinstance(exc, errors.ValidationError):
+        return "Nothing was sent. Fix: " + "; ".join(str(issue) for issue in exc.issues)
+    if isinstance(exc, refusals.Refusal):
+        return refusal_message(exc)
+    if isinstance(exc, errors.SegmindError):
+        remedy = next((text for cls, text in UI_REMEDIES.items() if isinstance(exc, cls)), None)
+        return exc.message if remedy is None else exc.message.replace(exc.remedy, remedy)
+    return UNEXPECTED

@@ -1,0 +1,172 @@
+"""The edit form the Edit and Sweep tabs share, and reading what a visitor put in it."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import gradio as gr
+
+from components.api import errors, schema
+from components.api.schema import ValidationIssue
+from components.api.transport import check_key
+from components.media.images import EditRequest, UrlText, check_request
+from components.media.mask import editor_background, mask_from_editor
+from components.ui import copy
+
+# An owner id is a bearer token: random, made by the server, kept in the visitor's browser.
+OWNER_PATTERN = re.compile(r"[A-Za-z0-9_-]{24}")
+
+WIDGET_LABELS = {"editor": "image to edit", "files": "reference images", "urls": "reference URLs",
+                 "mask_file": "mask file", "deadline": "deadline", "visitor_key": "API key",
+                 **{p.name: p.label.lower() for p in schema.PARAMS}}
+
+
+def ensure_owner(owner_id: object) -> str:
+    """This browser's owner id; a new random one when it has none (or something else)."""
+    return owner_id if isinstance(owner_id, str) and OWNER_PATTERN.fullmatch(owner_id) \
+        else secrets.token_urlsafe(18)
+
+
+def valid_owner(owner_id: object) -> str:
+    """The owner id, if it is one this app could have made; otherwise a gr.Error, never "all runs"."""
+    if isinstance(owner_id, str) and OWNER_PATTERN.fullmatch(owner_id):
+        return owner_id
+    raise gr.Error(copy.NO_HISTORY, title="No history")
+
+
+def visitor_key_from(request: gr.Request | None, typed_key: str | None) -> str | None:
+    """A visitor's key: typed in this tab, or sent by a program as the x-api-key header."""
+    if typed_key and typed_key.strip():
+        return typed_key.strip()
+    if request is not None and request.headers.get("x-api-key"):
+        return request.headers["x-api-key"].strip()
+    return None
+
+
+def option_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema's options out of a mapping of widget values; sliders give floats."""
+    options = {}
+    for param in schema.OPTIONS:
+        value = values.get(param.name, param.default)
+        if param.type is schema.ParamType.INTEGER and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        options[param.name] = value
+    return options
+
+
+def url_lines(text: str | None) -> list[UrlText]:
+    """Typed URLs, marked so that no line is ever read as a file on the server."""
+    return [UrlText(line.strip()) for line in (text or "").splitlines() if line.strip()]
+
+
+def file_paths(files: Any) -> list[str]:
+    if not files:
+        return []
+    files = files if isinstance(files, list) else [files]
+    return [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in files]
+
+
+@dataclass(frozen=True)
+class UiImages:
+    """Where each image of a UI run came from, to point a message at the right widget."""
+
+    edited: Any
+    files: list[str]
+    urls: list[UrlText]
+    painted_mask: Any
+    mask_file: str | None
+
+    @classmethod
+    def read(cls, values: Mapping[str, Any]) -> UiImages:
+        editor = values.get("editor")
+        mask_paths = file_paths(values.get("mask_file"))
+        return cls(editor_background(editor), file_paths(values.get("files")), url_lines(values.get("urls")),
+                   mask_from_editor(editor), mask_paths[0] if mask_paths else None)
+
+    @property
+    def images(self) -> list[Any]:
+        return ([self.edited] if self.edited is not None else []) + self.files + self.urls
+
+    @property
+    def mask(self) -> Any:
+        return self.mask_file if self.mask_file else self.painted_mask
+
+    def count_text(self) -> str:
+        total = len(self.images)
+        parts = [f"{1 if self.edited is not None else 0} to edit", f"{len(self.files)} uploaded",
+                 f"{len(self.urls)} by URL"]
+        over = " — **too many**" if total > schema.MAX_IMAGES else ""
+        return f"Images: {' + '.join(parts)} = **{total} of {schema.MAX_IMAGES}**{over}"
+
+    def widget_for(self, issue: ValidationIssue) -> str:
+        """Which UI input a problem belongs to: editor, files, urls or mask_file."""
+        if issue.param == "mask":
+            return "mask_file" if self.mask_file else "editor"
+        match = re.match(r"image (\d+)", issue.message)
+        if match:
+            position = int(match.group(1)) - (1 if self.edited is not None else 0)
+            if position <= 0:
+                return "editor"
+            return "files" if position <= len(self.files) else "urls"
+        if self.edited is None and not self.files and not self.urls:
+            return "editor"
+        return "files" if self.files else "urls" if self.urls else "editor"
+
+
+EMPTY_COUNT = UiImages(None, [], [], None, None).count_text()
+
+
+@dataclass
+class Form:
+    """The edit form's inputs; the Edit and Sweep tabs both read them."""
+
+    prompt: gr.Textbox
+    editor: gr.ImageEditor
+    files: gr.File
+    urls: gr.Textbox
+    mask_file: gr.File
+    widgets: dict[str, gr.components.Component]
+    deadline: gr.Number
+    key: gr.Textbox
+
+    @property
+    def kwargs(self) -> dict[str, gr.components.Component]:
+        """The form by name, for `inputs_kwargs`: a handler gets `**values` with these keys."""
+        return {"prompt": self.prompt, "editor": self.editor, "files": self.files, "urls": self.urls,
+                "mask_file": self.mask_file, **self.widgets, "deadline": self.deadline, "visitor_key": self.key}
+
+    @property
+    def image_kwargs(self) -> dict[str, gr.components.Component]:
+        return {k: self.kwargs[k] for k in ("editor", "files", "urls", "mask_file")}
+
+
+def form_request(values: Mapping[str, Any], **overrides: Any) -> EditRequest:
+    """The edit the form describes; `overrides` replace the prompt or an option (a sweep's variants)."""
+    images = UiImages.read(values)
+    options = {**option_values(values), **{k: v for k, v in overrides.items() if k != "prompt"}}
+    return EditRequest(overrides.get("prompt", values.get("prompt") or ""), images.images, images.mask, options)
+
+
+def form_problems(values: Mapping[str, Any]) -> dict[str, list[str]]:
+    """What is wrong with the form, by the input it belongs to."""
+    images = UiImages.read(values)
+    messages: dict[str, list[str]] = {}
+    for issue in check_request(form_request(values))[1]:
+        target = images.widget_for(issue) if issue.param in ("image_urls", "mask") else issue.param
+        messages.setdefault(target, []).append(issue.message)
+    if not values.get("deadline") or values["deadline"] <= 0:
+        messages.setdefault("deadline", []).append("must be a positive number of seconds")
+    key = (values.get("visitor_key") or "").strip()
+    if key:
+        try:
+            check_key(key)
+        except errors.InvalidKeyError as exc:
+            messages.setdefault("visitor_key", []).append(exc.remedy)
+    return messages
+
+
+def problem_summary(messages: Mapping[str, list[str]]) -> str:
+    return "; ".join(f"**{WIDGET_LABELS.get(k, k)}** {'; '.join(v)}" for k, v in messages.items())

@@ -1,0 +1,126 @@
+"""The UI's handlers as plain objects: called directly, with no server launched.
+
+The widgets exist (a `gr.Blocks` is built so the handlers have their output
+components), but nothing listens: every call here is a Python call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import gradio as gr
+import pytest
+from PIL import Image
+
+from components.api.config import ClientSettings, Secret
+from components.app.backend import Backend
+from components.app.history import HistoryStore, RunRecord
+from components.app.runs import Run, RunUpdate
+from components.app.service import EditService
+from components.app.status import RunStatus
+from components.media import images as media_images
+from components.ui import copy
+from components.ui.edit_tab import EditHandlers, build_edit_tab, estimate
+from components.ui.history_tab import record_details
+from components.ui.status import STATUS_STYLE, status_line
+from components.ui.sweep_tab import sweep_table
+from tests.conftest import KEY, owner_id
+
+
+@pytest.fixture
+def service(emulator, tmp_path):
+    settings = ClientSettings(api_base=emulator.url, storage_base=emulator.url, poll_interval=0.02,
+                              api_key=Secret(KEY))
+    service = EditService(Backend(settings), HistoryStore(tmp_path / "history"))
+    yield service
+    assert service.wait_idle(20)
+    service.backend.close()
+
+
+@pytest.fixture
+def edit_handlers(service):
+    with gr.Blocks():
+        tab = build_edit_tab(service.backend)
+        owner = gr.BrowserState(None)
+    return EditHandlers(service, service.history, tab, owner)
+
+
+class Request:
+    """What a handler reads of gr.Request: the headers."""
+
+    headers: dict[str, str] = {}
+
+
+def unique_image(size=(96, 64)) -> Image.Image:
+    """An image no other test has decoded (the checked-image cache is keyed by content)."""
+    rng = random.Random()
+    return Image.new("RGB", size, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+
+
+def form_values(tmp_path, **overrides):
+    background = unique_image()
+    layer = Image.new("RGBA", background.size, (0, 0, 0, 0))
+    layer.paste((255, 0, 170, 255), (10, 10, 40, 40))
+    references = []
+    for index in range(2):
+        path = tmp_path / f"reference-{index}.png"
+        unique_image((40, 40)).save(path)
+        references.append(str(path))
+    values = {"prompt": "make it pink", "editor": {"background": background, "layers": [layer], "composite": None},
+              "files": references, "urls": "", "mask_file": None, "size": "auto", "quality": "low",
+              "background": "opaque", "output_compression": 100, "output_format": "png", "moderation": "auto",
+              "deadline": 30, "visitor_key": ""}
+    values.update(overrides)
+    return values
+
+
+async def drain(generator):
+    return [item async for item in generator]
+
+
+def test_one_decode_per_image_per_run(edit_handlers, tmp_path, monkeypatch):
+    """Validator, summary, preview, history record and upload all share one decode of each image."""
+    decoded = []
+    real = media_images._decode
+    monkeypatch.setattr(media_images, "_decode", lambda data, name: decoded.append(name) or real(data, name))
+    values = form_values(tmp_path)
+    owner = owner_id("one-decode")
+
+    edit_handlers.validate(owner, 0.0, **values)
+    edit_handlers.summarize(**values)
+    outputs = asyncio.run(drain(edit_handlers.run(owner, 0.0, Request(), **values)))
+
+    assert RunStatus.COMPLETED.value in str(outputs[-1])
+    # The edited image, two references and the painted mask: four images, four decodes.
+    assert sorted(decoded) == ["image 1", "image 2", "image 3", "mask"]
+
+
+def test_the_summary_names_each_problem_and_starts_nothing(edit_handlers, tmp_path, emulator):
+    status, current = edit_handlers.summarize(**form_values(tmp_path, prompt="  ", output_compression=0))
+    assert "Nothing was sent" in status and "**prompt**" in status and current == ""
+    assert sum(emulator.calls.values()) == 0
+
+
+def test_cancel_before_anything_started_says_nothing_was_sent(edit_handlers):
+    assert copy.CANCELLED_BEFORE_SUBMIT in edit_handlers.cancel("", owner_id("nobody"))
+
+
+def test_each_phase_has_one_label_on_every_tab(service, tmp_path):
+    """PREPARING used to read UPLOADING on the Edit tab and PREPARING elsewhere."""
+    assert set(STATUS_STYLE) == set(RunStatus)
+    record = RunRecord("20260101-000000-abcd1234", owner_id("labels"), "2026-01-01T00:00:00", "p", {}, [])
+    for status in RunStatus:
+        label, _ = STATUS_STYLE[status]
+        record.status = status
+        run = Run(record)
+        run.latest = RunUpdate(status, 1.0)
+        shown = [status_line(run.latest, "emulator"), sweep_table([run]), record_details(record)]
+        for text in shown:
+            assert f">{label}</span>" in text and f"state-{status.value}" in text, (status, text)
+    assert "UPLOADING" not in status_line(RunUpdate(RunStatus.PREPARING, 0.0), "emulator")
+
+
+def test_the_price_estimate_follows_quality_and_size():
+    assert "$0.011" in estimate("low", "1024x1024") and "$0.25" in estimate("high", "1536x1024")
+    assert "estimated as medium" in estimate("auto", "auto")
