@@ -7,7 +7,7 @@ import platform
 import sys
 import time
 
-from bench import app_load, lag, uploads
+from bench import app_load, browser_loop, lag, memory, uploads
 
 
 READING = """How to read this:
@@ -18,6 +18,9 @@ READING = """How to read this:
   the likely finish (see `components/api/polling.py`). So "after the first round" is the steady state of a
   running app. The first 60 s job shows the cold case, the later one the warm case.
 - The SDK is run at its default cadence (`interval=1.0`), as documented.
+- The photo loop runs in headless Chromium without a GPU: the editor's canvas is drawn and exported by
+  software WebGL, which is most of each stroke's time from mouse-up to preview (the server's part is
+  a few tens of milliseconds). A browser with a GPU is faster; the bytes are the same.
 - A single run on a 2-core machine, with the emulator and the load generator on the same cores: compare
   the columns, and read small differences as noise."""
 
@@ -32,6 +35,8 @@ def main() -> None:
         ("Completion lag and status requests", lag.run(rounds=args.rounds)),
         ("Uploads", uploads.run()),
         ("Through the app", app_load.run()),
+        ("The photo loop in the browser (12 MP JPEG, three strokes, Run)", browser_loop.run()),
+        ("Memory over runs with 12 MP photos", memory.run()),
     ]
     header = (f"Produced by `make bench` (`.venv/bin/python -m bench --write BENCHMARKS.md`) on "
               f"{time.strftime('%Y-%m-%d')}, Python {platform.python_version()}, "

@@ -13,6 +13,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Results the app saves during tests go to a scratch folder, not the project's outputs/.
 os.environ["OUTPUT_DIR"] = tempfile.mkdtemp(prefix="gpt-image-edit-test-outputs-")
 
+from bench.browser_loop import CHROMIUM_FLAGS  # noqa: E402
 from components.api.client import SegmindClient  # noqa: E402
 from components.api.config import ClientSettings  # noqa: E402
 from components.emulator import Emulator  # noqa: E402
@@ -40,6 +41,35 @@ def make_client(emulator: Emulator, key: str = KEY, **settings) -> SegmindClient
                    read_timeout=5.0, deadline=30.0)
     options.update(settings)
     return SegmindClient(ClientSettings(**options), api_key=key, retry=FAST_RETRY)
+
+
+@pytest.fixture
+def service(emulator, tmp_path):
+    """The edit service on the emulator, as the app runs it, with a history of its own."""
+    from components.api.config import Secret
+    from components.app.backend import Backend
+    from components.app.history import HistoryStore
+    from components.app.service import EditService
+    settings = ClientSettings(api_base=emulator.url, storage_base=emulator.url, poll_interval=0.02,
+                              api_key=Secret(KEY))
+    service = EditService(Backend(settings), HistoryStore(tmp_path / "history"))
+    yield service
+    assert service.wait_idle(20)
+    service.backend.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, driven by Playwright (never a browser Playwright downloads)."""
+    import shutil
+    from playwright.sync_api import sync_playwright
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is not installed: `make test` installs it (scripts/install-chromium.sh)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

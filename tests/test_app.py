@@ -118,31 +118,35 @@ def test_several_references_keep_their_order_and_a_mask_file_is_sent(app_url, em
     assert sent_mask.getchannel("A").getpixel((15, 15)) == 0
 
 
-def test_a_painted_layer_becomes_the_right_mask(app_url, emulator, tmp_path):
-    background = tmp_path / "bg.png"
-    Image.new("RGBA", (120, 80), (10, 120, 200, 255)).save(background)
-    layer = Image.new("RGBA", (120, 80), (0, 0, 0, 0))
-    ImageDraw.Draw(layer).rectangle((20, 10, 49, 39), fill=(255, 0, 170, 255))
+def test_a_painted_layer_becomes_the_right_mask_at_the_photos_size(app_url, emulator, tmp_path):
+    """The editor paints on a half-size working copy; the mask reaches Segmind at the photo's own size."""
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (120, 80), (10, 120, 200)).save(photo)
+    placeholder = tmp_path / "bg.png"
+    Image.new("RGBA", (1, 1), (0, 0, 0, 0)).save(placeholder)  # what the page sends instead of the picture
+    layer = Image.new("RGBA", (60, 40), (0, 0, 0, 0))
+    ImageDraw.Draw(layer).rectangle((10, 5, 24, 19), fill=(255, 0, 170, 255))
     layer_path = tmp_path / "layer.png"
     layer.save(layer_path)
-    editor_value = {"background": handle_file(str(background)), "layers": [handle_file(str(layer_path))],
-                    "composite": handle_file(str(background))}
+    editor_value = {"background": handle_file(str(placeholder)), "layers": [handle_file(str(layer_path))],
+                    "composite": handle_file(str(placeholder))}
     client = Client(app_url, verbose=False)
-    # The UI's own event takes its inputs in order: the browser's owner id, prompt, editor, files, urls,
-    # mask file, options, deadline, key.
+    # The UI's own event takes its inputs in order: the click's ticket, the browser's owner id, prompt, photo,
+    # editor, files, urls, mask file, options, deadline, key.
     options = ["auto", "auto", "opaque", 100, "png", "auto"]
-    client.predict(owner_id("owner-1"), "a bowl of oranges", editor_value, None, "", None, *options, 60, "",
-                   api_name="/run_ui")
+    client.predict("ticket-painted", owner_id("owner-1"), "a bowl of oranges", handle_file(str(photo)), editor_value,
+                   None, "", None, *options, 60, "", api_name="/run_ui")
     job = max(emulator.jobs.values(), key=lambda j: j.submitted_at)
+    assert stored(emulator, job.params["image_urls"][0]) == photo.read_bytes()  # the photo as given
     mask = Image.open(io.BytesIO(stored(emulator, job.params["mask"])))
     assert mask.format == "PNG" and mask.mode == "RGBA" and mask.size == (120, 80)
     alpha = mask.getchannel("A")
     assert alpha.getpixel((30, 20)) == 0 and alpha.getpixel((100, 70)) == 255
-    assert alpha.histogram()[0] == 30 * 30
+    assert alpha.histogram()[0] == 30 * 30 and set(alpha.getdata()) == {0, 255}
 
 
 def test_no_paint_means_no_mask():
-    background = Image.new("RGBA", (50, 40), (1, 2, 3, 255))
+    background = Image.new("RGBA", (1, 1), (1, 2, 3, 255))
     empty_layer = Image.new("RGBA", (50, 40), (0, 0, 0, 0))
     assert mask_from_editor({"background": background, "layers": [empty_layer], "composite": background}) is None
     assert mask_from_editor(None) is None
@@ -227,3 +231,12 @@ def test_without_a_visitor_key_the_deployer_key_is_used(live_app, emulator, imag
 def test_the_page_states_the_backend(app_url):
     page = requests.get(app_url, timeout=10).text
     assert "Simulated results" in page and "emulator" in page
+
+
+def test_edit_takes_no_mask_when_a_program_leaves_it_out(app_url, emulator, images):
+    client = Client(app_url, verbose=False)
+    mask_parameter = next(p for p in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+                          ["/edit"]["parameters"] if p["parameter_name"] == "mask")
+    assert mask_parameter["parameter_has_default"] and mask_parameter["parameter_default"] is None
+    _, status = client.predict(prompt="no mask at all", images=[handle_file(images[0])], api_name="/edit")
+    assert status["status"] == "COMPLETED" and "mask" not in emulator.jobs[status["request_id"]].params

@@ -83,7 +83,8 @@ def test_every_output_shape_is_read(shape):
 
 
 ERRORS = [
-    (400, errors.BadRequestError), (401, errors.AuthenticationError), (403, errors.PermissionDeniedError),
+    (400, errors.BadRequestError), (401, errors.AuthenticationError), (402, errors.InsufficientCreditsError),
+    (403, errors.PermissionDeniedError),
     (404, errors.NotFoundError), (406, errors.InsufficientCreditsError), (410, errors.ModelRetiredError),
     (429, errors.RateLimitError), (500, errors.InternalServerError), (502, errors.BadGatewayError),
     (503, errors.ServiceUnavailableError), (504, errors.GatewayTimeoutError), (418, errors.UnexpectedStatusError),
@@ -144,7 +145,8 @@ def test_a_status_endpoint_failing_longer_than_the_retries_is_waited_out(emulato
     emulator.inject(Route.STATUS, status=code, times=2 * (retries + 1), headers={"Retry-After": "0"})
     events = run(client)
     assert events[-1].state is JobState.COMPLETED
-    assert any(e.error and "retrying" in e.error for e in events)
+    said = "rate-limiting status checks" if code == 429 else "retrying"
+    assert any(e.error and said in e.error for e in events)
     assert emulator.calls[Route.SUBMIT] == 1
 
 
@@ -243,7 +245,7 @@ def test_the_key_goes_only_to_the_same_scheme_and_host(client, emulator):
 
 def test_failed_job_under_422_yields_failed_then_raises_with_detail(client):
     events = []
-    with pytest.raises(errors.JobFailedError) as caught:
+    with pytest.raises(errors.ContentBlockedError) as caught:
         for event in client.stream(edit_inputs("a #fail prompt", [png_bytes()])):
             events.append(event)
     assert events[-1].state is JobState.FAILED and "#fail" in events[-1].error
@@ -341,13 +343,18 @@ def test_the_emulator_answers_bodies_that_are_not_objects_with_400(emulator, bod
     assert answer.status_code == 400
 
 
-def test_results_expire_after_retention_and_the_emulator_forgets_them():
+def test_records_expire_after_retention_and_the_emulator_forgets_them():
     from components.emulator import Emulator
-    with Emulator(key=KEY, queue_seconds=0, processing_seconds=0.05, expiry_seconds=0.0) as emu:
+    now = [1_000.0]
+    with Emulator(key=KEY, queue_seconds=0, processing_seconds=0.05, expiry_seconds=3600.0,
+                  output_retention_seconds=7 * 86400.0, clock=lambda: now[0]) as emu:
         client = make_client(emu)
         job = client.submit(client.prepare_payload(edit_inputs("x", [png_bytes()])))
+        assert list(job.events())[-1].state is JobState.COMPLETED
+        now[0] += 3601  # an hour after the submission: the record is gone
         with pytest.raises(errors.RequestExpiredError):
             list(job.events())
+        now[0] += 7 * 86400  # and a week on, the output file too
         emu.sweep(force=True)
         assert emu.jobs == {} and not [name for name in emu.files if name.startswith("outputs/")]
         assert not emu.received_keys  # not recorded unless a test asks

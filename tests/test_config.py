@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -30,13 +31,19 @@ SAMPLES = {
     "OUTPUT_MAX_MB": "12.5",
     "EMULATOR_LATENCY": "0.25",
     "EMULATOR_QUEUE_SECONDS": "0.125",
+    "SEGMIND_CAPTURE": "/tmp/elsewhere/capture.jsonl",
 }
 
 
 @pytest.fixture
 def clean_environment(monkeypatch):
+    """No setting in the environment; whatever `.env` loading adds to it is taken out again afterwards."""
+    saved = dict(os.environ)
     for var in ENV_VARS:
         monkeypatch.delenv(var.name, raising=False)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def test_every_variable_has_a_sample_here():

@@ -53,16 +53,23 @@ def inputs(tmp_path):
 
 
 def form_args(owner, prompt, image, reference=None, mask=None, options=OPTIONS):
-    editor = {"background": handle_file(str(image)), "layers": [], "composite": handle_file(str(image))}
+    """The Edit form as the page sends it: the photo, and an editor with nothing painted."""
+    editor = {"background": None, "layers": [], "composite": None}
     files = [handle_file(str(reference))] if reference else None
-    return [owner, prompt, editor, files, "", handle_file(str(mask)) if mask else None, *options, 60, ""]
+    return [owner, prompt, handle_file(str(image)), editor, files, "", handle_file(str(mask)) if mask else None,
+            *options, 60, ""]
+
+
+def run_args(owner, prompt, image, *form, **named):
+    """/run_ui's inputs: the click's ticket (the page makes one per click), then the form."""
+    return [f"ticket-{prompt}-{os.urandom(4).hex()}", *form_args(owner, prompt, image, *form, **named)]
 
 
 def test_every_run_lands_in_the_history_with_its_record_and_files(app, inputs):
     demo, url = app
     image, reference, mask = inputs
     client = Client(url, verbose=False)
-    client.predict(*form_args(owner_id("owner-history"), "a red door", image, reference, mask), api_name="/run_ui")
+    client.predict(*run_args(owner_id("owner-history"), "a red door", image, reference, mask), api_name="/run_ui")
     assert demo.service.wait_idle(10)
     (record,) = demo.history.records(owner_id("owner-history"))
     folder = demo.history.folder(record.run_id)
@@ -81,13 +88,13 @@ def test_restore_puts_prompt_images_and_every_parameter_back(app, inputs):
     image, reference, mask = inputs
     chosen = ["1536x1024", "high", "transparent", 40, "webp", "low"]
     client = Client(url, verbose=False)
-    client.predict(*form_args(owner_id("owner-restore"), "restore me", image, reference, mask, chosen), api_name="/run_ui")
+    client.predict(*run_args(owner_id("owner-restore"), "restore me", image, reference, mask, chosen), api_name="/run_ui")
     assert demo.service.wait_idle(10)
     (record,) = demo.history.records(owner_id("owner-restore"))
     restored = client.predict(owner_id("owner-restore"), record.run_id, api_name="/restore")
-    prompt, editor, files, urls, mask_file, *options = restored[:11]
-    assert prompt == "restore me" and options == chosen
-    assert editor["background"] and len(files) == 1 and mask_file and urls == ""
+    prompt, photo, editor, input_view, files, urls, mask_file, *options = restored[:14]
+    assert prompt == "restore me" and options[:6] == chosen and options[6] == 60  # the deadline too
+    assert photo and editor["background"] and input_view and len(files) == 1 and mask_file and urls == ""
 
 
 def test_download_all_runs_as_one_zip(app, inputs):
@@ -95,7 +102,7 @@ def test_download_all_runs_as_one_zip(app, inputs):
     image, _, _ = inputs
     client = Client(url, verbose=False)
     for prompt in ("first", "second"):
-        client.predict(*form_args(owner_id("owner-zip"), prompt, image), api_name="/run_ui")
+        client.predict(*run_args(owner_id("owner-zip"), prompt, image), api_name="/run_ui")
     assert demo.service.wait_idle(10)
     archive = client.predict(owner_id("owner-zip"), api_name="/download_all")
     names = zipfile.ZipFile(archive["value"] if isinstance(archive, dict) else archive).namelist()
@@ -149,17 +156,18 @@ def test_generated_python_snippets_run_and_complete(app, inputs, tmp_path):
     _, url = app
     image, reference, mask = inputs
     client = Client(url, verbose=False)
-    codes = client.predict("snippet prompt with 'quotes' and $dollars", handle_file(str(image)) and
-                           {"background": handle_file(str(image)), "layers": [], "composite": handle_file(str(image))},
+    codes = client.predict("snippet prompt with 'quotes' and $dollars", handle_file(str(image)),
+                           {"background": None, "layers": [], "composite": None},
                            [handle_file(str(reference))], "https://example.com/remote.png", handle_file(str(mask)),
                            *OPTIONS, 60, "", api_name="/show_code")
     sdk, plain, curl = codes
     assert KEY not in sdk + plain + curl
     assert 'os.environ["SEGMIND_API_KEY"]' in sdk and "$SEGMIND_API_KEY" in curl
     # The reader has these files: the edited image, the reference by its name, the mask.
+    # The reader has these files, named as in a run's zip: the edited image, the reference, the mask.
     (tmp_path / "image-1.png").write_bytes(image.read_bytes())
-    (tmp_path / "texture.png").write_bytes(reference.read_bytes())
-    (tmp_path / "hole.png").write_bytes(mask.read_bytes())
+    (tmp_path / "image-2.png").write_bytes(reference.read_bytes())
+    (tmp_path / "mask.png").write_bytes(mask.read_bytes())
     env = {**os.environ, "SEGMIND_API_KEY": KEY}
     for code in (sdk, plain):
         (tmp_path / "snippet.py").write_text(code)
@@ -167,6 +175,8 @@ def test_generated_python_snippets_run_and_complete(app, inputs, tmp_path):
                                   text=True, timeout=120)
         assert finished.returncode == 0, finished.stderr
         assert "COMPLETED" in finished.stdout
+        saved = finished.stdout.rsplit("saved ", 1)[1].strip()
+        assert saved.startswith("gpt-image-1-edit_") and (tmp_path / saved).is_file()
 
 
 def test_resume_follows_a_job_by_its_id_into_the_history(app, emulator, inputs):
@@ -186,7 +196,7 @@ def test_a_run_whose_tab_closed_is_followed_to_the_end(app, emulator, inputs):
     image, _, _ = inputs
     emulator.processing_seconds = 1.5
     try:
-        job = Client(url, verbose=False).submit(*form_args(owner_id("owner-closed"), "left behind", image),
+        job = Client(url, verbose=False).submit(*run_args(owner_id("owner-closed"), "left behind", image),
                                                 api_name="/run_ui")
         for output in job:  # watch until the job is at Segmind, then walk away
             if "PROCESSING" in str(output[0]):
@@ -216,7 +226,7 @@ def test_no_other_browser_program_or_url_can_reach_a_run(app, inputs):
     demo, url = app
     image, _, _ = inputs
     client = Client(url, verbose=False)
-    client.predict(*form_args(owner_id("owner-private"), "private", image), api_name="/run_ui")
+    client.predict(*run_args(owner_id("owner-private"), "private", image), api_name="/run_ui")
     client.predict(prompt="from a program", images=[handle_file(str(image))], mask=None, api_name="/edit")
     assert demo.service.wait_idle(10)
     (record,) = demo.history.records(owner_id("owner-private"))

@@ -29,16 +29,6 @@ from tests.conftest import KEY, owner_id
 
 
 @pytest.fixture
-def service(emulator, tmp_path):
-    settings = ClientSettings(api_base=emulator.url, storage_base=emulator.url, poll_interval=0.02,
-                              api_key=Secret(KEY))
-    service = EditService(Backend(settings), HistoryStore(tmp_path / "history"))
-    yield service
-    assert service.wait_idle(20)
-    service.backend.close()
-
-
-@pytest.fixture
 def edit_handlers(service):
     with gr.Blocks():
         tab = build_edit_tab(service.backend)
@@ -59,15 +49,17 @@ def unique_image(size=(96, 64)) -> Image.Image:
 
 
 def form_values(tmp_path, **overrides):
-    background = unique_image()
-    layer = Image.new("RGBA", background.size, (0, 0, 0, 0))
+    photo = tmp_path / "photo.png"
+    unique_image((192, 128)).save(photo)
+    layer = Image.new("RGBA", (96, 64), (0, 0, 0, 0))  # painted on a half-size working copy
     layer.paste((255, 0, 170, 255), (10, 10, 40, 40))
     references = []
     for index in range(2):
         path = tmp_path / f"reference-{index}.png"
         unique_image((40, 40)).save(path)
         references.append(str(path))
-    values = {"prompt": "make it pink", "editor": {"background": background, "layers": [layer], "composite": None},
+    values = {"prompt": "make it pink", "photo": str(photo),
+              "editor": {"background": Image.new("RGBA", (1, 1)), "layers": [layer], "composite": None},
               "files": references, "urls": "", "mask_file": None, "size": "auto", "quality": "low",
               "background": "opaque", "output_compression": 100, "output_format": "png", "moderation": "auto",
               "deadline": 30, "visitor_key": ""}
@@ -87,13 +79,14 @@ def test_one_decode_per_image_per_run(edit_handlers, tmp_path, monkeypatch):
     values = form_values(tmp_path)
     owner = owner_id("one-decode")
 
-    edit_handlers.validate(owner, 0.0, **values)
+    edit_handlers.validate("ticket-decode", owner, 0.0, **values)
     edit_handlers.summarize(**values)
-    outputs = asyncio.run(drain(edit_handlers.run(owner, 0.0, Request(), **values)))
+    outputs = asyncio.run(drain(edit_handlers.run("ticket-decode", owner, 0.0, Request(), **values)))
 
     assert RunStatus.COMPLETED.value in str(outputs[-1])
-    # The edited image, two references and the painted mask: four images, four decodes.
-    assert sorted(decoded) == ["image 1", "image 2", "image 3", "mask"]
+    # The photo, two references and the painted mask: four images, four decodes.
+    assert sorted(decoded) == ["mask", "reference 1 (reference-0.png)", "reference 2 (reference-1.png)",
+                               "the photo"]
 
 
 def test_the_summary_names_each_problem_and_starts_nothing(edit_handlers, tmp_path, emulator):
@@ -103,7 +96,8 @@ def test_the_summary_names_each_problem_and_starts_nothing(edit_handlers, tmp_pa
 
 
 def test_cancel_before_anything_started_says_nothing_was_sent(edit_handlers):
-    assert copy.CANCELLED_BEFORE_SUBMIT in edit_handlers.cancel("", owner_id("nobody"))
+    assert copy.CANCELLED_BEFORE_SUBMIT in edit_handlers.cancel("a-ticket-never-run", "", owner_id("nobody"))
+    assert copy.CANCELLED_BEFORE_SUBMIT in edit_handlers.cancel("", "", owner_id("nobody"))
 
 
 def test_each_phase_has_one_label_on_every_tab(service, tmp_path):

@@ -71,12 +71,13 @@ def test_the_deployer_key_appears_nowhere_a_visitor_or_a_log_could_see(tmp_path,
             client = Client(url, verbose=False)
             seen.append(json.dumps(client.predict(prompt="ok", images=[handle_file(str(image))],
                                                   mask=handle_file(str(mask)), api_name="/edit"), default=str))
-            editor = {"background": handle_file(str(image)), "layers": [], "composite": handle_file(str(image))}
-            form = [owner_id("owner-s"), "ui run", editor, None, "", None, *OPTIONS, 20, ""]
+            editor = {"background": None, "layers": [], "composite": None}
+            form = ["ticket-s", owner_id("owner-s"), "ui run", handle_file(str(image)), editor, None, "", None,
+                    *OPTIONS, 20, ""]
             seen.append(json.dumps(client.predict(*form, api_name="/run_ui"), default=str))
             seen.append(json.dumps(client.predict(owner_id("owner-s"), "quality", ["low", "high"], "", 2, "", "", "", "",
-                                                  *form[1:], api_name="/sweep"), default=str))
-            seen.append(json.dumps(client.predict(*form[1:], api_name="/show_code"), default=str))
+                                                  *form[2:], api_name="/sweep"), default=str))
+            seen.append(json.dumps(client.predict(*form[2:], api_name="/show_code"), default=str))
             archive = client.predict(owner_id("owner-s"), api_name="/download_all")
             seen.append(Path(archive["value"] if isinstance(archive, dict) else archive).read_bytes().decode("latin-1"))
             # Every error path, including a server that echoes the key back in its error.
@@ -115,8 +116,9 @@ def test_a_visitors_key_is_used_for_them_and_never_shown_stored_or_logged(tmp_pa
         backend = Backend(settings, emulator=None)  # no deployer key: visitors bring theirs
         demo, url = launch(backend, tmp_path / "history")
         try:
-            editor = {"background": handle_file(str(image)), "layers": [], "composite": handle_file(str(image))}
-            typed = Client(url, verbose=False).predict(owner_id("owner-v"), "typed", editor, None, "", None, *OPTIONS, 20,
+            editor = {"background": None, "layers": [], "composite": None}
+            typed = Client(url, verbose=False).predict("ticket-v", owner_id("owner-v"), "typed", handle_file(str(image)),
+                                                       editor, None, "", None, *OPTIONS, 20,
                                                        VISITOR_SENTINEL, api_name="/run_ui")
             header = Client(url, verbose=False, headers={"x-api-key": VISITOR_SENTINEL}).predict(
                 prompt="header", images=[handle_file(str(image))], mask=None, api_name="/edit")

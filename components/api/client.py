@@ -13,6 +13,8 @@ uses the v1 endpoint.
 
 from __future__ import annotations
 
+import html
+import re
 import threading
 import time
 from typing import Any, Iterator, Mapping, Sequence
@@ -21,13 +23,15 @@ from urllib.parse import urlsplit
 import requests
 
 from components.api import errors, schema
+from components.api.capture import CaptureFile
 from components.api.config import ClientSettings, Secret, UploadMode
 from components.api.download import check_download_target, download
 from components.api.job import Job
-from components.api.models import EditInputs, EditResult, InputImage, JobEvent, LocalImage, Metrics, RemoteImage
+from components.api.models import (V1_REQUEST_ID_HEADER, EditInputs, EditResult, InputImage, JobEvent, LocalImage,
+                                   Metrics, RemoteImage)
 from components.api.output import decode_image, output_bytes, output_reference
 from components.api.constants import MAX_OUTPUT_BYTES
-from components.api.polling import DurationModel, bucket
+from components.api.polling import DurationModel, RateLimitMemory, bucket
 from components.api.transport import RetryPolicy, Transport, parse_retry_after
 from components.api.upload_cache import UploadCache, account_of
 from components.api.urls import origin, strip_version
@@ -42,11 +46,14 @@ class SegmindClient:
         retry: RetryPolicy = RetryPolicy(),
         durations: DurationModel | None = None,
         uploads: UploadCache | None = None,
+        rate_limits: RateLimitMemory | None = None,
     ) -> None:
         self.settings = settings or ClientSettings()
         if isinstance(api_key, str):
             api_key = Secret(api_key) if api_key.strip() else None
         self.durations = durations or DurationModel()
+        # What 429s taught about each account; shared wherever the duration model is shared.
+        self.rate_limits = rate_limits or self.durations.rate_limits
         self.uploads = uploads or UploadCache()
         self.uploaded_bytes = 0
         self.api_base = strip_version(self.settings.api_base)
@@ -58,11 +65,17 @@ class SegmindClient:
             connect_timeout=self.settings.connect_timeout,
             read_timeout=self.settings.read_timeout,
             retry=retry,
+            capture=CaptureFile.at(self.settings.capture) if self.settings.capture else None,
         )
 
     @property
     def model(self) -> str:
         return self.settings.model
+
+    @property
+    def account(self) -> str:
+        """This client's account, as a hash of its key (never the key): what rate limits are counted by."""
+        return self._account
 
     @property
     def v1_url(self) -> str:
@@ -80,18 +93,9 @@ class SegmindClient:
         not_found: type[errors.APIStatusError] = errors.NotFoundError,
     ) -> errors.SegmindError:
         """The exception for an error answer, with the server's words (the key scrubbed out)."""
-        detail = None
-        try:
-            body = response.json()
-            if isinstance(body, dict):
-                detail = body.get("error") or body.get("message") or body.get("detail")
-        except ValueError:
-            text = response.text.strip()
-            if text and not text.lstrip().startswith("<"):
-                detail = text[:300]
-        detail = self.transport.scrub(str(detail)) if detail else None
+        detail = self.transport.scrub(error_detail(response))
         code = response.status_code
-        cls = not_found if code == 404 else errors.error_for_status(code)
+        cls = not_found if code == 404 else errors.error_for_status(code, detail)
         if cls is errors.RateLimitError:
             return errors.RateLimitError(detail, retry_after=parse_retry_after(response.headers),
                                          request_id=request_id, status_code=code)
@@ -177,7 +181,9 @@ class SegmindClient:
         if not isinstance(body, dict) or not all(body.get(k) for k in ("request_id", "status_url", "response_url")):
             keys = sorted(body) if isinstance(body, dict) else type(body).__name__
             raise errors.InvalidResponseError(f"the submit answer lacks request_id/status_url/response_url: {keys}")
-        job = Job(self, str(body["request_id"]), str(body["status_url"]), str(body["response_url"]), stop)
+        poll_url = body.get("poll_url")
+        job = Job(self, str(body["request_id"]), str(body["status_url"]), str(body["response_url"]), stop,
+                  poll_url=str(poll_url) if poll_url else None, submit_body=body)
         for url in (job.status_url, job.response_url):
             # Segmind named these URLs itself, so they may carry the key, but never over a weaker scheme.
             if urlsplit(url).scheme == urlsplit(self.api_base).scheme:
@@ -204,7 +210,12 @@ class SegmindClient:
     # v1 ----------------------------------------------------------------------
 
     def run_sync(self, inputs: EditInputs) -> EditResult:
-        """One blocking v1 call: the image comes back in the response body."""
+        """One blocking v1 call: the image comes back in the response body.
+
+        Segmind answers with the image bytes and puts the numbers in headers (`x-request-id`,
+        `x-generation-time`, `x-cost`, `x-remaining-credits`); some clients have seen JSON with
+        `image_url` or `image` instead, which is read like a v2 result.
+        """
         payload = self.prepare_payload(inputs)
         read_timeout = max(self.settings.read_timeout, self.settings.deadline)
         response = self.transport.request(
@@ -213,20 +224,30 @@ class SegmindClient:
         )
         if not response.ok:
             raise self.error_from(response)
+        request_id = response.headers.get(V1_REQUEST_ID_HEADER) or None
         if len(response.content) > MAX_OUTPUT_BYTES:
-            raise errors.OutputError("the v1 answer is larger than this app accepts")
+            raise errors.OutputError("the v1 answer is larger than this app accepts", request_id=request_id)
         if response.headers.get("Content-Type", "").startswith("application/json"):
             try:
                 body = response.json()
             except ValueError:
-                raise errors.InvalidResponseError("the v1 answer claims JSON but is not") from None
+                raise errors.InvalidResponseError("the v1 answer claims JSON but is not",
+                                                  request_id=request_id) from None
+            if not isinstance(body, dict):
+                body = {"output": body}
+            request_id = request_id or (str(body["request_id"]) if body.get("request_id") else None)
             data, source = output_bytes(output_reference(body), self.download)
-            metrics = Metrics.from_body(body)
+            metrics = _merged(Metrics.from_body(body), Metrics.from_headers(response.headers))
         else:
             data, source, body = response.content, None, {}
-            metrics = Metrics(remaining_credits=_float_or_none(response.headers.get("x-remaining-credits")))
-        media_type, width, height = decode_image(data)
-        return EditResult(data, media_type, width, height, metrics, source_url=source, body=body)
+            metrics = Metrics.from_headers(response.headers)
+        try:
+            media_type, width, height = decode_image(data)
+        except errors.SegmindError as exc:
+            exc.request_id = request_id
+            raise
+        return EditResult(data, media_type, width, height, metrics, request_id=request_id, source_url=source,
+                          body=body)
 
     # Downloads ---------------------------------------------------------------
 
@@ -240,8 +261,45 @@ class SegmindClient:
         self.transport.close()
 
 
-def _float_or_none(value: str | None) -> float | None:
+def _merged(first: Metrics, second: Metrics) -> Metrics:
+    """`first`'s numbers, with `second`'s where `first` has none."""
+    return Metrics(**{name: getattr(first, name) if getattr(first, name) is not None else getattr(second, name)
+                      for name in Metrics.__dataclass_fields__})
+
+
+_TAGS = re.compile(r"<[^>]+>")
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>|<h1[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
+MAX_DETAIL_CHARS = 300
+
+
+def error_detail(response: requests.Response) -> str | None:
+    """The server's own words in an error answer, whatever its shape.
+
+    `{"error": ...}` mostly; OAuth-style `{"error": "invalid_token", "error_description": ...}` for
+    some auth failures (both kept: "description (code)"); `message` / `detail` from other layers;
+    plain text (a 406 for a wrong content type); an HTML page (a 405 from the front proxy), of
+    which only its title is kept.
+    """
     try:
-        return float(value) if value else None
+        body = response.json()
     except ValueError:
+        body = None
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):  # {"error": {"message": ..., "code": ...}}
+            error = error.get("message") or error.get("code")
+        description = body.get("error_description")
+        words = [str(part) for part in (description, error) if part]
+        if words:
+            return f"{words[0]} ({words[1]})" if len(words) == 2 and words[0] != words[1] else words[0]
+        other = body.get("message") or body.get("detail")
+        return str(other)[:MAX_DETAIL_CHARS] if other else None
+    text = response.text.strip()
+    if not text:
         return None
+    if text.startswith("<"):
+        found = _TITLE.search(text)
+        title = next((group for group in found.groups() if group), "") if found else ""
+        title = " ".join(html.unescape(_TAGS.sub(" ", title)).split())
+        return title[:MAX_DETAIL_CHARS] or None
+    return text[:MAX_DETAIL_CHARS]

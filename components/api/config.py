@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from components.api import constants
 from components.api.schema import MODEL_SLUG
@@ -53,3 +54,5 @@ class ClientSettings:
     read_timeout: float = constants.READ_TIMEOUT
     deadline: float = constants.DEADLINE
     poll_interval: float = constants.POLL_INTERVAL
+    # Capture mode: append every raw exchange, without the key, to this JSON-lines file (see capture.py).
+    capture: Path | None = None

@@ -8,11 +8,16 @@ API key: the client scrubs it from server details before building an exception.
     SegmindError
     ├── ValidationError            refused before sending
     ├── InvalidKeyError            a key that cannot be a header
-    ├── APIStatusError             one class per documented HTTP status
-    │   └── NotFoundError → RequestExpiredError
+    ├── APIStatusError             one class per documented HTTP status (402 and 406 are both credits)
+    │   ├── NotFoundError → RequestExpiredError
+    │   └── ContentTypeError       a 406 that is about the body's type, not credits
     ├── APIConnectionError → APITimeoutError, SubmitOutcomeUnknownError
     ├── InvalidResponseError
-    └── JobFailedError, DeadlineExceededError, PollingStoppedError, OutputError
+    ├── JobFailedError             FAILED, classified by what the server says (`kind`):
+    │   ├── ContentBlockedError    moderation / safety
+    │   └── InvalidParameterError  a parameter checked late (Segmind's media endpoints accept
+    │                              the submit, then fail the job); names the parameter
+    └── DeadlineExceededError, PollingStoppedError, OutputError
 
 `transient` says whether the answer means "not now" (see constants.TRANSIENT_STATUSES):
 the transport retries those, and following a job waits them out.
@@ -20,10 +25,15 @@ the transport retries those, and following a job waits them out.
 
 from __future__ import annotations
 
-from typing import ClassVar, Sequence
+import enum
+import re
+from typing import TYPE_CHECKING, ClassVar, Iterable, Sequence
 
 from components.api.constants import RESULT_RETENTION, TRANSIENT_STATUSES
-from components.api.schema import ValidationIssue
+from components.api.schema import PARAMS_BY_NAME, ValidationIssue
+
+if TYPE_CHECKING:
+    from components.api.models import Metrics
 
 RESULT_RETENTION_NOTE = f"{RESULT_RETENTION}."
 
@@ -81,6 +91,8 @@ class APIStatusError(SegmindError):
     """Segmind answered with an error status."""
 
     http_status: ClassVar[int | None] = None
+    # Other codes that mean the same thing (Segmind answers "out of credits" as 402 on v2, 406 on v1).
+    also_statuses: ClassVar[tuple[int, ...]] = ()
 
     @property  # type: ignore[override]
     def transient(self) -> bool:
@@ -132,8 +144,18 @@ class RequestExpiredError(NotFoundError):
 
 class InsufficientCreditsError(APIStatusError):
     http_status = 406
+    also_statuses = (402,)
     summary = "Not enough credits for this request"
-    remedy = "Add credits or raise the team spend limit in the Segmind dashboard, then retry."
+    remedy = ("Add credits or raise the team spend limit in the Segmind dashboard, then retry "
+              "(this request was refused before it started, so it was not billed).")
+
+
+class ContentTypeError(APIStatusError):
+    """A 406 whose words are about the body's type: Segmind answers a non-JSON body that way."""
+
+    summary = "Segmind refused the request's content type"
+    remedy = ("The request must be JSON (Content-Type: application/json); a proxy between this app and "
+              "Segmind may have changed it. Nothing was started.")
 
 
 class ModelRetiredError(APIStatusError):
@@ -180,16 +202,23 @@ class UnexpectedStatusError(APIStatusError):
 
 
 STATUS_ERRORS: dict[int, type[APIStatusError]] = {
-    cls.http_status: cls
+    code: cls
     for cls in (
         BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError,
         InsufficientCreditsError, ModelRetiredError, RateLimitError, InternalServerError,
         BadGatewayError, ServiceUnavailableError, GatewayTimeoutError,
     )
+    for code in (cls.http_status, *cls.also_statuses)
 }
 
+# A 406 that speaks of the content type rather than credits.
+_CONTENT_TYPE_WORDS = re.compile(r"content[ -]?type|media type|application/json", re.IGNORECASE)
 
-def error_for_status(status_code: int) -> type[APIStatusError]:
+
+def error_for_status(status_code: int, detail: str | None = None) -> type[APIStatusError]:
+    """The class for an error answer; the detail decides between the two meanings of 406."""
+    if status_code == InsufficientCreditsError.http_status and detail and _CONTENT_TYPE_WORDS.search(detail):
+        return ContentTypeError
     return STATUS_ERRORS.get(status_code, UnexpectedStatusError)
 
 
@@ -226,14 +255,96 @@ class InvalidResponseError(SegmindError):
 # Jobs ----------------------------------------------------------------------
 
 
-class JobFailedError(SegmindError):
-    """The job reached FAILED (content and safety blocks included)."""
+class FailureKind(enum.Enum):
+    """What a FAILED job's words say went wrong; each kind has its own remedy."""
 
+    MODERATION = "moderation"   # a content / safety block
+    PARAMETER = "parameter"     # a parameter checked late by the server
+    OTHER = "other"
+
+
+class JobFailedError(SegmindError):
+    """The job reached FAILED. Build it with `job_failed()`, which picks the subclass from the words.
+
+    `metrics` holds what the FAILED body reported (inference, queue and total time; never a cost).
+    """
+
+    kind: ClassVar[FailureKind] = FailureKind.OTHER
     summary = "The job failed"
-    remedy = (
-        "If it was blocked by moderation, rephrase the prompt or try moderation=low; "
-        "otherwise retry."
-    )
+    remedy = "The server's reason is above: retry, and if it fails the same way, change what it names."
+
+    def __init__(self, detail: str | None = None, *, metrics: Metrics | None = None, **kwargs) -> None:
+        self.metrics = metrics
+        super().__init__(detail, **kwargs)
+
+
+class ContentBlockedError(JobFailedError):
+    kind = FailureKind.MODERATION
+    summary = "The job was blocked by moderation"
+    remedy = ("Rephrase the prompt (or change the images), or try moderation=low. "
+              "A failed job carries no cost.")
+
+
+class InvalidParameterError(JobFailedError):
+    """Segmind's media endpoints accept a bad body with a request id, then fail the job."""
+
+    kind = FailureKind.PARAMETER
+    summary = "Segmind refused a parameter"
+
+    def __init__(self, detail: str | None = None, *, param: str | None = None, **kwargs) -> None:
+        self.param = param
+        super().__init__(detail, **kwargs)
+
+    @property  # type: ignore[override]
+    def remedy(self) -> str:
+        what = f"the parameter `{self.param}`" if self.param else "the parameter the server's message names"
+        return f"Fix {what} and submit again. Nothing was billed: a job that fails this way carries no cost."
+
+
+# Words of a content or safety block (OpenAI's `moderation_blocked`, "safety system", Segmind's RAI blocks).
+_MODERATION_WORDS = re.compile(
+    r"safety|content[ _-]?(?:policy|block|filter|moderation)|blocked|\brai\b|responsible ai|nsfw|flagged|"
+    r"inappropriate|violat", re.IGNORECASE)
+# Words of a complaint about a value ("Prompt is Mandatory", "Invalid value for size").
+_PARAMETER_WORDS = re.compile(
+    r"mandatory|required|missing|invalid|must be|must have|not one of|not allowed|not supported|unsupported|"
+    r"out of range|should be|expected|validation|not a valid|cannot be|too (?:long|large|many|big)|exceed",
+    re.IGNORECASE)
+
+
+def _named_param(detail: str, params: Iterable[str]) -> str | None:
+    """The first known parameter the words name (`image_urls` also as "image urls" or "imageUrls")."""
+    found: list[tuple[int, str]] = []
+    for name in params:
+        pattern = r"(?<![a-z0-9])" + r"[ _]?".join(map(re.escape, name.split("_"))) + r"(?![a-z0-9])"
+        match = re.search(pattern, detail, re.IGNORECASE)
+        if match:
+            found.append((match.start(), name))
+    return min(found)[1] if found else None
+
+
+def classify_failure(detail: str | None, params: Iterable[str] | None = None) -> tuple[FailureKind, str | None]:
+    """What a FAILED job's words say: (kind, the parameter named if any).
+
+    A block is recognised first: a safety message may also say the prompt is "not allowed".
+    """
+    text = detail or ""
+    if _MODERATION_WORDS.search(text):
+        return FailureKind.MODERATION, None
+    if _PARAMETER_WORDS.search(text):
+        return FailureKind.PARAMETER, _named_param(text, PARAMS_BY_NAME if params is None else params)
+    return FailureKind.OTHER, None
+
+
+def job_failed(detail: str | None, *, request_id: str | None = None, metrics: Metrics | None = None,
+               params: Iterable[str] | None = None) -> JobFailedError:
+    """The JobFailedError subclass that fits what the server said."""
+    kind, param = classify_failure(detail, params)
+    if kind is FailureKind.MODERATION:
+        return ContentBlockedError(detail, request_id=request_id, metrics=metrics)
+    if kind is FailureKind.PARAMETER:
+        return InvalidParameterError(detail, param=param, request_id=request_id, metrics=metrics)
+    return JobFailedError(detail, request_id=request_id, metrics=metrics)
 
 
 class DeadlineExceededError(SegmindError):

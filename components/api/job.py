@@ -1,13 +1,14 @@
 """A submitted job: the handle carries its own status, events, result and stop.
 
 The shape fal_client's and replicate's handles use: `client.submit()` returns a
-`Job`; `Job.from_request_id()` picks one up later (Segmind keeps results for an
-hour). `stop()` is safe from any thread and takes effect at once: every wait in
+`Job`; `Job.from_request_id()` picks one up later (Segmind keeps a job's record
+for an hour from submission; see constants.RESULT_RETENTION). `stop()` is safe from any thread and takes effect at once: every wait in
 here is a wait on the job's stop event.
 """
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Iterator
@@ -26,11 +27,14 @@ if TYPE_CHECKING:
 
 class Job:
     def __init__(self, client: SegmindClient, request_id: str, status_url: str, response_url: str,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None, *, poll_url: str | None = None,
+                 submit_body: dict[str, Any] | None = None) -> None:
         self.client = client
         self.request_id = request_id
         self.status_url = status_url
         self.response_url = response_url
+        self.poll_url = poll_url          # kept for reference; status_url is what is polled
+        self.submit_body = submit_body or {}
         self._stop = stop or threading.Event()
 
     @classmethod
@@ -59,9 +63,14 @@ class Job:
     # One look ----------------------------------------------------------------
 
     def _get(self, url: str) -> tuple[JobState | None, dict[str, Any]]:
-        """GET a status or result URL. A body naming a terminal state is valid under any code."""
+        """GET a status or result URL. A body naming a terminal state is valid under any code.
+
+        A 429 comes back as a RateLimitError at once (not waited out by the transport), so the
+        poller can slow the whole account down.
+        """
         try:
-            response = self.client.transport.request("GET", url, idempotent=True, stop=self._stop)
+            response = self.client.transport.request("GET", url, idempotent=True, stop=self._stop,
+                                                     retry_rate_limits=False)
         except errors.PollingStoppedError:
             raise errors.PollingStoppedError(request_id=self.request_id) from None
         except errors.SegmindError as exc:
@@ -85,10 +94,24 @@ class Job:
             raise errors.InvalidResponseError("the status answer names no known state", request_id=self.request_id)
         return state, body
 
+    def failure(self, body: dict[str, Any]) -> errors.JobFailedError:
+        """The error for a FAILED body, classified by its words, with its metrics."""
+        return errors.job_failed(self._failure_detail(body), request_id=self.request_id,
+                                 metrics=Metrics.from_body(body))
+
+    def _failure_detail(self, body: dict[str, Any]) -> str:
+        for key in ("error", "error_description", "message", "detail"):
+            value = body.get(key)
+            if isinstance(value, dict):  # {"error": {"message": ...}}, as some upstreams nest it
+                value = value.get("message") or value.get("error")
+            if value:
+                return self.client.transport.scrub(str(value)) or ""
+        return "no detail given"
+
     def result(self) -> EditResult:
         state, body = self._get(self.response_url)
         if state is JobState.FAILED:
-            raise errors.JobFailedError(self.client.transport.scrub(body.get("error")), request_id=self.request_id)
+            raise self.failure(body)
         if state is not JobState.COMPLETED and "output" not in body:
             raise errors.InvalidResponseError("the result is not ready", request_id=self.request_id)
         try:
@@ -113,33 +136,52 @@ class Job:
         """Poll until the job ends; an event per observation, the last with the result.
 
         `kind` (the job's quality and size) lets the poll schedule use how long such jobs
-        took before; see components/api/polling.py for how the cadence is chosen.
+        took before; see components/api/polling.py for how the cadence is chosen, and how
+        429s slow it for the whole account.
 
-        Raises JobFailedError (after a FAILED event), DeadlineExceededError,
+        Raises a JobFailedError subclass (after a FAILED event), DeadlineExceededError,
         PollingStoppedError (at once when stopped) or the error that ended
-        polling. Every error carries the request id.
+        polling. Every error carries the request id. Once COMPLETED is seen, passing
+        trouble fetching the result is waited out like trouble polling: the job is paid for.
         """
         settings = self.client.settings
         durations = self.client.durations
+        limits = self.client.rate_limits
+        account = self.client.account
         start = time.monotonic() if started_at is None else started_at
         deadline_at = start + (settings.deadline if deadline is None else deadline)
         interval = settings.poll_interval if poll_interval is None else poll_interval
         polls = troubles = 0
         state = JobState.QUEUED
+        completed = False  # COMPLETED seen: what is left is fetching the result
         last_trouble: errors.SegmindError | None = None
         submitted = time.monotonic()  # durations are learnt from here, not from before the uploads
         schedule = PollSchedule(interval, durations.window(kind))
         last_pending = 0.0
-        yield JobEvent(state, self.request_id, time.monotonic() - start, polls)
+
+        def event(**fields: Any) -> JobEvent:
+            slowed = limits.interval(account, interval)
+            note = fields.pop("note", None)
+            if slowed is not None and note is None and "error" not in fields:
+                note = f"Polling every {_span(slowed)} to stay under Segmind's rate limit"
+            return JobEvent(state, self.request_id, time.monotonic() - start, polls, note=note,
+                            rate_limit_interval=slowed, **fields)
+
+        yield event()
         while True:
             if self._stop.is_set():
                 raise errors.PollingStoppedError(request_id=self.request_id)
             if time.monotonic() >= deadline_at:
                 seen = f"; last problem: {last_trouble.message}" if last_trouble else ""
                 raise errors.DeadlineExceededError(
-                    f"still {state.value} after {time.monotonic() - start:.0f}s{seen}", request_id=self.request_id)
+                    f"still {'fetching the result of a finished job' if completed else state.value} after "
+                    f"{time.monotonic() - start:.0f}s{seen}", request_id=self.request_id)
             wait = interval
             try:
+                if completed:
+                    result = self.result()
+                    yield event(result=result)
+                    return
                 state, body = self.status()
             except errors.SegmindError as exc:
                 if not exc.transient:
@@ -149,27 +191,41 @@ class Job:
                 troubles += 1
                 last_trouble = exc
                 retry_after = getattr(exc, "retry_after", None) or 0.0
-                wait = min(MAX_TROUBLE_WAIT, max(retry_after, interval * 2 ** min(troubles, 6)))
-                yield JobEvent(state, self.request_id, time.monotonic() - start, polls,
-                               error=f"{exc.summary}; retrying in {wait:.0f}s")
+                if isinstance(exc, errors.RateLimitError):
+                    # Polls count against the plan's limit: the account polls too fast, not just this job.
+                    floor = limits.slow_down(account, interval, getattr(exc, "retry_after", None))
+                    wait = max(retry_after, floor) * random.uniform(1.0, 1.1)
+                    yield event(error=f"Segmind is rate-limiting status checks (HTTP 429); polling every "
+                                      f"{_span(floor)}, next in {_span(wait)}", note=None)
+                else:
+                    wait = min(MAX_TROUBLE_WAIT, max(retry_after, interval * 2 ** min(troubles, 6)))
+                    yield event(error=f"{exc.summary}; retrying in {wait:.0f}s")
             else:
                 troubles = 0
                 last_trouble = None
                 polls += 1
+                limits.succeeded(account)
                 since_submit = time.monotonic() - submitted
                 if state is JobState.COMPLETED and kind is not None:
                     durations.record(kind, PollSchedule.completion_estimate(last_pending, since_submit))
                 last_pending = since_submit
                 wait = schedule.next_wait(since_submit, polls)
                 if state is JobState.COMPLETED:
-                    result = self.result()
-                    yield JobEvent(state, self.request_id, time.monotonic() - start, polls, result=result)
-                    return
+                    completed = True
+                    continue  # fetch the result now, without waiting
                 if state is JobState.FAILED:
-                    detail = self.client.transport.scrub(body.get("error")) or "no detail given"
-                    yield JobEvent(state, self.request_id, time.monotonic() - start, polls, error=detail)
-                    raise errors.JobFailedError(detail, request_id=self.request_id)
-                yield JobEvent(state, self.request_id, time.monotonic() - start, polls)
+                    failure = self.failure(body)
+                    yield event(error=failure.detail, metrics=failure.metrics)
+                    raise failure
+                yield event()
+            slowed = limits.interval(account, interval)
+            if slowed is not None:
+                wait = max(wait, slowed)
             remaining = deadline_at - time.monotonic()
             if self._stop.wait(max(0.0, min(wait, remaining))):
                 raise errors.PollingStoppedError(request_id=self.request_id)
+
+
+def _span(seconds: float) -> str:
+    """Seconds for a status line: "12 s", "2.5 s", "0.2 s"."""
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"

@@ -59,31 +59,72 @@ class EditInputs:
 
 @dataclass(frozen=True)
 class SubmittedJob:
-    """What the v2 submit returns: the id and the absolute URLs to poll and fetch."""
+    """What the v2 submit returns: the id and the absolute URLs to poll and fetch.
+
+    `poll_url` (`/v1/requests/{id}`, the older way to poll) is kept when the answer has one; the
+    client polls `status_url`, the documented way.
+    """
 
     request_id: str
     status_url: str
     response_url: str
+    poll_url: str | None = None
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number else None  # NaN is no measurement
+
+
+# v1 answers with the image bytes and puts the numbers in headers instead of `metrics`.
+V1_METRIC_HEADERS = {"inference_time": "x-generation-time", "cost": "x-cost",
+                     "remaining_credits": "x-remaining-credits"}
+V1_REQUEST_ID_HEADER = "x-request-id"
 
 
 @dataclass(frozen=True)
 class Metrics:
+    """What the server measured, in seconds and dollars; None where it said nothing.
+
+    `inference_time` is compute time, `queue_time` the wait for a worker, `total_time` the server's own
+    submit-to-end time (not this app's elapsed time, which also counts uploads and polling lag).
+    A FAILED job reports times but never a cost.
+    """
+
     inference_time: float | None = None
     cost: float | None = None
     remaining_credits: float | None = None
+    queue_time: float | None = None
+    total_time: float | None = None
+    retry_count: int | None = None
 
     @classmethod
-    def from_body(cls, body: dict[str, Any]) -> Metrics:
+    def from_body(cls, body: Mapping[str, Any]) -> Metrics:
+        """From a status or result body: `metrics` first (`{}` while pending), the top level as a fallback."""
         raw = body.get("metrics") if isinstance(body.get("metrics"), dict) else {}
 
         def number(key: str) -> float | None:
-            value = raw.get(key, body.get(key))
-            try:
-                return float(value) if value is not None else None
-            except (TypeError, ValueError):
-                return None
+            return _number(raw.get(key, body.get(key)))
 
-        return cls(number("inference_time"), number("cost"), number("remaining_credits"))
+        retries = number("retry_count")
+        return cls(number("inference_time"), number("cost"), number("remaining_credits"),
+                   number("queue_time"), number("total_time"), int(retries) if retries is not None else None)
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> Metrics:
+        """From a v1 answer's headers (`x-generation-time`, `x-cost`, `x-remaining-credits`)."""
+        values = {field_name: _number((headers.get(header) or "").strip() or None)
+                  for field_name, header in V1_METRIC_HEADERS.items()}
+        return cls(**values)
+
+    @property
+    def is_empty(self) -> bool:
+        return all(getattr(self, name) is None for name in self.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
@@ -109,7 +150,11 @@ class JobEvent:
     """One observation of a job while it is followed.
 
     The last event of a completed job carries the result; a FAILED job's last
-    event carries the server's error before the iterator raises.
+    event carries the server's error (and the FAILED body's `metrics`) before the
+    iterator raises. `error` on a non-terminal event is a passing problem being
+    waited out, already worded for a status line. `note` says how polling is
+    being paced when that is not the usual: `rate_limit_interval` is then the
+    spacing (seconds) this account's rate limit has pushed polls to.
     """
 
     state: JobState
@@ -118,3 +163,6 @@ class JobEvent:
     polls: int
     result: EditResult | None = None
     error: str | None = None
+    note: str | None = None
+    rate_limit_interval: float | None = None
+    metrics: Metrics | None = None

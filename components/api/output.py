@@ -1,10 +1,17 @@
-"""Reading the model's `output`: a URL, a list of them, base64 or a data URI."""
+"""Reading the model's output, in whichever shape the server used.
+
+Seen on Segmind (its docs, the SDK, and other clients' probes): `output` as a URL,
+a list of URLs, a JSON-encoded string of a list (`'["https://..."]'`), a dict with
+a `url`; base64 (possibly wrapped at 76 characters) or a data URI; the image under
+`image` or `image_url` instead of `output`; an `images` list of `{url, ...}`.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import io
+import json
 from typing import Any, Callable
 
 from PIL import Image, UnidentifiedImageError
@@ -14,19 +21,37 @@ from components.api.constants import MAX_OUTPUT_BYTES
 from components.api.schema import is_data_uri, parse_data_uri
 
 
+# Where an image may sit in a body, and in a dict inside `output` or `images`, in the order tried.
+BODY_KEYS = ("output", "image_url", "image", "images")
+ITEM_KEYS = BODY_KEYS + ("url", "data", "base64", "b64_json")
+MAX_NESTING = 4
+
+
+def _first_reference(value: Any, depth: int = 0) -> str | None:
+    if depth > MAX_NESTING:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:1] in ("[", "{", '"'):
+            # A JSON document inside a string: some models encode their output list this way.
+            try:
+                return _first_reference(json.loads(text), depth + 1)
+            except ValueError:
+                return None
+        return text or None
+    if isinstance(value, list):
+        return next((found for item in value if (found := _first_reference(item, depth + 1))), None)
+    if isinstance(value, dict):
+        return next((found for key in ITEM_KEYS if (found := _first_reference(value.get(key), depth + 1))), None)
+    return None
+
+
 def output_reference(body: dict[str, Any]) -> str:
     """The first image the body points at, whichever shape the server used."""
-    output = body.get("output")
-    if isinstance(output, list):
-        output = next((item for item in output if item), None)
-    if isinstance(output, dict):
-        output = output.get("url") or output.get("data")
-    if not output and isinstance(body.get("images"), list) and body["images"]:
-        first = body["images"][0]
-        output = first.get("url") if isinstance(first, dict) else first
-    if not isinstance(output, str) or not output:
+    found = next((found for key in BODY_KEYS if (found := _first_reference(body.get(key)))), None)
+    if not found:
         raise errors.OutputError("the result has no output image")
-    return output
+    return found
 
 
 def decode_image(data: bytes) -> tuple[str, int, int]:

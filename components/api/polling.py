@@ -28,17 +28,43 @@ about 40 requests where the SDK spends 60, and sees completion within about
 0.15 s instead of 0.5 s. Jobs shorter than about 20 s cost a few requests more
 than the SDK (the short-job allowance). When past durations are spread widely,
 the window is wide and its polls thin out towards the SDK's cadence: the
-budget, not the lag, wins. A 429 or Retry-After
-overrides the schedule (see client.follow).
+budget, not the lag, wins.
+
+Rate limits. Segmind's plans allow few requests (about 5 a minute on the free
+plan) and do not say whether status polls count. So a 429 on a poll is taken
+as "this account polls too fast", not as one unlucky answer: `RateLimitMemory`
+keeps a floor under the poll spacing per account, and every job of that
+account, this one and the next, waits at least that long between polls. The
+floor moves in multiplicative steps, bigger up than down, much as TCP paces
+itself against congestion:
+- a 429 doubles it (at least twice the base interval), up to
+  MAX_RATE_LIMITED_INTERVAL; unless the server said the limit resets within
+  one base interval (`Retry-After: 0`): that refusal is not about this pace;
+- each successful poll takes RATE_LIMIT_RECOVERY (5 %) off it, so the account
+  speeds up again once its traffic calms down;
+- it also halves every RATE_LIMIT_HALF_LIFE seconds, which is what lets an
+  idle account speed up again.
+Why successes count, although a run of them at the floor could mean the floor
+merely works: not every 429 is about this account's pace (a burst of other
+traffic, an upstream limit). Doubling on each 429 and shrinking 5 % on each
+success is stable while fewer than about 7 % of polls draw a 429 (2^p · 0.95^(1-p)
+< 1), so scattered 429s leave the pace near the base, while a real limit (every
+poll over the pace refused) pushes the floor up to it within a few 429s and
+then probes it with about one 429 in ten polls (tests/test_rate_limits.py
+simulates both). The wait after a 429 is
+also never shorter than the server's `Retry-After` / `x-rate-limit-reset-at-utc`.
 """
 
 from __future__ import annotations
 
 import statistics
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
+
+from components.api.constants import MAX_RATE_LIMITED_INTERVAL, RATE_LIMIT_HALF_LIFE, RATE_LIMIT_RECOVERY
 
 MIN_INTERVAL = 0.1
 MAX_SLOW_FACTOR = 4
@@ -52,12 +78,68 @@ def bucket(options: Mapping[str, Any]) -> Bucket:
     return str(options.get("quality")), str(options.get("size"))
 
 
-class DurationModel:
-    """Recent submit-to-completion times per (quality, size). Thread-safe and bounded."""
+class RateLimitMemory:
+    """Per account: the least spacing between polls that its 429s have taught. Thread-safe.
 
-    def __init__(self) -> None:
+    Accounts are named by a hash of their key (`upload_cache.account_of`), never the key.
+    """
+
+    def __init__(self, *, recovery: float = RATE_LIMIT_RECOVERY, half_life: float = RATE_LIMIT_HALF_LIFE,
+                 ceiling: float = MAX_RATE_LIMITED_INTERVAL, clock: Callable[[], float] = time.monotonic) -> None:
+        self.recovery = recovery
+        self.half_life = half_life
+        self.ceiling = ceiling
+        self.clock = clock
+        self._floors: dict[str, tuple[float, float]] = {}  # account -> (floor, when it was last set)
+        self._lock = threading.Lock()
+
+    def _current(self, account: str) -> float:
+        floor, since = self._floors.get(account, (0.0, 0.0))
+        if floor <= 0:
+            return 0.0
+        return floor * 0.5 ** (max(0.0, self.clock() - since) / self.half_life)
+
+    def interval(self, account: str, base_interval: float) -> float | None:
+        """The spacing polls of this account must keep, or None while its 429s are forgotten."""
+        with self._lock:
+            floor = self._current(account)
+            if floor <= base_interval:
+                self._floors.pop(account, None)
+                return None
+            return floor
+
+    def slow_down(self, account: str, base_interval: float, retry_after: float | None = None) -> float:
+        """A poll drew a 429: double the account's floor (at least twice the base interval); the spacing now.
+
+        A 429 whose reset comes within one base interval leaves the floor alone: the server says a
+        poll at the usual pace would already be let through.
+        """
+        with self._lock:
+            current = self._current(account)
+            if retry_after is not None and retry_after <= base_interval:
+                return max(current, base_interval)
+            floor = min(self.ceiling, max(2 * current, 2 * base_interval))
+            self._floors[account] = (floor, self.clock())
+            return floor
+
+    def succeeded(self, account: str) -> None:
+        """A poll got its answer: take RATE_LIMIT_RECOVERY off the account's floor, if it has one."""
+        with self._lock:
+            if account in self._floors:
+                self._floors[account] = (self._current(account) * self.recovery, self.clock())
+
+
+class DurationModel:
+    """Recent submit-to-completion times per (quality, size). Thread-safe and bounded.
+
+    It also carries what 429s taught about each account (`rate_limits`), so whoever shares a
+    DurationModel between clients (one per visitor key, say) shares that lesson too.
+    """
+
+    def __init__(self, rate_limits: RateLimitMemory | None = None) -> None:
         self._seen: dict[Bucket, deque[float]] = {}
         self._lock = threading.Lock()
+        self.rate_limits = rate_limits or RateLimitMemory()
 
     def record(self, key: Bucket, seconds: float) -> None:
         if seconds > 0:

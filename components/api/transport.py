@@ -8,7 +8,13 @@ Rules this module enforces for every call:
   surely never reached the server (the connection was never made) or the
   server refused it with 429 — never after the body may have been received;
 - the API key goes out only as the `x-api-key` header, and only to the hosts
-  the client was configured with; logs show it as `<redacted>`.
+  the client was configured with; logs show it as `<redacted>`;
+- with a capture file (capture mode), every attempt is written to it, without
+  the key (see capture.py).
+
+Job polls ask for 429s back (`retry_rate_limits=False`) instead of having them
+waited out here: the poller turns them into a slower schedule for the whole
+account and says so (polling.RateLimitMemory), which one call cannot do.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from components.api import constants, errors
+from components.api.capture import CaptureFile, Scrubber, body_for_capture, exchange_record
 from components.api.config import Secret
 from components.api.urls import origin
 
@@ -126,10 +133,12 @@ class Transport:
         read_timeout: float = constants.READ_TIMEOUT,
         retry: RetryPolicy = RetryPolicy(),
         pool_size: int = 64,
+        capture: CaptureFile | None = None,
     ) -> None:
         if api_key is not None:
             check_key(api_key.reveal())
         self._api_key = api_key
+        self.capture = capture
         self._key_hosts = {h.lower() for h in key_hosts}
         self.timeout = (connect_timeout, read_timeout)
         self.retry = retry
@@ -180,11 +189,12 @@ class Transport:
         stream: bool = False,
         timeout: tuple[float, float] | None = None,
         sleep: Callable[[float], None] | None = None,
+        retry_rate_limits: bool = True,
     ) -> requests.Response:
         """One logical call, retried within the policy. Returns the final response.
 
         The caller maps the status code to an error: what a 404 means depends
-        on what was asked.
+        on what was asked. With `retry_rate_limits=False` a 429 comes straight back.
         """
         headers = self._headers_for(url)
         retries = 0
@@ -192,6 +202,8 @@ class Transport:
             started = time.monotonic()
             self._count()
             outcome = self._attempt(method, url, json, headers, stream, timeout)
+            if self.capture is not None:
+                self._capture(method, url, json, headers, outcome, retries + 1, time.monotonic() - started, stream)
             if isinstance(outcome, requests.Response):
                 response = outcome
             else:
@@ -219,6 +231,8 @@ class Transport:
                 _ = response.content
                 response.close()
             code = response.status_code
+            if code == 429 and not retry_rate_limits:
+                return response
             if code in constants.TRANSIENT_STATUSES and (idempotent or code == 429) and retries < self.retry.max_retries:
                 retry_after = parse_retry_after(response.headers)
                 if retry_after is None or retry_after <= self.retry.max_retry_after:
@@ -238,6 +252,29 @@ class Transport:
             return True, type(exc)
         except requests.exceptions.RequestException as exc:
             return _never_connected(exc), type(exc)
+
+    def _capture(self, method: str, url: str, json: Any, headers: Mapping[str, str],
+                 outcome: requests.Response | tuple[bool, type], attempt: int, elapsed: float, stream: bool) -> None:
+        """Write one attempt to the capture file: what went out and what came back, without the key."""
+        assert self.capture is not None
+        secret = self._api_key.reveal() if self._api_key else ""
+        scrubber = Scrubber([secret])
+        if isinstance(outcome, requests.Response):
+            sent = dict(outcome.request.headers) if outcome.request is not None else {**self.session.headers, **headers}
+            if stream:
+                body = body_for_capture(None, "", scrubber, streamed=True,
+                                        declared_length=outcome.headers.get("Content-Length"))
+            else:
+                body = body_for_capture(outcome.content, outcome.headers.get("Content-Type", ""), scrubber)
+            record = exchange_record(method=method, url=url, attempt=attempt, elapsed=elapsed,
+                                     request_headers=sent, request_json=json, scrubber=scrubber,
+                                     status=outcome.status_code, reason=outcome.reason,
+                                     response_headers=outcome.headers, body=body)
+        else:
+            record = exchange_record(method=method, url=url, attempt=attempt, elapsed=elapsed,
+                                     request_headers={**self.session.headers, **headers}, request_json=json,
+                                     scrubber=scrubber, failure=outcome[1].__name__)
+        self.capture.write(record, [secret])
 
     @staticmethod
     def _wait(seconds: float, stop: threading.Event | None, sleep: Callable[[float], None] | None) -> None:

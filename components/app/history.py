@@ -25,11 +25,14 @@ from PIL import Image
 
 from components.api.models import EditInputs, InputImage, LocalImage, RemoteImage
 from components.app.status import RunStatus
+from components.media.compare import status_tile
 
 log = logging.getLogger("components.app.history")
 
 RECORD_NAME = "record.json"
 THUMBNAIL_SIZE = (256, 256)
+# Made for the gallery (the result's thumbnail, or a status tile); never part of a run's zip.
+THUMBNAIL_PREFIX = "thumbnail"
 DEFAULT_MAX_BYTES = 2 * 1024**3
 
 
@@ -39,6 +42,23 @@ def now_iso() -> str:
 
 def prompt_slug(prompt: str, length: int = 40) -> str:
     return re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:length].strip("-") or "edit"
+
+
+def kept_name(stem: str, image: InputImage) -> str:
+    """How an input is named in a run's folder and zip: `<stem>.<ext>`, or the URL as given."""
+    if isinstance(image, RemoteImage):
+        return image.url
+    assert isinstance(image, LocalImage)
+    return f"{stem}.{image.extension}"
+
+
+def input_names(inputs: EditInputs) -> tuple[list[str], str | None]:
+    """The names of a request's images (`image-1.<ext>`, … in order) and mask (`mask.<ext>`).
+
+    The one naming rule: the run folders, their zips and the code snippets all use it.
+    """
+    names = [kept_name(f"image-{i}", image) for i, image in enumerate(inputs.images, start=1)]
+    return names, kept_name("mask", inputs.mask) if inputs.mask is not None else None
 
 
 @dataclass
@@ -57,12 +77,16 @@ class RunRecord:
     states: list[dict[str, Any]] = field(default_factory=list)   # {"state": ..., "at": iso}
     status: RunStatus = RunStatus.NEW
     inference_time: float | None = None
-    total_time: float | None = None
+    queue_time: float | None = None          # the server's wait for a worker
+    server_total_time: float | None = None   # the server's submit-to-end time
+    total_time: float | None = None          # this app's, from the click
     cost: float | None = None
     remaining_credits: float | None = None
     result: str | None = None        # file name in the run folder
     error: str | None = None
     notes: list[str] = field(default_factory=list)   # what was changed to fit the model's limits
+    mask_painted: bool = False       # painted in the editor (restored as paint), not an uploaded file
+    deadline: float | None = None    # how long the run was to be followed, as the form said
 
     @property
     def finished(self) -> bool:
@@ -108,7 +132,7 @@ class HistoryStore:
         return self.runs_dir / run_id
 
     def create(self, *, owner: str, inputs: EditInputs | None, label: str = "", sweep_id: str | None = None,
-               prompt: str | None = None) -> RunRecord:
+               prompt: str | None = None, mask_painted: bool = False, deadline: float | None = None) -> RunRecord:
         """Start a record, keeping a copy of every local input exactly as it will be sent.
 
         The inputs were checked already: their bytes are written, not decoded again.
@@ -118,22 +142,21 @@ class HistoryStore:
         folder = self.folder(run_id)
         folder.mkdir(parents=True)
         images: Sequence[InputImage] = inputs.images if inputs else ()
-        kept = [self._keep_input(folder, f"image-{i}", image) for i, image in enumerate(images, start=1)]
         mask = inputs.mask if inputs else None
-        kept_mask = self._keep_input(folder, "mask", mask) if mask is not None else None
+        names, mask_name = input_names(inputs) if inputs else ([], None)
+        kept = [self._keep_input(folder, name, image) for name, image in zip(names, images)]
+        kept_mask = self._keep_input(folder, mask_name, mask) if mask is not None and mask_name else None
         record = RunRecord(run_id, owner, now_iso(), prompt if prompt is not None else (inputs.prompt if inputs else ""),
                            dict(inputs.options) if inputs else {}, kept, kept_mask, label, sweep_id,
-                           notes=list(inputs.notes) if inputs else [])
+                           notes=list(inputs.notes) if inputs else [], mask_painted=mask_painted and kept_mask is not None,
+                           deadline=deadline)
         self.save(record)
         return record
 
     @staticmethod
-    def _keep_input(folder: Path, stem: str, image: InputImage) -> str:
-        if isinstance(image, RemoteImage):
-            return image.url
-        assert isinstance(image, LocalImage)
-        name = f"{stem}.{image.extension}"
-        (folder / name).write_bytes(image.data)
+    def _keep_input(folder: Path, name: str, image: InputImage) -> str:
+        if isinstance(image, LocalImage):
+            (folder / name).write_bytes(image.data)
         return name
 
     def save(self, record: RunRecord) -> None:
@@ -209,12 +232,25 @@ class HistoryStore:
         source = self.path(record, record.result)
         if source is None:
             return None
-        thumb = self.folder(record.run_id) / "thumbnail.png"
+        thumb = self.folder(record.run_id) / f"{THUMBNAIL_PREFIX}.png"
         if not thumb.exists():
             with Image.open(source) as image:
                 image.thumbnail(THUMBNAIL_SIZE)
                 image.save(thumb)
         return thumb
+
+    def status_tile(self, record: RunRecord, text: str, colour: str) -> Path:
+        """A tile for a run with no result: its first input dimmed (or a plain tile) under a band saying `text`.
+
+        Made once per status, so a run that moves on gets a new tile.
+        """
+        tile = self.folder(record.run_id) / f"{THUMBNAIL_PREFIX}-{record.status.value.lower()}.png"
+        if not tile.exists():
+            source = self.path(record, record.inputs[0]) if record.inputs else None
+            temporary = tile.with_suffix(".tmp")
+            status_tile(source, text, colour, THUMBNAIL_SIZE).save(temporary, format="PNG")
+            temporary.replace(tile)  # two refreshes at once never serve half a tile
+        return tile
 
     # Export and bounds -----------------------------------------------------------
 
@@ -224,7 +260,8 @@ class HistoryStore:
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
             for record in records:
                 for item in sorted(self.folder(record.run_id).iterdir()):
-                    if item.is_file() and item.name not in ("thumbnail.png", RECORD_NAME + ".tmp"):
+                    if item.is_file() and not item.name.startswith(THUMBNAIL_PREFIX) \
+                            and not item.name.endswith(".tmp"):
                         archive.write(item, f"{record.run_id}/{item.name}")
         return target
 

@@ -22,6 +22,7 @@ from components.api.client import SegmindClient
 from components.api.models import EditResult, JobEvent
 from components.app.backend import Backend, BackendKind
 from components.app.history import HistoryStore, RunRecord, now_iso, prompt_slug
+from components.media.memory import give_back_memory
 from components.app.status import RunStatus
 
 log = logging.getLogger("components.app.runs")
@@ -39,28 +40,63 @@ class RunUpdate:
     result: EditResult | None = None
     error: str | None = None
     notes: tuple[str, ...] = ()
+    detail: str | None = None     # what is happening now, e.g. how much is being uploaded
 
     @classmethod
     def from_event(cls, event: JobEvent) -> RunUpdate:
         return cls(RunStatus.of_job(event.state), event.elapsed, event.request_id, event.polls, event.result,
-                   event.error)
+                   event.error, detail=event.note)
 
 
 Emit = Callable[[RunUpdate], None]
+
+
+class CancelledBeforeSubmit(errors.PollingStoppedError):
+    """Stopped before the paid submit left: nothing was sent, and nothing ever will be for this run."""
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a run's work gets besides its client."""
+
+    run: Run
+    emit: Emit
+
+    @property
+    def stop(self) -> threading.Event:
+        return self.run.stop_event
+
+    @property
+    def started(self) -> float:
+        return self.run.started
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.run.started
+
+    def enter_submit(self) -> None:
+        """Pass the point after which a cancel can no longer keep the job from being billed."""
+        self.run.enter_submit()
+
+
 # What a run does once it has a client: upload, submit and follow, emitting updates.
-Work = Callable[[SegmindClient, Emit, threading.Event, float], None]
+Work = Callable[[SegmindClient, RunContext], None]
 
 
 @dataclass(eq=False)
 class Run:
     record: RunRecord
     started: float = field(default_factory=time.monotonic)
+    ticket: str | None = None   # the page's id for the click that started it, so Cancel can find it
     latest: RunUpdate | None = None
     kind: BackendKind | None = None
     error: BaseException | None = None
     result_path: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
+    _submit_started: bool = field(default=False, repr=False)
+    # Makes "stop" and "start the submit" exclusive: a cancel is either before the submit (and it
+    # never happens) or after it started (and the job may be billed), never a mix of the two.
+    _submit_gate: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -80,9 +116,26 @@ class Run:
     def stop_event(self) -> threading.Event:
         return self._stop
 
-    def stop(self) -> None:
-        """Stop following (before the submit: never submit). Safe from any thread."""
-        self._stop.set()
+    def stop(self) -> bool:
+        """Stop following; before the submit, never submit. Safe from any thread.
+
+        Returns whether the submit had already started (so the job may be billed).
+        """
+        with self._submit_gate:
+            self._stop.set()
+            return self._submit_started
+
+    def enter_submit(self) -> None:
+        """Called by the run's thread right before the paid submit; raises if it was stopped first."""
+        with self._submit_gate:
+            if self._stop.is_set():
+                raise CancelledBeforeSubmit(reason="stopped before the job was submitted; nothing was sent")
+            self._submit_started = True
+
+    @property
+    def submit_started(self) -> bool:
+        with self._submit_gate:
+            return self._submit_started
 
     @property
     def stopping(self) -> bool:
@@ -161,8 +214,11 @@ class RunManager:
         self._lock = threading.Lock()
 
     def launch(self, record: RunRecord, work: Work, visitor_key: str | None,
-               gate: threading.Semaphore | None = None) -> Run:
-        run = Run(record)
+               gate: threading.Semaphore | None = None, *, ticket: str | None = None,
+               started: float | None = None) -> Run:
+        run = Run(record, ticket=ticket)
+        if started is not None:
+            run.started = started  # the click, so "total time" is what the person waited
         self.history.protect(run.run_id)
         with self._lock:
             self._runs[run.run_id] = run
@@ -179,14 +235,14 @@ class RunManager:
                 self._emit(run, RunUpdate(RunStatus.WAITING, 0.0))
                 while not (acquired := gate.acquire(timeout=0.2)):
                     if run.stopping:
-                        raise errors.PollingStoppedError(reason="stopped before the job was submitted; nothing was sent")
+                        raise CancelledBeforeSubmit(reason="stopped before the job was submitted; nothing was sent")
                 run.started = time.monotonic()
             if run.stopping:
-                raise errors.PollingStoppedError(reason="stopped before the job was submitted; nothing was sent")
+                raise CancelledBeforeSubmit(reason="stopped before the job was submitted; nothing was sent")
             with self.backend.client(visitor_key) as (client, kind):
                 run.kind = kind
                 record.backend = kind.value
-                work(client, lambda update: self._emit(run, update), run.stop_event, run.started)
+                work(client, RunContext(run, lambda update: self._emit(run, update)))
         except errors.SegmindError as exc:
             run.error = exc
             record.error = exc.message
@@ -211,6 +267,7 @@ class RunManager:
                     self._runs.pop(run.run_id, None)
                 self.history.release(run.run_id)
                 run.finish()
+                give_back_memory()
 
     def _emit(self, run: Run, update: RunUpdate) -> None:
         record = run.record
@@ -220,6 +277,8 @@ class RunManager:
             # The paid image is on disk before the record says COMPLETED.
             result = update.result
             record.inference_time = result.metrics.inference_time
+            record.queue_time = result.metrics.queue_time
+            record.server_total_time = result.metrics.total_time
             record.cost = result.metrics.cost
             record.remaining_credits = result.metrics.remaining_credits
             record.total_time = round(update.elapsed, 3)
@@ -235,6 +294,10 @@ class RunManager:
     def get(self, run_id: str) -> Run | None:
         with self._lock:
             return self._runs.get(run_id)
+
+    def by_ticket(self, ticket: str) -> list[Run]:
+        with self._lock:
+            return [run for run in self._runs.values() if ticket and run.ticket == ticket]
 
     def live(self, owner: str | None = None) -> list[Run]:
         with self._lock:

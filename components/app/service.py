@@ -4,29 +4,80 @@ Every entry point goes the same way: check the inputs (each image decoded
 once, then carried forward as bytes), admit (deployer limits and this
 server's capacity, raising a typed Refusal), record, launch. What the UI
 does with a run afterwards is to subscribe to it.
+
+Cancelling tells the truth in every window. A click on Run carries a ticket
+(an id the page makes); Cancel names the same ticket. A cancelled ticket never
+becomes a submit: the run checks it at its submit gate, after which a cancel
+can only stop the following, and says so.
 """
 
 from __future__ import annotations
 
+import enum
 import threading
 import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Sequence
 
 from components.api import errors
 from components.api.client import SegmindClient
-from components.api.schema import ValidationIssue
-from components.api.models import EditInputs
+from components.api.models import EditInputs, LocalImage
 from components.api.polling import bucket
+from components.api.schema import ValidationIssue
 from components.app.backend import Backend
 from components.app.history import HistoryStore
 from components.app.refusals import TooManyRuns
-from components.app.runs import Emit, Run, RunManager, RunUpdate
+from components.app.runs import CancelledBeforeSubmit, Run, RunContext, RunManager, RunUpdate
 from components.app.status import RunStatus
 from components.media.images import EditRequest, prepare
 
 # Runs outlive the page that started them, so they are bounded here, not by Gradio's queue.
 MAX_LIVE_RUNS = 128
 MAX_RUNS_PER_OWNER = 16
+# How long Cancel waits to learn the request id of a submit already on its way.
+CANCEL_SETTLE_SECONDS = 5.0
+MAX_TICKETS = 10_000
+
+
+class CancelOutcome(enum.Enum):
+    NOT_SUBMITTED = "not submitted"      # nothing was sent, and nothing will be
+    SUBMIT_IN_FLIGHT = "submit in flight"  # the submit left; whether Segmind got it is not known yet
+    SUBMITTED = "submitted"              # a job exists (request id known): it may finish and be billed
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    outcome: CancelOutcome
+    request_id: str | None = None
+
+
+class Tickets:
+    """Clicks on Run, by the page's id for each: when they came, and whether Cancel named them."""
+
+    def __init__(self, max_entries: int = MAX_TICKETS) -> None:
+        self._clicked: OrderedDict[str, float] = OrderedDict()
+        self._cancelled: OrderedDict[str, None] = OrderedDict()
+        self._max = max_entries
+        self._lock = threading.Lock()
+
+    def clicked(self, ticket: str) -> float:
+        """When this click arrived (the first time it is named)."""
+        with self._lock:
+            at = self._clicked.setdefault(ticket, time.monotonic())
+            while len(self._clicked) > self._max:
+                self._clicked.popitem(last=False)
+            return at
+
+    def cancel(self, ticket: str) -> None:
+        with self._lock:
+            self._cancelled[ticket] = None
+            while len(self._cancelled) > self._max:
+                self._cancelled.popitem(last=False)
+
+    def is_cancelled(self, ticket: str | None) -> bool:
+        with self._lock:
+            return bool(ticket) and ticket in self._cancelled
 
 
 class EditService:
@@ -35,6 +86,7 @@ class EditService:
         self.backend = backend
         self.history = history
         self.runs = RunManager(backend, history)
+        self.tickets = Tickets()
         self.max_live_runs = max_live_runs
         self.max_runs_per_owner = max_runs_per_owner
 
@@ -60,11 +112,20 @@ class EditService:
     # Starting --------------------------------------------------------------------
 
     def start_edit(self, request: EditRequest | EditInputs, *, owner: str, visitor_key: str | None = None,
-                   deadline: float | None = None, quota_session: str | None = None) -> Run:
-        """Check, admit and launch one edit; returns at once."""
+                   deadline: float | None = None, quota_session: str | None = None,
+                   ticket: str | None = None) -> Run:
+        """Check, admit and launch one edit; returns at once.
+
+        With a ticket, the run's clock starts at the click, and a cancelled ticket starts nothing.
+        """
+        started = self.tickets.clicked(ticket) if ticket else None
         inputs = self.check(request)
+        mask_painted = bool(getattr(request, "mask_painted", False))
+        if self.tickets.is_cancelled(ticket):
+            raise CancelledBeforeSubmit(reason="cancelled before the job was submitted; nothing was sent")
         self.admit(owner, visitor_key, quota_session=quota_session)
-        return self._launch_edit(inputs, owner=owner, visitor_key=visitor_key, deadline=deadline)
+        return self._launch_edit(inputs, owner=owner, visitor_key=visitor_key, deadline=deadline, ticket=ticket,
+                                 started=started, mask_painted=mask_painted)
 
     def start_sweep(self, variants: Sequence[tuple[str, EditRequest | EditInputs]], *, owner: str, limit: int,
                     visitor_key: str | None = None, deadline: float | None = None) -> list[Run]:
@@ -80,35 +141,58 @@ class EditService:
         self.admit(owner, visitor_key, len(checked))
         gate = threading.Semaphore(max(1, limit))
         sweep_id = f"sweep-{time.strftime('%Y%m%d-%H%M%S')}"
+        painted = {label: bool(getattr(request, "mask_painted", False)) for label, request in variants}
         return [self._launch_edit(inputs, owner=owner, visitor_key=visitor_key, deadline=deadline, label=label,
-                                  sweep_id=sweep_id, gate=gate) for label, inputs in checked]
+                                  sweep_id=sweep_id, gate=gate, mask_painted=painted[label]) for label, inputs in checked]
 
     def resume(self, request_id: str, *, owner: str, visitor_key: str | None = None,
                deadline: float | None = None) -> Run:
-        """Follow a job submitted earlier into the history, while Segmind still keeps it."""
-        self.admit(owner, visitor_key)
-        record = self.history.create(owner=owner, inputs=None, prompt=f"(resumed {request_id})", label="resumed")
-        record.request_id = request_id
+        """Follow a job submitted earlier into the history, while Segmind still keeps it.
 
-        def work(client: SegmindClient, emit: Emit, stop: threading.Event, started: float) -> None:
-            for event in client.job(request_id, stop).events(deadline=deadline, started_at=started):
-                emit(RunUpdate.from_event(event))
+        A job this owner's history already has is followed into that same run, with its
+        prompt, inputs and settings; only a job started elsewhere gets a new entry.
+        """
+        request_id = request_id.strip()
+        self.admit(owner, visitor_key)
+        record = next((r for r in self.history.records(owner) if r.request_id == request_id), None)
+        if record is None:
+            record = self.history.create(owner=owner, inputs=None, prompt=f"(resumed {request_id})",
+                                         label="resumed")
+            record.request_id = request_id
+        else:
+            live = [run for run in self.runs.live(owner) if run.record.run_id == record.run_id]
+            if live:
+                return live[0]  # already being followed: watch that
+            record.error = None
+            record.notes = [*record.notes, "resumed by request id"]
+
+        def work(client: SegmindClient, context: RunContext) -> None:
+            for event in client.job(request_id, context.stop).events(deadline=deadline, started_at=context.started):
+                context.emit(RunUpdate.from_event(event))
 
         return self.runs.launch(record, work, visitor_key)
 
     def _launch_edit(self, inputs: EditInputs, *, owner: str, visitor_key: str | None, deadline: float | None,
-                     label: str = "", sweep_id: str | None = None, gate: threading.Semaphore | None = None) -> Run:
-        record = self.history.create(owner=owner, inputs=inputs, label=label, sweep_id=sweep_id)
+                     label: str = "", sweep_id: str | None = None, gate: threading.Semaphore | None = None,
+                     ticket: str | None = None, started: float | None = None, mask_painted: bool = False) -> Run:
+        record = self.history.create(owner=owner, inputs=inputs, label=label, sweep_id=sweep_id,
+                                     mask_painted=mask_painted, deadline=deadline)
+        local = [image for image in (*inputs.images, inputs.mask) if isinstance(image, LocalImage)]
+        size = sum(len(image.data) for image in {image.digest: image for image in local}.values())
 
-        def work(client: SegmindClient, emit: Emit, stop: threading.Event, started: float) -> None:
-            emit(RunUpdate(RunStatus.PREPARING, time.monotonic() - started, notes=inputs.notes))
-            payload = client.prepare_payload(inputs, stop)
-            emit(RunUpdate(RunStatus.SUBMITTING, time.monotonic() - started))
-            job = client.submit(payload, stop)  # refuses to start once stop is set
-            for event in job.events(deadline=deadline, started_at=started, kind=bucket(payload)):
-                emit(RunUpdate.from_event(event))
+        def work(client: SegmindClient, context: RunContext) -> None:
+            context.emit(RunUpdate(RunStatus.PREPARING, context.elapsed(), notes=inputs.notes,
+                                   detail=f"uploading {size / 1e6:.1f} MB" if size else "checking inputs"))
+            payload = client.prepare_payload(inputs, context.stop)
+            if self.tickets.is_cancelled(ticket):
+                context.run.stop()
+            context.enter_submit()  # from here on a cancel cannot keep the job from being billed
+            context.emit(RunUpdate(RunStatus.SUBMITTING, context.elapsed(), detail="submitting the job"))
+            job = client.submit(payload, context.stop)
+            for event in job.events(deadline=deadline, started_at=context.started, kind=bucket(payload)):
+                context.emit(RunUpdate.from_event(event))
 
-        return self.runs.launch(record, work, visitor_key, gate)
+        return self.runs.launch(record, work, visitor_key, gate, ticket=ticket, started=started)
 
     # Live runs ---------------------------------------------------------------------
 
@@ -121,6 +205,22 @@ class EditService:
             return False
         run.stop()
         return True
+
+    def cancel(self, ticket: str, *, settle: float = CANCEL_SETTLE_SECONDS) -> Cancelled:
+        """Cancel the click with this ticket, wherever it is, and say truthfully what that did."""
+        self.tickets.cancel(ticket)
+        outcome = Cancelled(CancelOutcome.NOT_SUBMITTED)
+        for run in self.runs.by_ticket(ticket):
+            if not run.stop():
+                continue  # stopped before its submit gate: it will never submit
+            # The submit had started: wait briefly for Segmind's answer to learn the request id.
+            deadline = time.monotonic() + settle
+            while not run.record.request_id and not run.done and time.monotonic() < deadline:
+                run.wait(0.05)
+            if run.record.request_id:
+                return Cancelled(CancelOutcome.SUBMITTED, run.record.request_id)
+            outcome = Cancelled(CancelOutcome.SUBMIT_IN_FLIGHT)
+        return outcome
 
     def live(self, owner: str | None = None) -> list[Run]:
         return self.runs.live(owner)

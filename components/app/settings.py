@@ -93,6 +93,9 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("SEGMIND_CONNECT_TIMEOUT", "connect_timeout", _number,
            "Seconds to wait for a connection."),
     EnvVar("SEGMIND_READ_TIMEOUT", "read_timeout", _number, "Seconds to wait for an answer."),
+    EnvVar("SEGMIND_CAPTURE", "capture", Path,
+           "Capture mode: append every raw exchange with Segmind to this JSON-lines file, without the key "
+           "(long base64 images shortened to a prefix and length)."),
     EnvVar("MAX_CONCURRENT_JOBS", "max_concurrent_jobs", _count,
            "Jobs running at once across all visitors (they wait on Segmind, so this only protects memory)."),
     EnvVar("OUTPUT_DIR", "output_dir", Path, "Where runs are kept."),
@@ -118,6 +121,7 @@ class AppSettings:
     poll_interval: float = constants.POLL_INTERVAL
     connect_timeout: float = constants.CONNECT_TIMEOUT
     read_timeout: float = constants.READ_TIMEOUT
+    capture: Path | None = None
     max_concurrent_jobs: int = 32
     output_dir: Path = Path("outputs")
     output_max_mb: float = 2048.0

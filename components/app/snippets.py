@@ -3,7 +3,12 @@
 Three flavours: the vendor's Python SDK, plain `requests` (submit + poll) and
 `curl`. The key only ever appears as `os.environ["SEGMIND_API_KEY"]` or
 `$SEGMIND_API_KEY`. Local images are named as files the reader has (and
-uploaded first, as the app does); URLs are passed through.
+uploaded first, as the app does); URLs are passed through. Each one saves the
+result as `<model>_<request id>.<format>`, whatever shape the output has.
+
+The hosts default to the app's own (so code copied from an app on the
+emulator runs against it unchanged); `SEGMIND_API_BASE` and
+`SEGMIND_STORAGE_BASE` in the reader's environment override them.
 """
 
 from __future__ import annotations
@@ -53,31 +58,103 @@ def _python_payload(request: SnippetRequest, upload_call: str, indent: str) -> s
     return "\n".join(lines)
 
 
+def _output_extension(request: SnippetRequest) -> str:
+    return str(request.options.get("output_format") or schema.PARAMS_BY_NAME["output_format"].default)
+
+
+def _python_save(request: SnippetRequest) -> list[str]:
+    """`save_output(body, stem)`: the first output image to `<stem>.<ext>`, whatever shape the body has."""
+    return [
+        "# Where models put their image: a URL, a list of them, a JSON list inside a string, base64, a data URI.",
+        'IMAGE_KEYS = ("output", "image_url", "image", "images", "url", "data", "base64", "b64_json")',
+        "",
+        "",
+        "def first_image(value, depth=0):",
+        "    if depth > 4:",
+        "        return None",
+        "    if isinstance(value, str):",
+        "        text = value.strip()",
+        "        if text[:1] in ('[', '{', '\"'):",
+        "            try:",
+        "                return first_image(json.loads(text), depth + 1)",
+        "            except ValueError:",
+        "                return None",
+        "        return text or None",
+        "    if isinstance(value, list):",
+        "        return next((found for item in value if (found := first_image(item, depth + 1))), None)",
+        "    if isinstance(value, dict):",
+        "        return next((found for key in IMAGE_KEYS if (found := first_image(value.get(key), depth + 1))), None)",
+        "    return None",
+        "",
+        "",
+        "def save_output(body, stem):",
+        '    """Save the first output image as <stem>.<format>; returns the file name."""',
+        "    output = first_image(body)",
+        "    if output is None:",
+        '        raise SystemExit(f"the result has no output image: {body}")',
+        '    if output.startswith(("http://", "https://")):',
+        "        data = download(output)",
+        "    else:",
+        '        data = base64.b64decode("".join(output.split(",", 1)[-1].split()))',
+        f'    path = re.sub(r"[^A-Za-z0-9_.-]", "_", stem) + {"." + _output_extension(request)!r}',
+        '    with open(path, "wb") as file:',
+        "        file.write(data)",
+        "    return path",
+        "",
+        "",
+    ]
+
+
+def _python_hosts(request: SnippetRequest) -> list[str]:
+    return [
+        "# The hosts this app was set up with; SEGMIND_API_BASE / SEGMIND_STORAGE_BASE point the code elsewhere.",
+        f'API_BASE = os.environ.get("SEGMIND_API_BASE", {request.api_base!r})',
+        f'STORAGE_BASE = os.environ.get("SEGMIND_STORAGE_BASE", {request.storage_base!r})',
+        f"MODEL = {request.model!r}",
+    ]
+
+
 def python_sdk(request: SnippetRequest) -> str:
     head = [
         '# pip install "segmind==1.3.0"   and   export SEGMIND_API_KEY=...',
+        "import base64",
+        "import json",
         "import os",
+        "import re",
+        "import urllib.request",
         "",
         "import segmind",
     ]
-    if request.local_files and request.storage_base != DEFAULT_STORAGE_BASE:
-        head.append("from segmind.files import Files")
-    head.append("")
-    base = "" if request.api_base == DEFAULT_API_BASE else f", base_url={request.api_base + '/v1'!r}"
-    head.append(f'client = segmind.SegmindClient(api_key=os.environ["SEGMIND_API_KEY"]{base})')
     if request.local_files:
-        if request.storage_base != DEFAULT_STORAGE_BASE:
-            head.append(f"Files.STORAGE_BASE_URL = {request.storage_base!r}  # the SDK's upload host")
-        head += ["", "", "def upload(path):",
-                 '    """Store a local image with Segmind; its URL can go in image_urls or mask."""',
-                 '    return client.files.upload(path)["file_urls"][0]', "", ""]
+        head.append("from segmind.files import Files")
+    head += ["", *_python_hosts(request), "",
+             'client = segmind.SegmindClient(api_key=os.environ["SEGMIND_API_KEY"], base_url=API_BASE + "/v1")']
+    if request.local_files:
+        head += [
+            "# The SDK uploads to Files.STORAGE_BASE_URL, read from the class (`client.files` is a new Files",
+            "# each time): set it there, or uploads go to Segmind whatever base_url says.",
+            "Files.STORAGE_BASE_URL = STORAGE_BASE",
+            "", "",
+            "def upload(path):",
+            '    """Store a local image; its URL can go in image_urls or mask."""',
+            '    return client.files.upload(path)["file_urls"][0]',
+        ]
+    head += [
+        "", "",
+        "def download(url):",
+        "    with urllib.request.urlopen(url, timeout=120) as answer:  # output URLs need no key",
+        "        return answer.read()",
+        "", "",
+        *_python_save(request),
+    ]
     body = [
-        f"job = client.submit_async(\n    {request.model!r},",
+        "job = client.submit_async(\n    MODEL,",
         _python_payload(request, "upload", "    "),
         ")",
         f'print("request id:", job.request_id)  # {RESULT_RETENTION.lower()}',
-        "result = job.wait(timeout=600, interval=1.0)  # raises InferenceFailed / InferenceTimeout",
-        'print(result["status"], result["output"], result["metrics"])',
+        "result = job.wait(timeout=600, interval=1.0)  # raises segmind.InferenceFailed / InferenceTimeout",
+        'print(result["status"], result.get("metrics"))',
+        'print("saved", save_output(result, f"{MODEL}_{job.request_id}"))',
     ]
     return "\n".join(head + body) + "\n"
 
@@ -86,14 +163,15 @@ def python_requests(request: SnippetRequest) -> str:
     lines = [
         "# pip install requests   and   export SEGMIND_API_KEY=...",
         "import base64",
+        "import json",
         "import mimetypes",
         "import os",
+        "import re",
         "import time",
         "",
         "import requests",
         "",
-        f"API = {request.api_base!r}",
-        f"STORAGE = {request.storage_base!r}",
+        *_python_hosts(request),
         'HEADERS = {"x-api-key": os.environ["SEGMIND_API_KEY"]}',
         "TIMEOUT = (5, 60)  # seconds to connect, to read",
         "",
@@ -102,11 +180,11 @@ def python_requests(request: SnippetRequest) -> str:
     if request.local_files:
         lines += [
             "def upload(path):",
-            '    """Store a local image with Segmind; its URL can go in image_urls or mask."""',
+            '    """Store a local image; its URL can go in image_urls or mask."""',
             '    kind = mimetypes.guess_type(path)[0] or "image/png"',
             '    with open(path, "rb") as file:',
             '        data_url = f"data:{kind};base64," + base64.b64encode(file.read()).decode()',
-            '    answer = requests.post(f"{STORAGE}/upload-asset", json={"data_urls": [data_url]},',
+            '    answer = requests.post(f"{STORAGE_BASE}/upload-asset", json={"data_urls": [data_url]},',
             "                           headers=HEADERS, timeout=TIMEOUT)",
             "    answer.raise_for_status()",
             "    body = answer.json()",
@@ -115,11 +193,18 @@ def python_requests(request: SnippetRequest) -> str:
             "",
         ]
     lines += [
+        "def download(url):",
+        "    answer = requests.get(url, timeout=TIMEOUT)  # output URLs need no key",
+        "    answer.raise_for_status()",
+        "    return answer.content",
+        "",
+        "",
+        *_python_save(request),
         "payload = dict(",
         _python_payload(request, "upload", "    "),
         ")",
         "# A submit starts a paid job: never retry it blindly.",
-        f'submitted = requests.post(f"{{API}}/v2/{request.model}", json=payload, headers=HEADERS, timeout=TIMEOUT)',
+        'submitted = requests.post(f"{API_BASE}/v2/{MODEL}", json=payload, headers=HEADERS, timeout=TIMEOUT)',
         "submitted.raise_for_status()",
         "job = submitted.json()",
         f'print("request id:", job["request_id"])  # {RESULT_RETENTION.lower()}',
@@ -129,7 +214,10 @@ def python_requests(request: SnippetRequest) -> str:
         "        break",
         "    time.sleep(1)",
         'result = requests.get(job["response_url"], headers=HEADERS, timeout=TIMEOUT).json()',
-        'print(result["status"], result.get("output") or result.get("error"), result.get("metrics"))',
+        'if result.get("status") != "COMPLETED":',
+        '    raise SystemExit(f"{result.get(\'status\')}: {result.get(\'error\')}")',
+        'print(result["status"], result.get("metrics"))',
+        'print("saved", save_output(result, f"{MODEL}_{job[\'request_id\']}"))',
     ]
     return "\n".join(lines) + "\n"
 
@@ -143,8 +231,11 @@ def curl(request: SnippetRequest) -> str:
         "#!/usr/bin/env bash",
         "# Needs curl, base64 and jq.   export SEGMIND_API_KEY=...",
         "set -euo pipefail",
-        f"API={request.api_base}",
-        f"STORAGE={request.storage_base}",
+        "# The hosts this app was set up with; SEGMIND_API_BASE / SEGMIND_STORAGE_BASE point the code elsewhere.",
+        f"DEFAULT_API={shlex.quote(request.api_base)}",
+        f"DEFAULT_STORAGE={shlex.quote(request.storage_base)}",
+        'API=${SEGMIND_API_BASE:-$DEFAULT_API}',
+        'STORAGE=${SEGMIND_STORAGE_BASE:-$DEFAULT_STORAGE}',
         "",
     ]
     variables: dict[str, str] = {}
@@ -191,8 +282,27 @@ def curl(request: SnippetRequest) -> str:
         '  case "$STATE" in COMPLETED|FAILED) break ;; esac',
         "  sleep 1",
         "done",
-        'curl -sS --connect-timeout 5 --max-time 30 -H "x-api-key: $SEGMIND_API_KEY" \\',
-        '  "$(echo "$JOB" | jq -r .response_url)" | jq .',
+        'RESULT=$(curl -sS --connect-timeout 5 --max-time 60 -H "x-api-key: $SEGMIND_API_KEY" \\',
+        '  "$(echo "$JOB" | jq -r .response_url)")',
+        'if [ "$(echo "$RESULT" | jq -r .status)" != COMPLETED ]; then',
+        '  echo "$RESULT" | jq -r \'"\\(.status): \\(.error // "no error given")"\' >&2',
+        "  exit 1",
+        "fi",
+        'echo "$RESULT" | jq -c \'{status, metrics}\'',
+        "# The first output image: a URL, a list of them, a JSON list inside a string, base64 or a data URI.",
+        "OUTPUT=$(echo \"$RESULT\" | jq -r 'def refs: if type == \"string\" then (if test(\"^\\\\s*[\\\\[{\\\"]\")"
+        " then (try (fromjson | refs) catch empty) else . end) elif type == \"array\" then (.[] | refs)"
+        " elif type == \"object\" then ((.output, .image_url, .image, .images, .url, .data, .base64, .b64_json)"
+        " | select(. != null) | refs) else empty end; [refs | select(length > 0)] | first // empty')",
+        f'OUT={shlex.quote(request.model + "_")}"$(echo "$JOB" | jq -r .request_id | tr -c \'A-Za-z0-9_.\\n-\' _)"'
+        f"{shlex.quote('.' + _output_extension(request))}",
+        'case "$OUTPUT" in',
+        '  http://*|https://*) curl -sS --fail --connect-timeout 5 --max-time 120 -o "$OUT" "$OUTPUT" ;;  # no key needed',
+        '  data:*) printf \'%s\' "${OUTPUT#*,}" | base64 -d > "$OUT" ;;  # base64 -d skips line breaks',
+        '  "") echo "the result has no output image" >&2; exit 1 ;;',
+        '  *) printf \'%s\' "$OUTPUT" | base64 -d > "$OUT" ;;',
+        "esac",
+        'echo "saved $OUT"',
     ]
     return "\n".join(lines) + "\n"
 

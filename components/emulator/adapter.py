@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 
 from components.emulator import routes
 from components.emulator.faults import Fault, FaultKind
-from components.emulator.routes import HANG_UP, Endpoint, Reply, Request, error_reply
+from components.emulator.routes import HANG_UP, Endpoint, Reply, Request, error_reply, refusal_reply
+from components.emulator.shapes import ErrorStyle
 from components.emulator.state import EmulatorError, EmulatorState
 
 log = logging.getLogger("components.emulator")
@@ -33,8 +34,10 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True  # a forgotten emulator must not keep the interpreter alive
 
-    def __init__(self, address: tuple[str, int], state: EmulatorState) -> None:
+    def __init__(self, address: tuple[str, int], state: EmulatorState,
+                 table: tuple[Endpoint, ...] = routes.ROUTES) -> None:
         self.state = state
+        self.table = table  # the API host's routes, or the output host's
         self._connections: dict[socket.socket, threading.Thread] = {}
         self._connections_lock = threading.Lock()
         self._closing = False
@@ -110,17 +113,26 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         self._dispatch()
 
+    # Methods no endpoint takes: answered 405 where the path exists, 404 elsewhere.
+    do_PUT = do_DELETE = do_PATCH = do_POST
+
     # Dispatch ----------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        found = routes.match(self.command, urlsplit(self.path).path)
+        path = urlsplit(self.path).path
+        state = self.server.state
+        found = routes.match(self.command, path, self.server.table)
         if found is None:
-            if self.command == "POST":
+            if self.command not in ("GET", "HEAD"):
                 self._discard_body()
+            if routes.allowed_methods(path, self.server.table):
+                # Segmind's front proxy answers a wrong method itself, with an HTML page.
+                refused = EmulatorError(405, "Method Not Allowed", ErrorStyle.HTML)
+                self._answer(refusal_reply(refused, state.error_style(refused.style)))
+                return
             self._answer(error_reply(404, "Not found"))
             return
         endpoint, params = found
-        state = self.server.state
         try:
             # A malformed body is refused before the call is counted or a fault fires; the bytes that
             # arrived are counted all the same, since the benchmarks measure what clients send.
@@ -134,10 +146,15 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
                         self._answer(reply)
                         return
             if endpoint.keyed:
-                state.authorise(self.headers.get("x-api-key"))
+                key = self.headers.get("x-api-key")
+                state.authorise(key)
+                if endpoint.route is not None:
+                    state.count_request(endpoint.route, str(key))
+            elif self.headers.get("x-api-key"):
+                state.record_key_on_file()
             reply = endpoint.handler(state, Request(params, body))
         except EmulatorError as refused:
-            reply = error_reply(refused.status, refused.detail)
+            reply = refusal_reply(refused, state.error_style(refused.style))
         self._answer(reply)
 
     def _fault_reply(self, fault: Fault) -> Reply | None:
@@ -149,6 +166,8 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             return HANG_UP
         if fault.kind is FaultKind.NON_JSON:
             return Reply(200, b"<html><body>502 upstream hiccup</body></html>", "text/html")
+        if fault.body is not None:
+            return Reply(fault.status, fault.body.encode(), fault.content_type, dict(fault.headers))
         return error_reply(fault.status, fault.detail, fault.headers)
 
     # Bodies ------------------------------------------------------------------
@@ -169,7 +188,8 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         if endpoint.route is not None:
             self.server.state.record_bytes(endpoint.route, len(raw))
         if not self.headers.get("Content-Type", "").startswith("application/json"):
-            raise EmulatorError(406, "Content-Type must be application/json")
+            # Segmind answers this one in plain text, not JSON.
+            raise EmulatorError(406, "Unsupported Content-Type: the body must be application/json", ErrorStyle.TEXT)
         try:
             body = json.loads(raw)
         except ValueError:

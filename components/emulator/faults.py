@@ -21,7 +21,7 @@ class Route(enum.Enum):
 
 
 class FaultKind(enum.Enum):
-    STATUS = "status"        # answer with an HTTP error code and a JSON `error`
+    STATUS = "status"        # answer with an HTTP error code and a JSON `error` (or `body` as given)
     DROP = "drop"            # close the connection without answering
     NON_JSON = "non_json"    # answer 200 with an HTML page
     SLOW = "slow"            # wait `delay` seconds, then answer normally
@@ -36,6 +36,10 @@ class Fault:
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
     times: int = 1
+    # A body written out as given instead of `{"error": detail}`, for answers in other shapes
+    # (an OAuth-style JSON, plain text, an HTML page from a proxy).
+    body: str | None = None
+    content_type: str = "application/json"
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Fault:
@@ -47,6 +51,8 @@ class Fault:
             headers=dict(data.get("headers", {})),
             delay=float(data.get("delay", 0.0)),
             times=int(data.get("times", 1)),
+            body=str(data["body"]) if data.get("body") is not None else None,
+            content_type=str(data.get("content_type", "application/json")),
         )
 
 

@@ -15,11 +15,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from components.api.schema import JobState
 from components.emulator.faults import Fault, Route
-from components.emulator.state import EmulatorError, EmulatorState
-
-CONFIGURABLE = ("queue_seconds", "processing_seconds", "expiry_seconds", "credits")
+from components.emulator.shapes import HTML_405, ErrorStyle
+from components.emulator.state import CONFIGURABLE, EmulatorError, EmulatorState
 
 
 @dataclass(frozen=True)
@@ -45,8 +43,23 @@ def json_reply(status: int, body: Any, headers: Mapping[str, str] | None = None)
 
 
 def error_reply(status: int, detail: str, headers: Mapping[str, str] | None = None) -> Reply:
-    """Segmind's error shape: `{"error": detail}`."""
+    """Segmind's usual error shape: `{"error": detail}`."""
     return json_reply(status, {"error": detail}, headers)
+
+
+def refusal_reply(refused: EmulatorError, style: ErrorStyle | None = None) -> Reply:
+    """A refusal written in its style (the state decides which; strict makes every one JSON)."""
+    style = style or refused.style
+    if style is ErrorStyle.OAUTH:
+        return json_reply(refused.status, {"error": refused.detail, "error_description": refused.description,
+                                           "status_code": refused.status}, refused.headers)
+    if style is ErrorStyle.TEXT:
+        return Reply(refused.status, refused.detail.encode(), "text/plain; charset=utf-8", refused.headers)
+    if style is ErrorStyle.HTML:
+        return Reply(refused.status, HTML_405.encode() if refused.status == 405 else
+                     f"<html><head><title>{refused.status} {refused.detail}</title></head></html>".encode(),
+                     "text/html", refused.headers)
+    return error_reply(refused.status, refused.detail, refused.headers)
 
 
 Handler = Callable[[EmulatorState, Request], Reply]
@@ -56,9 +69,7 @@ Handler = Callable[[EmulatorState, Request], Reply]
 
 def submit(state: EmulatorState, request: Request) -> Reply:
     job = state.submit(request.params["slug"], dict(request.body))
-    base = f"{state.base_url}/v2/requests/{job.request_id}"
-    return json_reply(200, {"request_id": job.request_id, "status": JobState.QUEUED.value,
-                            "status_url": f"{base}/status", "response_url": base, "poll_url": f"{base}/status"})
+    return json_reply(200, state.submit_body(job))
 
 
 def run_sync(state: EmulatorState, request: Request) -> Reply:
@@ -66,7 +77,10 @@ def run_sync(state: EmulatorState, request: Request) -> Reply:
     if finished is None:
         return HANG_UP
     job, stored = finished
-    return Reply(200, stored.data, stored.media_type, {"x-remaining-credits": str(job.remaining_credits)})
+    headers, body = state.sync_answer(job, stored)
+    if body is not None:
+        return json_reply(200, body, headers)
+    return Reply(200, stored.data, stored.media_type, headers)
 
 
 def status(state: EmulatorState, request: Request) -> Reply:
@@ -75,6 +89,11 @@ def status(state: EmulatorState, request: Request) -> Reply:
 
 def result(state: EmulatorState, request: Request) -> Reply:
     return json_reply(*state.job_view(request.params["request_id"], full=True))
+
+
+def old_poll(state: EmulatorState, request: Request) -> Reply:
+    """`poll_url`, `/v1/requests/{id}`: the older way to poll. A poll that answers the result once done."""
+    return json_reply(*state.job_view(request.params["request_id"], full=True, poll=True))
 
 
 def upload(state: EmulatorState, request: Request) -> Reply:
@@ -104,10 +123,15 @@ def expire(state: EmulatorState, request: Request) -> Reply:
 
 
 def configure(state: EmulatorState, request: Request) -> Reply:
-    try:
-        values = {name: float(request.body[name]) for name in CONFIGURABLE if name in request.body}
-    except (TypeError, ValueError):
-        raise EmulatorError(400, f"{', '.join(CONFIGURABLE)} must be numbers") from None
+    unknown = sorted(set(request.body) - set(CONFIGURABLE))
+    if unknown:
+        raise EmulatorError(400, f"Not configurable: {', '.join(unknown)} (these are: {', '.join(CONFIGURABLE)})")
+    values = {}
+    for name, value in request.body.items():
+        try:
+            values[name] = CONFIGURABLE[name](value)
+        except (TypeError, ValueError):
+            raise EmulatorError(400, f"{name}: {value!r} is not a valid value") from None
     state.configure(**values)
     return json_reply(200, {"ok": True})
 
@@ -150,10 +174,12 @@ ROUTES: tuple[Endpoint, ...] = (
     _endpoint("POST", rf"/v2/(?P<slug>{SEGMENT})", Route.SUBMIT, submit),
     _endpoint("GET", rf"/v2/requests/(?P<request_id>{SEGMENT})/status", Route.STATUS, status),
     _endpoint("GET", rf"/v2/requests/(?P<request_id>{SEGMENT})", Route.RESULT, result),
+    _endpoint("GET", rf"/v1/requests/(?P<request_id>{SEGMENT})", Route.STATUS, old_poll),
     _endpoint("POST", rf"/v1/(?P<slug>{SEGMENT})", Route.SYNC, run_sync),
     _endpoint("POST", r"/upload-asset", Route.UPLOAD, upload),
-    # Stored files are fetched by URL alone, as Segmind's storage links are.
-    _endpoint("GET", rf"/(?P<name>(?:assets|outputs)/{SEGMENT})", Route.FILE, serve_file, keyed=False),
+    # Stored files are fetched by URL alone, as Segmind's storage links are. Outputs are not here:
+    # they live on the output host (OUTPUT_ROUTES).
+    _endpoint("GET", rf"/(?P<name>assets/{SEGMENT})", Route.FILE, serve_file, keyed=False),
     _endpoint("POST", r"/_emulator/faults", Route.CONTROL, add_fault),
     _endpoint("POST", r"/_emulator/expire", Route.CONTROL, expire),
     _endpoint("POST", r"/_emulator/config", Route.CONTROL, configure),
@@ -164,11 +190,23 @@ ROUTES: tuple[Endpoint, ...] = (
 )
 
 
-def match(method: str, path: str) -> tuple[Endpoint, dict[str, str]] | None:
-    """The endpoint for a request and its path parameters, or None (the adapter answers 404)."""
+# The output host: a separate origin, like Segmind's storage bucket, that needs no key and keeps files
+# for days after their job's record has gone.
+OUTPUT_ROUTES: tuple[Endpoint, ...] = (
+    _endpoint("GET", rf"/(?P<name>outputs/{SEGMENT})", Route.FILE, serve_file, keyed=False),
+    _endpoint("GET", r"/health", None, health, keyed=False),
+)
+
+
+def _normal(path: str) -> str:
+    return "/" + "/".join(part for part in path.split("/") if part)
+
+
+def match(method: str, path: str, table: tuple[Endpoint, ...] = ROUTES) -> tuple[Endpoint, dict[str, str]] | None:
+    """The endpoint for a request and its path parameters, or None (the adapter answers 404 or 405)."""
     method = "GET" if method == "HEAD" else method
-    path = "/" + "/".join(part for part in path.split("/") if part)
-    for endpoint in ROUTES:
+    path = _normal(path)
+    for endpoint in table:
         if endpoint.method == method:
             found = endpoint.pattern.fullmatch(path)
             if found:
@@ -176,4 +214,11 @@ def match(method: str, path: str) -> tuple[Endpoint, dict[str, str]] | None:
     return None
 
 
-__all__ = ["Endpoint", "HANG_UP", "ROUTES", "Reply", "Request", "error_reply", "json_reply", "match"]
+def allowed_methods(path: str, table: tuple[Endpoint, ...] = ROUTES) -> list[str]:
+    """The methods some endpoint takes at this path (a request with another one gets 405)."""
+    path = _normal(path)
+    return sorted({endpoint.method for endpoint in table if endpoint.pattern.fullmatch(path)})
+
+
+__all__ = ["Endpoint", "HANG_UP", "OUTPUT_ROUTES", "ROUTES", "Reply", "Request", "allowed_methods", "error_reply",
+           "json_reply", "match", "refusal_reply"]

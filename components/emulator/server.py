@@ -1,11 +1,18 @@
-"""A local Segmind: a real HTTP server on loopback that speaks the documented contract.
+"""A local Segmind: real HTTP servers on loopback that speak the contract as the service really does.
 
-v1 sync, v2 submit / status / result, `/upload-asset` and the files it stores,
-with the documented states and codes. It shares only the parameter schema
-with the client. Jobs move QUEUED → PROCESSING → COMPLETED on a timer;
-a prompt containing FAIL_TRIGGER ends FAILED (served under 422), as a content
-block would. Faults are injected per route through `faults` (in process) or
-`POST /_emulator/faults` (from another process).
+Two listeners, as Segmind has two kinds of host: the API (`url`: v1 sync, v2
+submit / status / result, the older `/v1/requests/{id}` poll, `/upload-asset`
+and the assets it stores) and the output host (`output_url`: result files,
+served without a key and kept for days after a job's record has expired). It
+shares only the parameter schema with the client. Jobs move QUEUED →
+PROCESSING → COMPLETED on a timer; a prompt containing FAIL_TRIGGER ends FAILED
+(served under 422), as a content block would. Faults are injected per route
+through `faults` (in process) or `POST /_emulator/faults` (from another process).
+
+Realistic by default (late parameter checks, 402, full bodies, retention from
+submission, error-body variants: see state.py); `strict=True` for the tidy
+contract. `rate_limit` turns on a plan-like sliding-window limit; `replay`
+answers in the shapes of a captured real run (replay.py).
 
 `Emulator` is the facade callers use: it wires the state (`state.py`), the
 route table (`routes.py`) and the HTTP adapter (`adapter.py`) together, runs the
@@ -19,10 +26,16 @@ import time
 from collections import Counter
 from typing import Any, Generic, TypeVar, overload
 
+from pathlib import Path
+
 from components.api import schema
+from components.emulator import routes
 from components.emulator.faults import Fault, FaultKind, FaultPlan, Route
 from components.emulator.adapter import EmulatorHTTPServer
-from components.emulator.state import FAIL_TRIGGER, Clock, EmulatedJob, EmulatorState, Latency, StoredFile
+from components.emulator.replay import ReplayTemplates
+from components.emulator.shapes import OutputShape, SyncShape
+from components.emulator.state import (FAIL_TRIGGER, OUTPUT_RETENTION_SECONDS, Clock, EmulatedJob, EmulatorState,
+                                       Latency, StoredFile)
 
 T = TypeVar("T")
 
@@ -57,15 +70,24 @@ class Emulator:
     processing_seconds = _OnState[float]()
     latency = _OnState["Latency | None"]()
     expiry_seconds = _OnState[float]()
+    output_retention_seconds = _OnState[float]()
     credits = _OnState[float]()
     models = _OnState["set[str]"]()
     retired_models = _OnState["set[str]"]()
     upload_key = _OnState[str]()
-    output_shape = _OnState[str]()
+    output_shape = _OnState["OutputShape | str"]()
+    sync_shape = _OnState["SyncShape | str"]()
+    strict = _OnState[bool]()
+    rate_limit = _OnState["int | None"]()
+    rate_limit_window = _OnState[float]()
+    rate_limit_polls = _OnState[bool]()
+    replay = _OnState["ReplayTemplates | None"]()
     record_keys = _OnState[bool]()
     faults = _OnState[FaultPlan]()
     calls = _OnState["Counter[Route]"]()
     bytes_received = _OnState["Counter[Route]"]()
+    rate_limited = _OnState["Counter[Route]"]()
+    keys_sent_to_files = _OnState[int]()
     jobs = _OnState["dict[str, EmulatedJob]"]()
     files = _OnState["dict[str, StoredFile]"]()
     received_keys = _OnState["Counter[str]"]()
@@ -80,45 +102,71 @@ class Emulator:
         processing_seconds: float = 2.5,
         latency: Latency | None = None,
         expiry_seconds: float = 3600.0,
+        output_retention_seconds: float = OUTPUT_RETENTION_SECONDS,
         credits: float = 100.0,
         models: tuple[str, ...] = (schema.MODEL_SLUG,),
         retired_models: tuple[str, ...] = (),
         upload_key: str = "file_urls",
-        output_shape: str = "url",
+        output_shape: OutputShape | str = OutputShape.URL,
+        sync_shape: SyncShape | str = SyncShape.BYTES,
+        strict: bool = False,
+        rate_limit: int | None = None,
+        rate_limit_window: float = 60.0,
+        rate_limit_polls: bool = True,
+        replay: ReplayTemplates | str | Path | None = None,
+        output_port: int = 0,
         record_keys: bool = False,
         clock: Clock = time.monotonic,
     ) -> None:
+        """`expiry_seconds`: how long a job's record lives from its submission; `output_retention_seconds`:
+        how long its output file stays on the output host. `rate_limit` requests per `rate_limit_window`
+        seconds per key (polls counted unless `rate_limit_polls=False`). `output_port`: where the output
+        host listens (0 picks a free port)."""
         self.state = EmulatorState(
             key=key, queue_seconds=queue_seconds, processing_seconds=processing_seconds, latency=latency,
-            expiry_seconds=expiry_seconds, credits=credits, models=models, retired_models=retired_models,
-            upload_key=upload_key, output_shape=output_shape, record_keys=record_keys, clock=clock,
+            expiry_seconds=expiry_seconds, output_retention_seconds=output_retention_seconds, credits=credits,
+            models=models, retired_models=retired_models, upload_key=upload_key, output_shape=output_shape,
+            sync_shape=sync_shape, strict=strict, rate_limit=rate_limit, rate_limit_window=rate_limit_window,
+            rate_limit_polls=rate_limit_polls, replay=replay, record_keys=record_keys, clock=clock,
         )
         self._server = EmulatorHTTPServer((host, port), self.state)
-        self.state.base_url = self._server.url  # known only once the port is bound
-        self._thread: threading.Thread | None = None
+        self._output_server = EmulatorHTTPServer((host, output_port), self.state, routes.OUTPUT_ROUTES)
+        # Known only once the ports are bound.
+        self.state.base_url = self._server.url
+        self.state.output_base_url = self._output_server.url
+        self._threads: list[threading.Thread] = []
 
     # Lifecycle ---------------------------------------------------------------
 
     @property
     def url(self) -> str:
+        """The API host (and storage host: `/upload-asset` and its assets)."""
         return self._server.url
 
+    @property
+    def output_url(self) -> str:
+        """The separate, key-less host result files are served from."""
+        return self._output_server.url
+
     def start(self) -> Emulator:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="segmind-emulator", daemon=True)
-        self._thread.start()
+        for server, name in ((self._server, "segmind-emulator"), (self._output_server, "segmind-emulator-outputs")):
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name,
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
         return self
 
     def stop(self) -> None:
-        """Stop jobs, the listener and every open connection, and wait for their threads."""
+        """Stop jobs, the listeners and every open connection, and wait for their threads."""
         self.state.shutdown()
-        if self._thread is not None:  # shutdown() waits for serve_forever, so only once it has run
-            self._server.shutdown()
-        self._server.server_close()
-        # shutdown() only stops accepting: open keep-alive connections are closed so their threads end too.
-        self._server.close_connections()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        for server in (self._server, self._output_server):
+            if self._threads:  # shutdown() waits for serve_forever, so only once it has run
+                server.shutdown()
+            server.server_close()
+            # shutdown() only stops accepting: open keep-alive connections are closed so their threads end too.
+            server.close_connections()
+        for thread in self._threads:
+            thread.join(timeout=5)
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -145,6 +193,10 @@ class Emulator:
 
     def job_body(self, job: EmulatedJob, *, full: bool) -> dict[str, Any]:
         return self.state.job_body(job, full=full)
+
+    def configure(self, **values: Any) -> None:
+        """What `POST /_emulator/config` changes (see state.CONFIGURABLE), in process."""
+        self.state.configure(**values)
 
 
 __all__ = ["Emulator", "EmulatedJob", "FAIL_TRIGGER"]

@@ -31,6 +31,11 @@ ImageSource = Union[str, os.PathLike, bytes, Image.Image]
 
 # Larger inputs only cost upload time: the model's output is at most 1536 px a side.
 MAX_INPUT_SIDE = 4096
+# Refused from the header, before any decode: a 200-megapixel phone photo is the largest ordinary
+# input; past this a small file is a decompression bomb (Pillow itself only warns below ~89 MP).
+MAX_INPUT_PIXELS = 200_000_000
+# A painted mask may differ from its image's aspect by rounding only (it was painted on a scaled copy).
+ASPECT_TOLERANCE = 0.02
 # A file over the model's 50 MB may still be reduced to fit; beyond this it is not worth reading.
 MAX_READ_BYTES = 200 * 1024 * 1024
 REENCODE_OPTIONS = {"JPEG": {"quality": 92}, "WEBP": {"quality": 90}, "PNG": {}}
@@ -57,12 +62,28 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
 class _CheckedImages:
     """Checked images by (digest of the bytes as given, name): an LRU bounded in entries and bytes."""
 
-    def __init__(self, max_entries: int = 64, max_bytes: int = 256 * 1024 * 1024) -> None:
+    def __init__(self, max_entries: int = 32, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._items: OrderedDict[tuple[str, str], LocalImage] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+
+    def scaled_mask(self, mask: LocalImage, size: tuple[int, int]) -> LocalImage:
+        """A painted mask scaled to its image's pixel size, made once per (mask, size)."""
+        key = (f"{mask.digest}:{size[0]}x{size[1]}", mask.name)
+        with self._lock:
+            found = self._items.get(key)
+        if found is not None:
+            return found
+        with Image.open(io.BytesIO(mask.data)) as image:
+            # NEAREST keeps the mask hard-edged: alpha stays exactly 0 or 255.
+            resized = image.convert("RGBA").resize(size, Image.Resampling.NEAREST)
+        scaled = LocalImage(_encode(resized, "PNG"), "image/png", size[0], size[1], True, mask.name, size)
+        with self._lock:
+            self._items[key] = scaled
+            self._bytes += len(scaled.data)
+        return scaled
 
     def get_or_decode(self, data: bytes, name: str) -> LocalImage:
         key = (hashlib.sha256(data).hexdigest(), name)
@@ -85,6 +106,21 @@ class _CheckedImages:
 CHECKED = _CheckedImages()
 
 
+def check_header(opened: Image.Image, size_bytes: int, name: str) -> None:
+    """Refuse from what the header says, before any pixel is decoded."""
+    width, height = opened.size
+    if width * height > MAX_INPUT_PIXELS:
+        raise InputError(f"{name} is {width}x{height} ({width * height / 1e6:.0f} megapixels); this app opens at "
+                         f"most {MAX_INPUT_PIXELS / 1e6:.0f} megapixels")
+    check_file_size(size_bytes, name)
+
+
+def check_file_size(size_bytes: int, name: str) -> None:
+    if size_bytes > MAX_READ_BYTES:
+        raise InputError(f"{name} is {size_bytes / 1e6:.0f} MB; this app reads at most "
+                         f"{MAX_READ_BYTES // 1_000_000} MB (the model takes 50 MB)")
+
+
 def _decode(data: bytes, name: str) -> LocalImage:
     """Check the bytes; pass them through untouched unless the model needs them changed."""
     if not data:
@@ -92,6 +128,7 @@ def _decode(data: bytes, name: str) -> LocalImage:
     notes = []
     try:
         with Image.open(io.BytesIO(data)) as opened:
+            check_header(opened, len(data), name)
             opened.load()
             fmt = opened.format or ""
             original = opened.size
@@ -156,9 +193,7 @@ def load_image(source: ImageSource, name: str = "image") -> InputImage:
     try:
         if not path.is_file():
             raise InputError(f"{name}: no such file {path.name!r}")
-        if path.stat().st_size > MAX_READ_BYTES:
-            raise InputError(f"{name} is {path.stat().st_size / 1e6:.0f} MB; this app reads at most "
-                             f"{MAX_READ_BYTES // 1_000_000} MB (the model takes 50 MB)")
+        check_file_size(path.stat().st_size, name)
         data = path.read_bytes()
     except OSError:
         raise InputError(f"{name}: the file {path.name!r} cannot be read") from None
@@ -173,9 +208,15 @@ class PreparedInputs:
 
 
 def prepare_inputs(
-    images: Sequence[ImageSource], mask: ImageSource | None = None
+    images: Sequence[ImageSource], mask: ImageSource | None = None, *, mask_painted: bool = False,
+    names: Sequence[str] | None = None,
 ) -> tuple[PreparedInputs | None, list[ValidationIssue]]:
-    """Load and check every image and the mask; return them or what is wrong."""
+    """Load and check every image and the mask; return them or what is wrong.
+
+    A painted mask was drawn on a scaled copy of the first image: it is scaled to that
+    image's pixel size instead of having to match it. `names` say what each image is
+    called in messages (default "image N").
+    """
     issues: list[ValidationIssue] = []
     if not images:
         issues.append(ValidationIssue("image_urls", "is empty: add at least one image to edit"))
@@ -185,8 +226,9 @@ def prepare_inputs(
     loaded: list[InputImage] = []
     first: InputImage | None = None
     for position, source in enumerate(images[: schema.MAX_IMAGES], start=1):
+        name = names[position - 1] if names and position <= len(names) else f"image {position}"
         try:
-            image = load_image(source, f"image {position}")
+            image = load_image(source, name)
         except InputError as exc:
             issues.append(ValidationIssue("image_urls", str(exc)))
             continue
@@ -200,6 +242,10 @@ def prepare_inputs(
         except InputError as exc:
             issues.append(ValidationIssue("mask", str(exc)))
         else:
+            if mask_painted and isinstance(loaded_mask, LocalImage) and isinstance(first, LocalImage):
+                loaded_mask, problem = _painted_to_size(loaded_mask, first)
+                if problem:
+                    issues.append(problem)
             issues.extend(check_mask(loaded_mask, first))
     if issues:
         return None, issues
@@ -208,6 +254,18 @@ def prepare_inputs(
         loaded_mask = _fit_mask(loaded_mask, first)
     notes = [i.note for i in [*loaded, loaded_mask] if isinstance(i, LocalImage) and i.note]
     return PreparedInputs(loaded, loaded_mask, notes), []
+
+
+def _painted_to_size(mask: LocalImage, first: LocalImage) -> tuple[LocalImage, ValidationIssue | None]:
+    """A mask painted on a working copy, at the first image's size as shown (before any reduction)."""
+    shown = first.original_size or (first.width, first.height)
+    if abs(mask.width / mask.height - shown[0] / shown[1]) > ASPECT_TOLERANCE * shown[0] / shown[1]:
+        return mask, ValidationIssue("mask", f"was painted on a {mask.width}x{mask.height} image, not on this "
+                                             f"{shown[0]}x{shown[1]} one: paint it again")
+    if (mask.width, mask.height) == shown:
+        return mask, None
+    scaled = CHECKED.scaled_mask(mask, shown)
+    return LocalImage(scaled.data, scaled.media_type, scaled.width, scaled.height, True, mask.name, shown), None
 
 
 def _fit_mask(mask: LocalImage, first: LocalImage) -> LocalImage:
@@ -246,11 +304,14 @@ class EditRequest:
     images: Sequence[ImageSource]
     mask: ImageSource | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    mask_painted: bool = False             # drawn on a scaled copy of the first image: scale it to fit
+    names: Sequence[str] | None = None     # what each image is called in messages
 
 
 def check_request(request: EditRequest) -> tuple[EditInputs | None, list[ValidationIssue]]:
     """Every problem with a request, found without touching the network; the checked inputs if none."""
-    inputs, issues = prepare_inputs(request.images, request.mask)
+    inputs, issues = prepare_inputs(request.images, request.mask, mask_painted=request.mask_painted,
+                                    names=request.names)
     image_issue_seen = any(i.param == "image_urls" for i in issues)
     # Stand-in URLs let the schema judge prompt and options before anything is uploaded.
     count = min(len(request.images), schema.MAX_IMAGES + 1)

@@ -1,8 +1,9 @@
 """From what a person painted in the ImageEditor to the mask the model expects.
 
 The model wants a PNG the size of the first image, fully transparent where
-it may edit and opaque elsewhere. The editor gives the uploaded background
-and one RGBA layer per paint layer, transparent where nothing was painted.
+it may edit and opaque elsewhere. The editor gives one RGBA layer per paint
+layer, transparent where nothing was painted, at the size of the working copy
+it shows (components/media/working_copy.py).
 """
 
 from __future__ import annotations
@@ -12,21 +13,12 @@ from typing import Any, Mapping
 from PIL import Image, ImageChops, ImageDraw
 
 
-def editor_background(value: Mapping[str, Any] | None) -> Image.Image | None:
-    """The image being edited, or None when nothing was uploaded."""
-    if not value:
-        return None
-    background = value.get("background")
-    if background is None:
-        return None
-    if background.mode == "RGBA" and background.getchannel("A").getextrema() == (255, 255):
-        # Opaque: drop the alpha so the upload is smaller and the model sees an ordinary photo.
-        return background.convert("RGB")
-    return background
+def painted_area(value: Mapping[str, Any] | None) -> Image.Image | None:
+    """An L image at the paint layers' own size, 255 wherever any layer has paint; None when nothing was painted.
 
-
-def painted_area(value: Mapping[str, Any] | None, size: tuple[int, int]) -> Image.Image | None:
-    """An L image, 255 wherever any layer has paint; None when nothing was painted."""
+    The layers are the size of what the editor shows (the working copy), whatever
+    its background arrived as: the page may send the background as a placeholder.
+    """
     if not value:
         return None
     union: Image.Image | None = None
@@ -34,8 +26,8 @@ def painted_area(value: Mapping[str, Any] | None, size: tuple[int, int]) -> Imag
         if layer is None or layer.mode != "RGBA":
             continue
         alpha = layer.getchannel("A")
-        if alpha.size != size:
-            alpha = alpha.resize(size, Image.Resampling.NEAREST)
+        if union is not None and alpha.size != union.size:
+            alpha = alpha.resize(union.size, Image.Resampling.NEAREST)
         painted = alpha.point(lambda a: 255 if a > 0 else 0)
         union = painted if union is None else ImageChops.lighter(union, painted)
     if union is None or union.getextrema()[1] == 0:
@@ -44,14 +36,14 @@ def painted_area(value: Mapping[str, Any] | None, size: tuple[int, int]) -> Imag
 
 
 def mask_from_editor(value: Mapping[str, Any] | None) -> Image.Image | None:
-    """The mask to send: alpha 0 where painted, 255 elsewhere, at the first image's size."""
-    background = editor_background(value)
-    if background is None:
-        return None
-    area = painted_area(value, background.size)
+    """The mask as painted: alpha 0 where painted, 255 elsewhere, at the paint layers' size.
+
+    It is scaled to the photo's own pixel size when a run is prepared (components.media.images).
+    """
+    area = painted_area(value)
     if area is None:
         return None
-    mask = Image.new("RGBA", background.size, (0, 0, 0, 255))
+    mask = Image.new("RGBA", area.size, (0, 0, 0, 255))
     mask.putalpha(ImageChops.invert(area))
     return mask
 
@@ -72,3 +64,21 @@ def edit_fraction(mask: Image.Image) -> float:
     """The share of pixels the mask opens for editing."""
     histogram = mask.convert("RGBA").getchannel("A").histogram()
     return histogram[0] / max(1, mask.width * mask.height)
+
+
+PAINT_COLOUR = (255, 0, 170, 255)  # the editor's brush colour, so a restored mask looks as if just painted
+
+
+def paint_layer_from_mask(mask_path: str, size: tuple[int, int]) -> Image.Image:
+    """A mask as the editor's paint layer at `size` (the working copy's): paint where the mask is transparent.
+
+    Restoring a run puts its painted mask back as paint, so it can be changed with the brush again.
+    """
+    with Image.open(mask_path) as mask:
+        if mask.width * mask.height > 200_000_000:
+            raise ValueError("mask too large")
+        alpha = mask.convert("RGBA").getchannel("A").resize(size, Image.Resampling.NEAREST)
+    painted = alpha.point(lambda a: 255 if a == 0 else 0)
+    layer = Image.new("RGBA", size, (0, 0, 0, 0))
+    layer.paste(PAINT_COLOUR, (0, 0), painted)
+    return layer

@@ -24,6 +24,8 @@ def status_record(update: RunUpdate, run: Run) -> dict[str, Any]:
         "elapsed": round(update.elapsed, 3),
         "polls": update.polls,
         "inference_time": result.metrics.inference_time if result else None,
+        "queue_time": result.metrics.queue_time if result else None,
+        "server_total_time": result.metrics.total_time if result else None,
         "cost": result.metrics.cost if result else None,
         "remaining_credits": result.metrics.remaining_credits if result else None,
         "width": result.width if result else None,
@@ -46,15 +48,22 @@ class EditEndpoint:
         self.service = service
         self.input_names = input_names
 
-    def validate(self, **values: Any) -> list[dict]:
+    def validate(self, prompt: str, images: Any, mask: Any = None, **options: Any) -> list[dict]:
+        values = {"prompt": prompt, "images": images, "mask": mask, **options}
         messages: dict[str, list[str]] = {}
         for issue in check_request(api_request(values))[1]:
             target = "images" if issue.param == "image_urls" else issue.param
             messages.setdefault(target, []).append(issue.message)
         return [gr.validate(name not in messages, "; ".join(messages.get(name, []))) for name in self.input_names]
 
-    async def edit(self, request: gr.Request, **values: Any) -> AsyncIterator[tuple[str | None, dict]]:
-        """Edit images with GPT Image on Segmind; streams status, returns (image_file, status)."""
+    async def edit(self, request: gr.Request, prompt: str, images: Any, mask: Any = None,
+                   **options: Any) -> AsyncIterator[tuple[str | None, dict]]:
+        """Edit images with GPT Image on Segmind; streams status, returns (image_file, status).
+
+        `mask` has a default (None) in this signature so that programs may leave it out: Gradio
+        marks a parameter optional only when the function says so.
+        """
+        values = {"prompt": prompt, "images": images, "mask": mask, **options}
         # Program runs are kept on disk too, under an owner nobody holds: no browser can list them.
         # Deployer limits count per Gradio session, as a browser's do.
         run = await in_thread(self.service.start_edit, api_request(values), owner=f"api-{secrets.token_hex(16)}",

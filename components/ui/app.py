@@ -27,12 +27,24 @@ OWNER_STORAGE_KEY = "gpt-image-edit-explorer-owner"
 # Every event that starts or watches runs shares one concurrency group.
 JOBS_CONCURRENCY_ID = "segmind-jobs"
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+PAGE_JS = (Path(__file__).with_name("page.js")).read_text()
 
 CSS = f"""
 #banner-emulator {{ border-left: 6px solid #f5a623; padding: 8px 14px; background: #fff8e6; }}
 #banner-segmind {{ border-left: 6px solid #2e7d32; padding: 8px 14px; background: #eef7ee; }}
 #status {{ min-height: 3em; }}
 #opt-output_compression input:disabled {{ opacity: 0.35; }}
+#mask-help p {{ margin: 0; }}
+#editor-heading p {{ margin: 0 0 -6px 4px; }}
+/* Gradio draws a dropdown's validation message over its label: give it room below instead. */
+#sweep-param .validation-error {{ position: static; display: block; margin-top: 4px; }}
+/* On a phone the editor is shorter, and its tool rail lies along the bottom instead of over the photo's left edge. */
+@media (max-width: 640px) {{
+  #editor {{ height: 400px !important; }}
+  #editor .toolbar-wrap {{ flex-direction: row; top: auto !important; bottom: 6px; left: 6px !important;
+                          transform: none !important; width: auto; height: auto; }}
+  #editor .toolbar-wrap .half-container {{ flex-direction: row; }}
+}}
 {status_css()}
 """
 
@@ -70,7 +82,8 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
         demo.load(ensure_owner, owner, owner, api_visibility="private")
         wire_edit_tab(edit_tab, EditHandlers(service, history, edit_tab, owner), owner, concurrency, examples)
         wire_sweep_tab(sweep_tab, SweepHandlers(service, sweep_tab), edit_tab.form, owner, concurrency)
-        wire_history_tab(history_tab, HistoryHandlers(service, history), edit_tab.form, owner, tabs, concurrency)
+        wire_history_tab(history_tab, HistoryHandlers(service, history), edit_tab.form, owner, tabs, concurrency,
+                         edit_tab.input_view)
         add_edit_endpoint(edit_tab.form, service, concurrency)
 
     demo.service = service  # for tests and benchmarks that need to see live runs
@@ -90,7 +103,7 @@ def add_examples(form: Form) -> gr.Examples | None:
         mask = str(EXAMPLES_DIR / entry["mask"]) if entry.get("mask") else None
         rows.append([entry["prompt"], background, references, mask])
         labels.append(entry["label"])
-    return gr.Examples(rows, [form.prompt, form.editor, form.files, form.mask_file], example_labels=labels,
+    return gr.Examples(rows, [form.prompt, form.photo, form.files, form.mask_file], example_labels=labels,
                        label="Examples", cache_examples=False)
 
 
@@ -99,6 +112,7 @@ def launch_options() -> dict[str, Any]:
     return {
         "theme": gr.themes.Soft(),
         "css": CSS,
+        "js": PAGE_JS,
         "max_file_size": UPLOAD_LIMIT,
         # No allowed_paths: OUTPUT_DIR is never served as such (files go out as copies, see serving.py).
         "footer_links": ["api", "gradio"],

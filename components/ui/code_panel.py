@@ -2,27 +2,50 @@
 
 from __future__ import annotations
 
-import os
+import mimetypes
 from typing import Any
 
 import gradio as gr
 
 from components.app.backend import Backend
+from components.app.history import input_names
 from components.app.snippets import ALL as SNIPPETS
 from components.app.snippets import SnippetRequest
-from components.ui.form import Form, UiImages, option_values
+from components.media.images import check_request
+from components.ui.form import Form, UiImages, form_request, option_values
+
+# User-facing sentence (to move into ui/copy.py).
+CODE_HELP = ("Code that sends exactly this request and saves the result next to it. Your key is read from "
+             "`SEGMIND_API_KEY`, never written out. Files are named as in a run's zip (*History*): "
+             "`image-1.<ext>` is the image in the editor, `image-2.<ext>`, … the uploaded references in order, "
+             "and `mask.png` the mask shown above.")
+
+
+def local_names(values: dict[str, Any]) -> tuple[list[str], str | None]:
+    """The names of the form's images and mask, exactly as a run of this form keeps them (and zips them).
+
+    The form is checked as a run would check it, so the extensions are the ones really sent. A form
+    that does not check yet gets the same numbering, with each file's own extension.
+    """
+    inputs, _ = check_request(form_request(values))
+    if inputs is not None:
+        return input_names(inputs)
+    images = UiImages.read(values)
+
+    def guessed(stem: str, source: Any) -> str:
+        # As a run names them: the media type's subtype (image/jpeg → jpeg).
+        kind = mimetypes.guess_type(source)[0] if isinstance(source, str) else None
+        return f"{stem}.{kind.rpartition('/')[2] if kind and kind.startswith('image/') else 'img'}"
+
+    names = [str(source) if i > len(images.images) - len(images.urls) else guessed(f"image-{i}", source)
+             for i, source in enumerate(images.images, start=1)]
+    mask = None if images.mask is None else "mask.png"
+    return names, mask
 
 
 def snippet_request(values: dict[str, Any], backend: Backend) -> SnippetRequest:
-    """The form as files and URLs a reader of the snippet would have."""
-    images = UiImages.read(values)
-    names = (["image-1.png"] if images.edited is not None else []) + \
-        [os.path.basename(p) for p in images.files] + images.urls
-    mask = None
-    if images.mask_file:
-        mask = os.path.basename(images.mask_file)
-    elif images.painted_mask is not None:
-        mask = "mask.png"
+    """The form as the files and URLs a reader of the snippet has: named as in a run's zip."""
+    names, mask = local_names(values)
     return SnippetRequest(values.get("prompt") or "", names, mask, option_values(values),
                           model=backend.settings.model, api_base=backend.settings.api_base,
                           storage_base=backend.settings.storage_base)
@@ -35,9 +58,7 @@ def snippets_for(values: dict[str, Any], backend: Backend) -> list[str]:
 
 def build_code_panel(form: Form, backend: Backend) -> None:
     with gr.Accordion("Copy as code", open=False, elem_id="code-panel"):
-        gr.Markdown("Code that sends exactly this request. Your key is read from `SEGMIND_API_KEY`, never written "
-                    "out. `image-1.png` is the image in the editor and `mask.png` the mask shown above "
-                    "(both are in a run's zip in *History*); uploaded references keep their file names.")
+        gr.Markdown(CODE_HELP)
         show = gr.Button("Show code for this form", elem_id="show-code")
         blocks = [gr.Code(label=name, language="shell" if name == "curl" else "python", interactive=False,
                           elem_id=f"code-{index}") for index, name in enumerate(SNIPPETS)]

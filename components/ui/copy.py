@@ -6,8 +6,15 @@ from components.api import errors
 from components.api.constants import RESULT_RETENTION
 from components.app import refusals
 from components.app.backend import Backend, BackendKind
+from components.app.runs import CancelledBeforeSubmit
 
 TITLE = "GPT Image Edit explorer"
+PHOTO_LABEL = "1 · Photo to edit"
+EDITOR_LABEL = "2 · Paint the area to change"
+MASK_HELP = ("Paint over what should change; the paint becomes the mask (transparent where painted), scaled to the "
+             "photo's own pixel size when it is sent. **The model takes the mask as guidance, not an exact "
+             "boundary.** Paint nothing to let it edit the whole image. The brush size is a share of the image: "
+             "change it with the brush's size control.")
 KEY_ACCORDION = "API key and deadline"
 RETENTION = f"{RESULT_RETENTION}."
 
@@ -87,6 +94,8 @@ def error_message(exc: BaseException) -> str:
         return "Nothing was sent. Fix: " + "; ".join(str(issue) for issue in exc.issues)
     if isinstance(exc, refusals.Refusal):
         return refusal_message(exc)
+    if isinstance(exc, CancelledBeforeSubmit):
+        return CANCELLED_BEFORE_SUBMIT
     if isinstance(exc, errors.SegmindError):
         remedy = next((text for cls, text in UI_REMEDIES.items() if isinstance(exc, cls)), None)
         return exc.message if remedy is None else exc.message.replace(exc.remedy, remedy)

@@ -1,7 +1,9 @@
-"""The Edit tab: the form (every parameter a widget), painted masks, references, Run and Cancel.
+"""The Edit tab: the photo, the editor that paints its mask, the prompt, Run and Cancel, every parameter.
 
 Layout (`build_edit_tab`) is apart from behaviour (`EditHandlers`, plain methods a
-test can call) and from wiring (`wire_edit_tab`).
+test can call) and from wiring (`wire_edit_tab`). The editor paints on a light
+working copy of the photo (components/media/working_copy.py); the photo itself
+is uploaded once, kept on the server and sent to Segmind as it is.
 """
 
 from __future__ import annotations
@@ -16,19 +18,26 @@ from components.api import errors, schema
 from components.api.models import EditResult
 from components.app.backend import Backend
 from components.app.history import HistoryStore
-from components.app.service import EditService
+from components.app.service import CancelOutcome, EditService
+from components.app.status import RunStatus
+from components.media.images import InputError
 from components.media.mask import edit_fraction, mask_preview
+from components.media.working_copy import BRUSH_SIZE, make_working_copy
 from components.ui import copy
 from components.ui.errors import as_gr_error, in_thread
 from components.ui.form import (
-    EMPTY_COUNT, Form, UiImages, ensure_owner, form_problems, form_request, problem_summary, visitor_key_from,
+    EMPTY_COUNT, Form, UiImages, ensure_owner, file_paths, form_problems, form_request, problem_summary,
+    visitor_key_from,
 )
-from components.ui.serving import servable
+from components.ui.serving import fresh_path, servable
 from components.ui.status import check_pill, money, pill, seconds, status_line
-from components.app.status import RunStatus
 
-# After Cancel, how long to wait to learn whether a submit already on the wire landed.
-CANCEL_SETTLE_SECONDS = 3.0
+# The page names each click on Run with a ticket (made at the click, see ui/page.js); Cancel sends
+# the same ticket, so it reaches the click even before the run exists. Without the page's script,
+# the run makes its own.
+NEW_TICKET_JS = ("(...args) => { if (!window.__gptTicketsByClick) window.__gptRunTicket = String(Math.random()).slice(2)"
+                 " + String(Date.now()); args[0] = window.__gptRunTicket; return args; }")
+LAST_TICKET_JS = "(...args) => { args[0] = window.__gptRunTicket || ''; return args; }"
 
 
 @dataclass
@@ -44,7 +53,9 @@ class EditTab:
     count: gr.Markdown
     preview: gr.Image
     mask_info: gr.Markdown
+    mask_refresh: gr.Button
     cost: gr.Markdown
+    ticket: gr.Textbox
     session_spend: gr.State
     current_run: gr.State
 
@@ -70,7 +81,9 @@ def metrics_text(result: EditResult, total: float | None, session_spend: float) 
     m = result.metrics
     rows = [
         ("Server inference time", seconds(m.inference_time)),
-        ("Total time (upload, queue, polling, download)", seconds(total)),
+        ("Server queue time", seconds(m.queue_time)),
+        ("Server total time (submit to end)", seconds(m.total_time)),
+        ("Total time (from the click: upload, queue, polling, download)", seconds(total)),
         ("Cost of this run", money(m.cost)),
         ("Remaining credits", money(m.remaining_credits)),
         ("Spent this session", money(session_spend)),
@@ -80,24 +93,41 @@ def metrics_text(result: EditResult, total: float | None, session_spend: float) 
 
 
 def inspect_inputs(values: dict[str, Any]) -> tuple[str, Image.Image | None, str]:
-    """The image count, the mask preview and a line about the mask, for what the form holds now."""
+    """The image count, the mask preview and a line about the mask, for what the form holds now.
+
+    A painted mask is shown at the working copy's size: the preview is for the eye, and the
+    share of the image it opens is the same at any scale.
+    """
     images = UiImages.read(values)
     mask = images.mask
     if images.mask_file:
         try:
-            mask = Image.open(images.mask_file)
-            mask.load()
+            with Image.open(images.mask_file) as opened:
+                if opened.width * opened.height > 64_000_000:
+                    return images.count_text(), None, "The uploaded mask is too large to preview."
+                opened.draft("RGBA", (1024, 1024))
+                mask = opened.copy()
         except (OSError, Image.DecompressionBombError):
             return images.count_text(), None, "The uploaded mask is not a readable image."
-        source = "Mask from the uploaded file"
+        source = f"Mask from the uploaded file: {mask.width}×{mask.height} PNG"
     else:
-        source = "Mask from your painting"
+        source = "Mask from your painting (scaled to the photo's own size when sent)"
     if mask is None:
         return images.count_text(), None, "No mask: nothing painted, so the whole image may change."
-    info = f"{source}: {mask.width}×{mask.height} PNG"
+    info = source
     if mask.mode in ("RGBA", "LA"):
         info += f", {edit_fraction(mask):.1%} of the image open to edit."
-    return images.count_text(), mask_preview(mask), info
+    small = mask.copy()
+    small.thumbnail((512, 512), Image.Resampling.NEAREST)
+    return images.count_text(), mask_preview(small), info
+
+
+def cancel_message(outcome: CancelOutcome, request_id: str | None) -> str:
+    if outcome is CancelOutcome.SUBMITTED and request_id:
+        return f"{pill(RunStatus.STOPPED)} {copy.cancelled_after_submit(request_id)}"
+    if outcome is CancelOutcome.SUBMIT_IN_FLIGHT:
+        return f"{pill(RunStatus.STOPPED)} {copy.CANCELLED_IN_FLIGHT}"
+    return f"{pill(RunStatus.STOPPED)} {copy.CANCELLED_BEFORE_SUBMIT}"
 
 
 # Behaviour ----------------------------------------------------------------------------
@@ -110,13 +140,30 @@ class EditHandlers:
         self.tab = tab
         self.owner = owner  # an output too: a first run may have to create this browser's id
 
+    def load_photo(self, photo: Any, **values: Any) -> tuple[Any, ...]:
+        """A new photo: its working copy goes into the editor (the photo itself stays here).
+
+        A file that is not an image is refused at once, with the reason, and cleared.
+        """
+        paths = file_paths(photo)
+        values = {**values, "photo": paths[0] if paths else None, "editor": None}
+        if not paths:
+            return (None, None, None, *inspect_inputs(values))
+        try:
+            working = make_working_copy(paths[0], fresh_path("working-copy"), copy.PHOTO_LABEL)
+        except InputError as exc:
+            gr.Warning(f"{exc}. Choose a JPEG, PNG or WebP photo.", title="Not an image")
+            return (None, None, None, *inspect_inputs({**values, "photo": None}))
+        editor = {"background": str(working.path), "layers": [], "composite": None}
+        return (gr.update(), editor, str(working.path), *inspect_inputs(values))
+
     def inspect(self, **values: Any) -> tuple[str, Image.Image | None, str]:
         return inspect_inputs(values)
 
-    def validate(self, owner_id: Any, session_spend: float, **values: Any) -> list[dict]:
-        """Marks each widget with what is wrong with it (Gradio's validator); the first two are the extras."""
+    def validate(self, ticket: str, owner_id: Any, session_spend: float, **values: Any) -> list[dict]:
+        """Marks each widget with what is wrong with it (Gradio's validator); the first three are the extras."""
         messages = form_problems(values)
-        return [gr.validate(True, ""), gr.validate(True, "")] + [
+        return [gr.validate(True, "")] * 3 + [
             gr.validate(name not in messages, "; ".join(messages.get(name, []))) for name in self.tab.form.kwargs]
 
     def summarize(self, **values: Any) -> tuple[Any, str]:
@@ -126,22 +173,19 @@ class EditHandlers:
             return gr.update(), ""  # a fresh click: Cancel must not name the previous run
         return f"{check_pill()} Nothing was sent. Fix the marked fields: {problem_summary(messages)}", ""
 
-    def _start(self, owner_id: str, key: str | None, values: dict[str, Any]):
-        """Decode, preview and record the inputs (CPU and disk work, kept off the event loop)."""
-        shown = inspect_inputs(values)
-        run = self.service.start_edit(form_request(values), owner=owner_id, visitor_key=key,
-                                      deadline=float(values["deadline"]))
-        return UiImages.read(values).edited, shown, run
-
-    async def run(self, owner_id: str | None, session_spend: float, request: gr.Request,
+    async def run(self, ticket: str, owner_id: str | None, session_spend: float, request: gr.Request,
                   **values: Any) -> AsyncIterator[dict]:
         tab = self.tab
         owner_id = ensure_owner(owner_id)
+        ticket = (ticket or "").strip()[:80] or None
+        if ticket:
+            self.service.tickets.clicked(ticket)  # the clock starts at the click
         key = visitor_key_from(request, values["visitor_key"])
-        edited, (count, preview, mask_info), run = await in_thread(self._start, owner_id, key, values)
-        yield {tab.status: "Starting…", tab.download: gr.update(visible=False), tab.metrics: "",
-               tab.result_view: None, tab.input_view: edited, tab.count: count, tab.preview: preview,
-               tab.mask_info: mask_info, tab.current_run: run.run_id, self.owner: owner_id}
+        yield {tab.status: f"{pill(RunStatus.PREPARING)} checking the photo and the mask…",
+               tab.download: gr.update(visible=False), tab.metrics: "", tab.result_view: None}
+        run = await in_thread(self.service.start_edit, form_request(values), owner=owner_id, visitor_key=key,
+                              deadline=float(values["deadline"]), ticket=ticket)
+        yield {tab.current_run: run.run_id, self.owner: owner_id}
         try:
             async for update in run.subscribe():
                 if update.notes:
@@ -161,64 +205,82 @@ class EditHandlers:
             yield {tab.status: f"{pill(RunStatus.FAILED)}{where} — {copy.error_message(exc)}"}
             raise as_gr_error(exc, "Run failed") from None
 
-    def cancel(self, run_id: str, owner_id: object) -> str:
-        service = self.service
-        run = service.get(run_id) if run_id else None
+    def cancel(self, ticket: str, run_id: str, owner_id: object) -> str:
+        """Stop the last click on Run, and say what that did: nothing sent, or sent and maybe billed."""
+        ticket = (ticket or "").strip()[:80]
+        if ticket:
+            cancelled = self.service.cancel(ticket)
+            return cancel_message(cancelled.outcome, cancelled.request_id)
+        # A page without tickets (its script did not load): stop this browser's latest run.
+        run = self.service.get(run_id) if run_id else None
         if run is None and isinstance(owner_id, str):
-            # Cancelled before the run's id reached the page: stop this browser's runs not yet submitted.
-            starting = [r for r in service.live(owner_id) if not r.record.request_id]
-            for other in starting:
-                other.stop()
-            run = starting[-1] if starting else None
-            run_id = run.run_id if run else ""
-        if run is not None:
-            run.stop()
-            # A submit already on the wire can't be called back: wait briefly to learn whether it landed.
-            run.wait(CANCEL_SETTLE_SECONDS)
-        record = self.history.get(run_id) if run_id else None
-        if record is not None and record.request_id:
-            return f"{pill(RunStatus.STOPPED)} {copy.cancelled_after_submit(record.request_id)}"
-        if run is not None and not run.done:
-            return f"{pill(RunStatus.STOPPED)} {copy.CANCELLED_IN_FLIGHT}"
-        return f"{pill(RunStatus.STOPPED)} {copy.CANCELLED_BEFORE_SUBMIT}"
+            live = self.service.live(owner_id)
+            run = live[-1] if live else None
+        if run is None:
+            return cancel_message(CancelOutcome.NOT_SUBMITTED, None)
+        if not run.stop():
+            return cancel_message(CancelOutcome.NOT_SUBMITTED, None)
+        run.wait(2.0)
+        request_id = run.record.request_id
+        return cancel_message(CancelOutcome.SUBMITTED if request_id else CancelOutcome.SUBMIT_IN_FLIGHT, request_id)
 
 
 # Layout -------------------------------------------------------------------------------
 
 
 def build_edit_tab(backend: Backend) -> EditTab:
-    """The Edit tab's widgets, inside the caller's `gr.Tab`."""
-    with gr.Row():
-        with gr.Column(scale=3):
+    """The Edit tab's widgets, inside the caller's `gr.Tab`.
+
+    The left column is the loop a person goes round (photo, paint, prompt, Run, result), so
+    on a phone, where the columns stack, Run and its status sit right under the editor.
+    """
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, elem_id="loop-column"):
+            photo = gr.File(label=copy.PHOTO_LABEL, file_types=["image"], file_count="single", elem_id="photo",
+                            height=96)
+            gr.Markdown(f"**{copy.EDITOR_LABEL}**", elem_id="editor-heading")
             editor = gr.ImageEditor(
-                label="Image to edit — upload it, then paint the area to change",
-                type="pil", image_mode="RGBA", sources=("upload", "clipboard"), transforms=(),
-                brush=gr.Brush(colors=["#ff00aa"], color_mode="fixed", default_size=24),
-                eraser=gr.Eraser(default_size=24), layers=False, elem_id="editor", height=520,
+                label=copy.EDITOR_LABEL, show_label=False, type="pil", image_mode="RGBA", sources=(), transforms=(),
+                brush=gr.Brush(colors=["#ff00aa"], color_mode="fixed", default_size=BRUSH_SIZE),
+                eraser=gr.Eraser(default_size=BRUSH_SIZE), layers=False, interactive=True, elem_id="editor",
+                height=520, placeholder="Upload a photo above, then paint here.",
             )
-            gr.Markdown("The painted area becomes the mask (transparent where painted, at the image's own pixel "
-                        "size). **The model takes the mask as guidance, not an exact boundary.** Paint nothing to "
-                        "let it edit the whole image.")
+            gr.Markdown(copy.MASK_HELP, elem_id="mask-help")
+            prompt = gr.Textbox(label="3 · Prompt", lines=3, elem_id="prompt",
+                                info=schema.PARAMS_BY_NAME["prompt"].help,
+                                placeholder="e.g. Replace the painted area with a bowl of ripe oranges")
+            prompt_count = gr.Markdown(f"0 / {schema.MAX_PROMPT_CHARS:,} characters", elem_id="prompt-count")
+            with gr.Row():
+                run_button = gr.Button("Run", variant="primary", elem_id="run")
+                cancel = gr.Button("Cancel", variant="stop", elem_id="cancel")
+            status = gr.Markdown("Ready.", elem_id="status")
+            with gr.Row():
+                input_view = gr.Image(label="Input", type="filepath", interactive=False, height=360,
+                                      elem_id="input-view")
+                result_view = gr.Image(label="Result", type="filepath", interactive=False, height=360,
+                                       elem_id="result", buttons=["download", "fullscreen"])
+            with gr.Row():
+                metrics = gr.Markdown(elem_id="metrics")
+                download = gr.DownloadButton("Download result", visible=False, elem_id="download")
             with gr.Accordion("Mask that will be sent", open=True):
                 with gr.Row():
                     preview = gr.Image(label="Mask preview (checkerboard = area to edit)", type="pil",
-                                       interactive=False, height=220, elem_id="mask-preview")
+                                       interactive=False, height=220, elem_id="mask-preview", show_label=False,
+                                       buttons=[])
                     with gr.Column():
                         mask_info = gr.Markdown("No mask: nothing painted.", elem_id="mask-info")
+                        mask_refresh = gr.Button("Refresh the preview", size="sm", elem_id="mask-refresh")
                         mask_file = gr.File(label="Or upload a mask PNG (used instead of painting)",
-                                            file_types=[".png"], elem_id="mask-file")
-            with gr.Accordion("More reference images", open=True):
-                files = gr.File(label="Reference images (sent after the edited image, in this order)",
+                                            file_types=[".png"], elem_id="mask-file", height=96)
+            with gr.Accordion("More reference images", open=False):
+                files = gr.File(label="Reference images (sent after the photo, in this order)",
                                 file_count="multiple", file_types=["image"], allow_reordering=True,
                                 elem_id="references")
                 urls = gr.Textbox(label="Reference image URLs, one per line (http or https)", lines=2,
                                   elem_id="reference-urls")
-                count = gr.Markdown(EMPTY_COUNT, elem_id="image-count")
+            count = gr.Markdown(EMPTY_COUNT, elem_id="image-count")
 
-        with gr.Column(scale=2):
-            prompt = gr.Textbox(label="Prompt", lines=5, elem_id="prompt", info=schema.PARAMS_BY_NAME["prompt"].help,
-                                placeholder="e.g. Replace the painted area with a bowl of ripe oranges")
-            prompt_count = gr.Markdown(f"0 / {schema.MAX_PROMPT_CHARS:,} characters", elem_id="prompt-count")
+        with gr.Column(scale=2, elem_id="settings-column"):
             widgets: dict[str, gr.components.Component] = {}
             for param in schema.OPTIONS:
                 if param.choices:
@@ -239,25 +301,14 @@ def build_edit_tab(backend: Backend) -> EditTab:
                 deadline = gr.Number(backend.settings.deadline, label="Deadline (seconds)", minimum=5,
                                      maximum=3600, precision=0, elem_id="deadline",
                                      info="Stop following a job after this long (it may still finish).")
-            with gr.Row():
-                run_button = gr.Button("Run", variant="primary", elem_id="run")
-                cancel = gr.Button("Cancel", variant="stop", elem_id="cancel")
-            status = gr.Markdown("Ready.", elem_id="status")
-
-    with gr.Row():
-        input_view = gr.Image(label="Input", type="pil", interactive=False, height=420, elem_id="input-view")
-        result_view = gr.Image(label="Result", type="filepath", interactive=False, height=420, elem_id="result",
-                               buttons=["download", "fullscreen"])
-    with gr.Row():
-        metrics = gr.Markdown(elem_id="metrics")
-        download = gr.DownloadButton("Download result", visible=False, elem_id="download")
+    ticket = gr.Textbox(visible=False, elem_id="run-ticket")
 
     prompt.change(None, prompt, prompt_count,
                   js=f"(p) => `${{p.length.toLocaleString()}} / {schema.MAX_PROMPT_CHARS:,} characters`"
                      f" + (p.length > {schema.MAX_PROMPT_CHARS} ? ' — too long' : '')")
-    form = Form(prompt, editor, files, urls, mask_file, widgets, deadline, key)
+    form = Form(prompt, photo, editor, files, urls, mask_file, widgets, deadline, key)
     return EditTab(form, run_button, cancel, status, input_view, result_view, download, metrics, count, preview,
-                   mask_info, cost, gr.State(0.0), gr.State(""))
+                   mask_info, mask_refresh, cost, ticket, gr.State(0.0), gr.State(""))
 
 
 # Wiring -------------------------------------------------------------------------------
@@ -273,22 +324,31 @@ def wire_edit_tab(tab: EditTab, handlers: EditHandlers, owner: gr.BrowserState, 
     widgets["output_format"].change(lambda fmt: gr.update(interactive=schema.compression_applies(fmt)),
                                     widgets["output_format"], widgets["output_compression"], **quiet)
 
-    for trigger in (form.editor.change, form.files.change, form.urls.change, form.mask_file.change):
-        trigger(handlers.inspect, inputs_kwargs=form.image_kwargs, outputs=tab.inspected, show_progress="hidden",
-                trigger_mode="always_last", **quiet)
+    # The photo: uploaded once; its working copy goes to the editor. No listener reads the editor on
+    # every stroke (that would re-upload its images); the page asks for a preview on mouse-up instead.
+    photo_kwargs = {k: v for k, v in form.image_kwargs.items() if k not in ("photo", "editor")}
+    photo_outputs = [form.photo, form.editor, tab.input_view, *tab.inspected]
+    for trigger in (form.photo.upload, form.photo.clear):
+        trigger(handlers.load_photo, inputs=[form.photo], inputs_kwargs=photo_kwargs, outputs=photo_outputs,
+                show_progress="hidden", **quiet)
     if examples is not None:
-        # The editor reports its change before an example's image has loaded; look again once it has.
-        examples.load_input_event.then(handlers.inspect, inputs_kwargs=form.image_kwargs, outputs=tab.inspected,
-                                       show_progress="hidden", **quiet)
+        examples.load_input_event.then(handlers.load_photo, inputs=[form.photo], inputs_kwargs=photo_kwargs,
+                                       outputs=photo_outputs, show_progress="hidden", **quiet)
+    for trigger in (tab.mask_refresh.click, form.files.change, form.urls.change, form.mask_file.change):
+        trigger(handlers.inspect, inputs_kwargs=form.image_kwargs, outputs=tab.inspected, show_progress="hidden",
+                show_progress_on=[tab.mask_info], trigger_mode="always_last", **quiet)
 
-    # Registered first: the frontend skips a click's later listeners once a validator fails.
-    tab.run_button.click(handlers.summarize, inputs_kwargs=form.kwargs, outputs=[tab.status, tab.current_run],
+    # Registered first: the frontend skips a click's later listeners once a validator fails. It reads
+    # everything but the editor: reading the editor makes the page export its canvas, which the run's
+    # own read does already, and a painted mask cannot be wrong in a way only it would catch.
+    summary_inputs = {name: widget for name, widget in form.kwargs.items() if name != "editor"}
+    tab.run_button.click(handlers.summarize, inputs_kwargs=summary_inputs, outputs=[tab.status, tab.current_run],
                          show_progress="hidden", **quiet)
     run_event = tab.run_button.click(
-        handlers.run, inputs=[owner, tab.session_spend], inputs_kwargs=form.kwargs,
-        outputs=[tab.status, tab.result_view, tab.download, tab.metrics, tab.input_view, tab.session_spend,
-                 tab.current_run, owner, *tab.inspected],
-        validator=handlers.validate, api_name="run_ui", api_visibility="undocumented", show_progress="minimal",
-        **concurrency,
+        handlers.run, inputs=[tab.ticket, owner, tab.session_spend], inputs_kwargs=form.kwargs,
+        outputs=[tab.status, tab.result_view, tab.download, tab.metrics, tab.session_spend, tab.current_run, owner],
+        validator=handlers.validate, js=NEW_TICKET_JS, api_name="run_ui", api_visibility="undocumented",
+        show_progress="minimal", **concurrency,
     )
-    tab.cancel.click(handlers.cancel, [tab.current_run, owner], tab.status, cancels=[run_event], **quiet)
+    tab.cancel.click(handlers.cancel, [tab.ticket, tab.current_run, owner], tab.status, cancels=[run_event],
+                     js=LAST_TICKET_JS, **quiet)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -13,13 +14,16 @@ from components.api import errors, schema
 from components.api.schema import ValidationIssue
 from components.api.transport import check_key
 from components.media.images import EditRequest, UrlText, check_request
-from components.media.mask import editor_background, mask_from_editor
+from components.media.mask import mask_from_editor
 from components.ui import copy
+
+# What the photo is called in messages (references are named by their widget and position).
+PHOTO_NAME = "the photo"
 
 # An owner id is a bearer token: random, made by the server, kept in the visitor's browser.
 OWNER_PATTERN = re.compile(r"[A-Za-z0-9_-]{24}")
 
-WIDGET_LABELS = {"editor": "image to edit", "files": "reference images", "urls": "reference URLs",
+WIDGET_LABELS = {"photo": "photo", "editor": "painted mask", "files": "reference images", "urls": "reference URLs",
                  "mask_file": "mask file", "deadline": "deadline", "visitor_key": "API key",
                  **{p.name: p.label.lower() for p in schema.PARAMS}}
 
@@ -71,49 +75,56 @@ def file_paths(files: Any) -> list[str]:
 
 @dataclass(frozen=True)
 class UiImages:
-    """Where each image of a UI run came from, to point a message at the right widget."""
+    """Where each image of a UI run came from, to name it in messages and mark the right widget."""
 
-    edited: Any
+    photo: str | None        # the photo to edit, as uploaded: kept on the server and sent as it is
     files: list[str]
     urls: list[UrlText]
-    painted_mask: Any
+    painted_mask: Any        # at the size of the working copy the editor shows
     mask_file: str | None
 
     @classmethod
     def read(cls, values: Mapping[str, Any]) -> UiImages:
-        editor = values.get("editor")
+        photos = file_paths(values.get("photo"))
         mask_paths = file_paths(values.get("mask_file"))
-        return cls(editor_background(editor), file_paths(values.get("files")), url_lines(values.get("urls")),
-                   mask_from_editor(editor), mask_paths[0] if mask_paths else None)
+        return cls(photos[0] if photos else None, file_paths(values.get("files")), url_lines(values.get("urls")),
+                   mask_from_editor(values.get("editor")), mask_paths[0] if mask_paths else None)
 
     @property
     def images(self) -> list[Any]:
-        return ([self.edited] if self.edited is not None else []) + self.files + self.urls
+        return ([self.photo] if self.photo is not None else []) + self.files + self.urls
+
+    @property
+    def named(self) -> list[tuple[str, str]]:
+        """(name in messages, widget) for each image, in the order they are sent."""
+        names = [(PHOTO_NAME, "photo")] if self.photo is not None else []
+        names += [(f"reference {i} ({os.path.basename(p)})", "files") for i, p in enumerate(self.files, start=1)]
+        names += [(f"reference URL {i}", "urls") for i in range(1, len(self.urls) + 1)]
+        return names
 
     @property
     def mask(self) -> Any:
         return self.mask_file if self.mask_file else self.painted_mask
 
+    @property
+    def mask_painted(self) -> bool:
+        return not self.mask_file and self.painted_mask is not None
+
     def count_text(self) -> str:
         total = len(self.images)
-        parts = [f"{1 if self.edited is not None else 0} to edit", f"{len(self.files)} uploaded",
+        parts = [f"{1 if self.photo is not None else 0} to edit", f"{len(self.files)} uploaded",
                  f"{len(self.urls)} by URL"]
         over = " — **too many**" if total > schema.MAX_IMAGES else ""
         return f"Images: {' + '.join(parts)} = **{total} of {schema.MAX_IMAGES}**{over}"
 
     def widget_for(self, issue: ValidationIssue) -> str:
-        """Which UI input a problem belongs to: editor, files, urls or mask_file."""
+        """Which UI input a problem belongs to: photo, editor, files, urls or mask_file."""
         if issue.param == "mask":
             return "mask_file" if self.mask_file else "editor"
-        match = re.match(r"image (\d+)", issue.message)
-        if match:
-            position = int(match.group(1)) - (1 if self.edited is not None else 0)
-            if position <= 0:
-                return "editor"
-            return "files" if position <= len(self.files) else "urls"
-        if self.edited is None and not self.files and not self.urls:
-            return "editor"
-        return "files" if self.files else "urls" if self.urls else "editor"
+        for name, widget in self.named:
+            if issue.message.startswith(name):
+                return widget
+        return "files" if self.files else "urls" if self.urls else "photo"
 
 
 EMPTY_COUNT = UiImages(None, [], [], None, None).count_text()
@@ -124,6 +135,7 @@ class Form:
     """The edit form's inputs; the Edit and Sweep tabs both read them."""
 
     prompt: gr.Textbox
+    photo: gr.File
     editor: gr.ImageEditor
     files: gr.File
     urls: gr.Textbox
@@ -135,19 +147,20 @@ class Form:
     @property
     def kwargs(self) -> dict[str, gr.components.Component]:
         """The form by name, for `inputs_kwargs`: a handler gets `**values` with these keys."""
-        return {"prompt": self.prompt, "editor": self.editor, "files": self.files, "urls": self.urls,
+        return {"prompt": self.prompt, "photo": self.photo, "editor": self.editor, "files": self.files, "urls": self.urls,
                 "mask_file": self.mask_file, **self.widgets, "deadline": self.deadline, "visitor_key": self.key}
 
     @property
     def image_kwargs(self) -> dict[str, gr.components.Component]:
-        return {k: self.kwargs[k] for k in ("editor", "files", "urls", "mask_file")}
+        return {k: self.kwargs[k] for k in ("photo", "editor", "files", "urls", "mask_file")}
 
 
 def form_request(values: Mapping[str, Any], **overrides: Any) -> EditRequest:
     """The edit the form describes; `overrides` replace the prompt or an option (a sweep's variants)."""
     images = UiImages.read(values)
     options = {**option_values(values), **{k: v for k, v in overrides.items() if k != "prompt"}}
-    return EditRequest(overrides.get("prompt", values.get("prompt") or ""), images.images, images.mask, options)
+    return EditRequest(overrides.get("prompt", values.get("prompt") or ""), images.images, images.mask, options,
+                       mask_painted=images.mask_painted, names=[name for name, _ in images.named])
 
 
 def form_problems(values: Mapping[str, Any]) -> dict[str, list[str]]:

@@ -6,18 +6,32 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
 import gradio as gr
+from PIL import Image
 
 from components.api import errors, schema
 from components.app.history import HistoryStore, RunRecord
 from components.app.service import EditService
 from components.app.status import RunStatus
+from components.media.compare import save_pair
+from components.media.mask import paint_layer_from_mask
+from components.media.working_copy import make_working_copy
 from components.ui import copy
 from components.ui.errors import in_thread
 from components.ui.form import Form, valid_owner, visitor_key_from
 from components.ui.serving import fresh_path, servable
-from components.ui.status import backend_label, money, pill, seconds
+from components.ui.status import STATUS_STYLE, backend_label, label, money, pill, seconds
 
 REFRESH_SECONDS = 2.0
+# The compare box's tallest: the slider scales the pair (one canvas, see media/compare.py) to fit it whole.
+COMPARE_MAX_HEIGHT = 360
+
+# User-facing sentences new in this tab (to move into ui/copy.py).
+COMPARE_UNREADABLE = "One of the two images could not be read, so there is nothing to compare."
+NO_RESULT_TO_COMPARE = "This run has no result to compare."
+COMPARE_INFO = "Its input, or another run's result."
+
+# What the gallery shows of each run: its id, status and whether it has a result (a change redraws the gallery).
+Signature = list[str]
 
 
 def caption(record: RunRecord) -> str:
@@ -47,6 +61,16 @@ def record_details(record: RunRecord) -> str:
     return "\n".join(lines)
 
 
+def compare_slider() -> gr.ImageSlider:
+    """The compare slider: no fixed height, so the whole canvas shows and both images share one box.
+
+    A fixed `height` clips a tall pair and offsets the overlaid image from the one beneath it;
+    `max_height` scales the pair down to fit instead.
+    """
+    return gr.ImageSlider(label="Compare (drag the slider)", type="filepath", elem_id="compare",
+                          max_height=COMPARE_MAX_HEIGHT, buttons=["fullscreen"], interactive=False)
+
+
 @dataclass
 class HistoryTab:
     running: gr.Markdown
@@ -62,7 +86,8 @@ class HistoryTab:
     resume_id: gr.Textbox
     resume: gr.Button
     resume_status: gr.Markdown
-    ids: gr.State
+    ids: gr.State          # run ids in gallery order: the gallery's index → run
+    signature: gr.State    # what the gallery last showed, to redraw it only on change
     selected: gr.Textbox
     timer: gr.Timer
 
@@ -78,15 +103,24 @@ class HistoryHandlers:
         record = self.history.get(run_id) if isinstance(run_id, str) and run_id else None
         return record if record is not None and record.owner == owner_id else None
 
-    def gallery_items(self, owner_id: str) -> tuple[list[tuple[str, str]], list[str]]:
-        records = self.history.records(owner_id)
-        items = []
-        for record in records:
+    def tile(self, record: RunRecord) -> str | None:
+        """The run's gallery picture: its result's thumbnail, or a tile saying its status."""
+        try:
             thumb = self.history.thumbnail(record)
-            if thumb is not None:
-                items.append((servable(thumb), caption(record)))
-        shown = [r.run_id for r in records if self.history.path(r, r.result)]
-        return items, shown
+        except (OSError, ValueError, Image.DecompressionBombError):
+            thumb = None  # an unreadable result still gets a tile: the run must stay listed
+        if thumb is None:
+            thumb = self.history.status_tile(record, label(record.status), STATUS_STYLE[record.status][1])
+        return servable(thumb)
+
+    @staticmethod
+    def signature_of(records: list[RunRecord]) -> Signature:
+        return [f"{r.run_id}:{r.status.value}:{r.result or ''}" for r in records]
+
+    def gallery_items(self, owner_id: str) -> tuple[list[tuple[str, str]], list[str]]:
+        """Every run of this owner, newest first, with or without a result; and their ids in the same order."""
+        records = self.history.records(owner_id)
+        return [(self.tile(r), caption(r)) for r in records], [r.run_id for r in records]
 
     def running_text(self, owner_id: str) -> str:
         runs = self.service.live(owner_id)
@@ -101,27 +135,37 @@ class HistoryHandlers:
                         f"{seconds(update.elapsed if update else 0)} | `{run.record.request_id or '—'}` |")
         return "\n".join(rows)
 
-    def refresh_all(self, owner_id: object, shown: list[str]) -> tuple[str, Any, list[str]]:
+    def refresh_all(self, owner_id: object, signature: Signature) -> tuple[str, Any, Any, Signature]:
+        """The running list; the gallery and its ids only when a run was added or changed state."""
         if not isinstance(owner_id, str) or not owner_id:
-            return "No jobs running.", gr.update(), shown
+            return "No jobs running.", gr.update(), gr.update(), signature
         owner_id = valid_owner(owner_id)
-        items, now_shown = self.gallery_items(owner_id)
-        gallery_update = gr.update(value=items) if now_shown != shown else gr.update()
-        return self.running_text(owner_id), gallery_update, now_shown
+        now = self.signature_of(self.history.records(owner_id))
+        if now == signature:
+            return self.running_text(owner_id), gr.update(), gr.update(), signature
+        items, ids = self.gallery_items(owner_id)
+        return self.running_text(owner_id), gr.update(value=items), ids, now
 
     def select(self, owner_id: str, shown: list[str], event: gr.SelectData):
-        run_id = shown[event.index] if event.index < len(shown) else ""
+        index = event.index if isinstance(event.index, int) else -1
+        run_id = shown[index] if 0 <= index < len(shown) else ""
         record = self.owned(owner_id, run_id)
         if record is None:
             return "Select a run above.", "", gr.update(choices=[], value=None), None
-        others = [(f"Its input ({record.inputs[0]})", "input")] if record.inputs else []
-        others += [(caption(r), r.run_id) for r in self.history.records(record.owner)
-                   if r.run_id != run_id and self.history.path(r, r.result)]
+        others: list[tuple[str, str]] = []
+        if self.history.path(record, record.result):
+            # Only a local first input can be drawn (a URL one was never fetched by this app).
+            if record.inputs and self.history.path(record, record.inputs[0]):
+                others.append((f"Its input ({record.inputs[0]})", "input"))
+            others += [(caption(r), r.run_id) for r in self.history.records(record.owner)
+                       if r.run_id != run_id and self.history.path(r, r.result)]
         first = others[0][1] if others else None
-        return record_details(record), run_id, gr.update(choices=others, value=first), \
+        info = COMPARE_INFO if self.history.path(record, record.result) else NO_RESULT_TO_COMPARE
+        return record_details(record), run_id, gr.update(choices=others, value=first, info=info), \
             self.compare_pair(owner_id, run_id, first)
 
-    def compare_pair(self, owner_id: str, run_id: str, other: str | None):
+    def compare_pair(self, owner_id: str, run_id: str, other: str | None) -> tuple[str, str] | None:
+        """The two images, letterboxed onto one canvas (same size and scale, each whole) for the slider."""
         record = self.owned(owner_id, run_id)
         if record is None or other is None:
             return None
@@ -131,21 +175,44 @@ class HistoryHandlers:
         else:
             other_record = self.owned(owner_id, other)
             base = self.history.path(other_record, other_record.result) if other_record else None
-        return (servable(base), servable(result)) if base and result else None
+        if base is None or result is None:
+            return None
+        try:
+            left, right = save_pair(base, result, (fresh_path("compare-before.png"), fresh_path("compare-after.png")))
+        except (OSError, ValueError, Image.DecompressionBombError):
+            gr.Warning(COMPARE_UNREADABLE, title="Compare")
+            return None
+        return str(left), str(right)
 
     def restore(self, owner_id: str, run_id: str) -> list[Any]:
-        """The run's prompt, images, mask and options, in the order of `restore_outputs`."""
+        """The run back in the form, in the order of the restore outputs: prompt, photo, editor, input view,
+        references, URLs, mask file, every option, deadline, the Edit tab.
+
+        A painted mask comes back as paint on the editor's working copy, so the brush can change it.
+        """
         record = self.owned(owner_id, run_id)
         if record is None:
             raise gr.Error("Select one of your runs first.")
         local = [self.history.path(record, name) for name in record.inputs]
         first = local[0] if local and local[0] else None
         references = [servable(p) for p in local[1:] if p]
-        # A URL anywhere (even first: the editor only holds local images) goes back to the URL box.
+        # A URL anywhere (even first: the photo is always a local file) goes back to the URL box.
         urls = "\n".join(name for name in record.inputs if "://" in name)
         mask = self.history.path(record, record.mask)
-        updates = [record.prompt, servable(first), references or None, urls, servable(mask)]
+        editor, working_path = None, None
+        if first is not None:
+            working = make_working_copy(first, fresh_path("working-copy"))
+            working_path = str(working.path)
+            layers = []
+            if mask is not None and record.mask_painted:
+                layer = fresh_path("restored-paint.png")
+                paint_layer_from_mask(str(mask), working.size).save(layer)
+                layers = [str(layer)]
+            editor = {"background": working_path, "layers": layers, "composite": None}
+        mask_file = servable(mask) if mask is not None and not record.mask_painted else None
+        updates = [record.prompt, servable(first), editor, working_path, references or None, urls, mask_file]
         updates += [record.options.get(p.name, p.default) for p in schema.OPTIONS]
+        updates.append(record.deadline or gr.update())
         return [*updates, gr.Tabs(selected="edit")]
 
     def zip_selected(self, owner_id: str, run_id: str):
@@ -199,9 +266,8 @@ def build_history_tab() -> HistoryTab:
             archive = gr.File(label="Download", interactive=False, visible=False, elem_id="history-zip")
         with gr.Column(scale=1):
             compare_with = gr.Dropdown(label="Compare the selected result with", choices=[], value=None,
-                                       elem_id="compare-with", info="Its input, or another run's result.")
-            compare = gr.ImageSlider(label="Compare (drag the slider)", type="filepath", elem_id="compare",
-                                     height=360)
+                                       elem_id="compare-with", info=COMPARE_INFO)
+            compare = compare_slider()
     with gr.Accordion("Resume a job by request id", open=False):
         gr.Markdown(f"{copy.RETENTION} Paste a request id (from a status line, a record or your dashboard) to "
                     "follow that job to the end; it lands in the history.")
@@ -212,21 +278,22 @@ def build_history_tab() -> HistoryTab:
     # A plain (hidden) field rather than State, so programs can name a run; ownership is checked regardless.
     selected = gr.Textbox(visible=False, elem_id="history-selected")
     return HistoryTab(running, gallery, refresh, zip_all, details, restore, zip_one, archive, compare_with, compare,
-                      resume_id, resume, resume_status, gr.State([]), selected, gr.Timer(REFRESH_SECONDS))
+                      resume_id, resume, resume_status, gr.State([]), gr.State([]), selected,
+                      gr.Timer(REFRESH_SECONDS))
 
 
 def wire_history_tab(tab: HistoryTab, handlers: HistoryHandlers, form: Form, owner: gr.BrowserState,
-                     tabs: gr.Tabs, concurrency: dict[str, Any]) -> None:
+                     tabs: gr.Tabs, concurrency: dict[str, Any], input_view: gr.Image) -> None:
     quiet = {"queue": False, "api_visibility": "private"}
     for trigger in (tab.refresh.click, tab.timer.tick):
-        trigger(handlers.refresh_all, [owner, tab.ids], [tab.running, tab.gallery, tab.ids], show_progress="hidden",
-                **quiet)
+        trigger(handlers.refresh_all, [owner, tab.signature], [tab.running, tab.gallery, tab.ids, tab.signature],
+                show_progress="hidden", **quiet)
     tab.gallery.select(handlers.select, [owner, tab.ids], [tab.details, tab.selected, tab.compare_with, tab.compare],
                        **quiet)
     tab.compare_with.change(handlers.compare_pair, [owner, tab.selected, tab.compare_with], tab.compare, **quiet)
     tab.restore.click(handlers.restore, [owner, tab.selected],
-                      [form.prompt, form.editor, form.files, form.urls, form.mask_file,
-                       *[form.widgets[p.name] for p in schema.OPTIONS], tabs],
+                      [form.prompt, form.photo, form.editor, input_view, form.files, form.urls, form.mask_file,
+                       *[form.widgets[p.name] for p in schema.OPTIONS], form.deadline, tabs],
                       api_name="restore", api_visibility="undocumented")
     tab.zip_one.click(handlers.zip_selected, [owner, tab.selected], tab.archive, api_visibility="private")
     tab.zip_all.click(handlers.zip_everything, owner, tab.archive, api_name="download_all",

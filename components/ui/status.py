@@ -65,6 +65,8 @@ def status_line(update: RunUpdate, backend: str | None) -> str:
         parts.append(f"request `{update.request_id}`")
     if update.polls:
         parts.append(f"{update.polls} polls")
+    if update.detail:
+        parts.append(update.detail)  # what is happening: uploading n MB, or polls slowed by a rate limit
     if update.error and not update.status.is_terminal:
         parts.append(update.error)  # a passing problem while polling, e.g. a 503 being waited out
     parts.append(backend_label(backend))

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import gradio as gr
 
-from components.api import schema
+from components.api import errors, schema
+from components.api.transport import check_key
 from components.app.runs import Run
 from components.app.service import EditService
 from components.app.status import RunStatus
 from components.media.images import EditRequest
 from components.ui.errors import in_thread
-from components.ui.form import Form, form_request, valid_owner, visitor_key_from
+from components.ui.form import Form, UiImages, form_request, valid_owner, visitor_key_from
 from components.ui.serving import servable
 from components.ui.status import money, pill, seconds
 
@@ -22,6 +23,17 @@ PROMPT_VARIANTS = "prompt"
 MAX_SWEEP_VARIANTS = 8
 PROMPT_VARIANT_BOXES = 4
 SWEEP_REFRESH_SECONDS = 0.5
+
+# User-facing sentences new in this tab (to move into ui/copy.py). Plain text: validation
+# messages and toasts do not render markdown.
+NOTHING_SENT = "Nothing was sent."
+NOT_SWEEPABLE = "{name!r} is not a parameter a sweep can vary."
+BAD_DEADLINE = "Set a positive deadline (under API key and deadline)."
+NO_VALUES = "Pick at least one value (or write at least one prompt variant) to sweep."
+TOO_MANY = "A sweep runs at most {limit} variants; you picked {count}."
+EVERY_VARIANT = "Every variant ({labels}): {problem}"
+NO_COST_YET = "No variants picked yet: nothing to run."
+COST_NOTE = "OpenAI's list prices, before input tokens"
 
 
 def sweep_choices(param: str) -> tuple[list[str], bool, bool]:
@@ -32,12 +44,14 @@ def sweep_choices(param: str) -> tuple[list[str], bool, bool]:
     return list(spec.choices), not spec.choices, False
 
 
-def sweep_variants(param: str, ticked: list[str], compressions: str, prompts: list[str],
-                   values: dict[str, Any]) -> list[tuple[str, EditRequest]]:
-    """(label, request) for each variant of the form."""
+def sweep_values(param: str, ticked: list[str] | None, compressions: str | None,
+                 prompts: list[str] | None) -> list[tuple[str, dict[str, Any]]]:
+    """(label, what the variant changes) for each variant; nothing about the images is read."""
     if param == PROMPT_VARIANTS:
-        chosen = [p for p in prompts if p and p.strip()]
-        return [(f"prompt {i}", form_request(values, prompt=p)) for i, p in enumerate(chosen, start=1)]
+        # Labelled by box, so "prompt 3" is the box called "Prompt variant 3" even when box 2 is empty.
+        return [(f"prompt {i}", {"prompt": p}) for i, p in enumerate(prompts or [], start=1) if p and p.strip()]
+    if param not in schema.PARAMS_BY_NAME:
+        return []
     if schema.PARAMS_BY_NAME[param].choices:
         picked: list[Any] = list(ticked or [])
     else:
@@ -46,7 +60,34 @@ def sweep_variants(param: str, ticked: list[str], compressions: str, prompts: li
             part = part.strip()
             if part:
                 picked.append(int(part) if part.lstrip("-").isdigit() else part)
-    return [(f"{param}={value}", form_request(values, **{param: value})) for value in picked]
+    return [(f"{param}={value}", {param: value}) for value in picked]
+
+
+def sweep_variants(param: str, ticked: list[str], compressions: str, prompts: list[str],
+                   values: dict[str, Any]) -> list[tuple[str, EditRequest]]:
+    """(label, request) for each variant of the form."""
+    return [(label, form_request(values, **overrides))
+            for label, overrides in sweep_values(param, ticked, compressions, prompts)]
+
+
+def sweep_cost(param: str, ticked: list[str] | None, compressions: str | None, prompts: list[str] | None,
+               quality: str, size: str) -> str:
+    """What the sweep would cost, before it starts: "N jobs × about $X = about $Y", or each price when they differ."""
+    entries = sweep_values(param, ticked, compressions, prompts)
+    if not entries:
+        return NO_COST_YET
+    prices = [schema.estimated_cost({"quality": changes.get("quality", quality), "size": changes.get("size", size)})
+              for _, changes in entries]
+    count, total = len(prices), sum(prices)
+    jobs = f"{count} job{'s' if count != 1 else ''}"
+    if len(set(prices)) == 1:
+        text = f"{jobs} × about {money(prices[0])} = about {money(total)}"
+    else:
+        each = ", ".join(f"{label} {money(price)}" for (label, _), price in zip(entries, prices))
+        text = f"{jobs} = about {money(total)} ({each})"
+    if count > MAX_SWEEP_VARIANTS:
+        text += f"; {TOO_MANY.format(limit=MAX_SWEEP_VARIANTS, count=count)}"
+    return f"{text}. {COST_NOTE}."
 
 
 def sweep_table(runs: list[Run]) -> str:
@@ -73,6 +114,85 @@ def sweep_gallery(runs: list[Run], shown: dict[str, str]) -> list[tuple[str, str
     return items
 
 
+def values_target(param: str, label: str) -> str:
+    """Which sweep input holds a variant's value: the ticked values, the compression box or a prompt box."""
+    if param == PROMPT_VARIANTS:
+        return f"prompt-{label.rpartition(' ')[2]}"
+    spec = schema.PARAMS_BY_NAME.get(param)
+    return "ticked" if spec is None or spec.choices else "compressions"
+
+
+def sweep_problems(param: str, ticked: list[str] | None, compressions: str | None, prompts: list[str],
+                   values: dict[str, Any], check: Callable[[EditRequest], Any] | None) -> dict[str, list[str]]:
+    """Everything that stops a sweep, in plain text, by the input it belongs to; empty when it may start.
+
+    `check` checks one variant's request as it would be sent (raising ValidationError); without it only
+    the sweep's own settings are checked.
+
+    Keys are "param", "ticked", "compressions", "prompt-<n>" (the sweep's own inputs) or the form's input
+    names. A problem every variant shares belongs to the form: it is marked at the form's input. One that
+    only some variants have is marked at the sweep's values. Each message names its variants, and "param"
+    (always in view on the Sweep tab) carries the whole list.
+    """
+    marks: dict[str, list[str]] = {}
+    summary: list[str] = []
+
+    def add(target: str, message: str, said: str | None = None) -> None:
+        marks.setdefault(target, []).append(message)
+        summary.append(said or message)
+
+    if param != PROMPT_VARIANTS and param not in {p.name for p in schema.OPTIONS}:
+        add("param", NOT_SWEEPABLE.format(name=param))
+    else:
+        deadline = values.get("deadline")
+        if not isinstance(deadline, (int, float)) or deadline <= 0:
+            add("deadline", BAD_DEADLINE)
+        key = (values.get("visitor_key") or "").strip()
+        if key:
+            try:
+                check_key(key)
+            except errors.InvalidKeyError as exc:
+                add("visitor_key", exc.remedy)
+        entries = sweep_values(param, ticked, compressions, prompts)
+        if not entries:
+            add(values_target(param, "prompt 1"), NO_VALUES)
+        elif len(entries) > MAX_SWEEP_VARIANTS:
+            add(values_target(param, entries[0][0]), TOO_MANY.format(limit=MAX_SWEEP_VARIANTS, count=len(entries)))
+        elif check is not None:
+            _variant_problems(param, entries, values, check, add)
+    if not marks:
+        return {}
+    # The summary replaces whatever "param" was marked with: it already holds those messages.
+    marks["param"] = [f"{NOTHING_SENT} {'; '.join(summary)}"]
+    return marks
+
+
+def _variant_problems(param: str, entries: list[tuple[str, dict[str, Any]]], values: dict[str, Any],
+                      check: Callable[[EditRequest], Any], add: Callable[..., None]) -> None:
+    """Each variant checked as it would be sent; problems grouped by what is wrong."""
+    by_issue: dict[tuple[str, str], list[str]] = {}
+    for label, changes in entries:
+        try:
+            check(form_request(values, **changes))
+        except errors.ValidationError as exc:
+            for issue in exc.issues:
+                by_issue.setdefault((issue.param, issue.message), []).append(label)
+    everyone = [label for label, _ in entries]
+    images = UiImages.read(values)
+    for (name, message), labels in by_issue.items():
+        problem = f"{name} {message}"
+        if labels == everyone and name != param:
+            # The form's own problem, whatever the sweep varies: marked at its input on the Edit tab.
+            widget = images.widget_for(schema.ValidationIssue(name, message)) if name in ("image_urls", "mask") \
+                else name
+            said = EVERY_VARIANT.format(labels=", ".join(labels), problem=problem) if len(labels) > 1 \
+                else f"{labels[0]}: {problem}"
+            add(widget, message, said)
+        else:
+            for label in labels:
+                add(values_target(param, label), f"{label}: {problem}")
+
+
 @dataclass
 class SweepTab:
     param: gr.Dropdown
@@ -82,6 +202,7 @@ class SweepTab:
     prompts: list[gr.Textbox]
     start: gr.Button
     stop: gr.Button
+    cost: gr.Markdown
     table: gr.Markdown
     grid: gr.Gallery
     run_ids: gr.State
@@ -97,26 +218,47 @@ class SweepHandlers:
         return [gr.update(choices=choices, value=choices, visible=bool(choices)),
                 gr.update(visible=show_compressions)] + [gr.update(visible=show_prompts)] * len(self.tab.prompts)
 
-    @staticmethod
-    def variants(name: str, picked: list[str], compression_text: str, prompt_texts: list[str],
+    def problems(self, name: str, picked: list[str] | None, compression_text: str | None,
+                 prompt_texts: list[str], values: dict[str, Any]) -> dict[str, list[str]]:
+        """Every problem, each variant checked as it would be sent (images decoded, from a cache)."""
+        return sweep_problems(name, picked, compression_text, prompt_texts, values, self.service.check)
+
+    def validate(self, owner_id: Any, name: str, picked: list[str], compression_text: str, limit_value: float,
+                 *prompt_texts: str, **values: Any) -> list[dict]:
+        """Gradio's validator for Run sweep: each input marked with its problems, in plain text.
+
+        When anything is marked, the sweep does not start and its table and gallery are left as they were.
+        """
+        marks = self.problems(name, picked, compression_text, list(prompt_texts), values)
+
+        def mark(target: str) -> dict:
+            return gr.validate(target not in marks, "; ".join(marks.get(target, [])))
+
+        return [gr.validate(True, ""), mark("param"), mark("ticked"), mark("compressions"), gr.validate(True, ""),
+                *[mark(f"prompt-{i}") for i in range(1, len(prompt_texts) + 1)], *[mark(k) for k in values]]
+
+    def variants(self, name: str, picked: list[str], compression_text: str, prompt_texts: list[str],
                  values: dict[str, Any]) -> list[tuple[str, EditRequest]]:
-        """The labelled variants, or a gr.Error saying why there are none to run."""
-        if name != PROMPT_VARIANTS and name not in {p.name for p in schema.OPTIONS}:
-            raise gr.Error(f"{name!r} is not a parameter a sweep can vary.")
-        if not values.get("deadline") or float(values["deadline"]) <= 0:
-            raise gr.Error("Set a positive deadline (under API key and deadline).")
-        variants = sweep_variants(name, picked, compression_text, prompt_texts, values)
-        if not variants:
-            raise gr.Error("Pick at least one value (or write at least one prompt variant) to sweep.")
-        if len(variants) > MAX_SWEEP_VARIANTS:
-            raise gr.Error(f"A sweep runs at most {MAX_SWEEP_VARIANTS} variants; you picked {len(variants)}.")
-        return variants
+        """The labelled variants, or a plain-text gr.Error saying why there are none to run.
+
+        The validator has said so already; this guards the sweep's own settings again, cheaply, and
+        `EditService.start_sweep` checks every variant again before any starts.
+        """
+        marks = sweep_problems(name, picked, compression_text, prompt_texts, values, None)
+        if marks:
+            raise gr.Error(marks["param"][0], title="Not started", print_exception=False)
+        return sweep_variants(name, picked, compression_text, prompt_texts, values)
+
+    @staticmethod
+    def cost(name: str, picked: list[str], compression_text: str, quality: str, size: str,
+             *prompt_texts: str) -> str:
+        return sweep_cost(name, picked, compression_text, list(prompt_texts), quality, size)
 
     async def run(self, owner_id: str, request: gr.Request, name: str, picked: list[str], compression_text: str,
                   limit_value: float, *prompt_texts: str, **values: Any) -> AsyncIterator[dict]:
         tab = self.tab
         owner_id = valid_owner(owner_id)
-        variants = self.variants(name, picked, compression_text, list(prompt_texts), values)
+        variants = await in_thread(self.variants, name, picked, compression_text, list(prompt_texts), values)
         key = visitor_key_from(request, values.get("visitor_key"))
         runs = await in_thread(self.service.start_sweep, variants, owner=owner_id, limit=int(limit_value),
                                visitor_key=key, deadline=float(values["deadline"]))
@@ -151,22 +293,31 @@ def build_sweep_tab() -> SweepTab:
                               visible=False, elem_id="sweep-compressions")
     prompts = [gr.Textbox(label=f"Prompt variant {i}", visible=False, lines=2, elem_id=f"sweep-prompt-{i}")
                for i in range(1, PROMPT_VARIANT_BOXES + 1)]
-    with gr.Row():
-        start = gr.Button("Run sweep", variant="primary", elem_id="run-sweep")
-        stop = gr.Button("Stop sweep", variant="stop", elem_id="stop-sweep")
+    with gr.Row(equal_height=True):
+        start = gr.Button("Run sweep", variant="primary", elem_id="run-sweep", scale=1)
+        stop = gr.Button("Stop sweep", variant="stop", elem_id="stop-sweep", scale=1)
+        # The form's quality and size are not known yet: the defaults until the first change says otherwise.
+        cost = gr.Markdown(sweep_cost(first.name, list(first.choices), "", [], first.default,
+                                      schema.PARAMS_BY_NAME["size"].default), elem_id="sweep-cost")
     table = gr.Markdown(elem_id="sweep-status")
     grid = gr.Gallery(label="Sweep results", columns=4, height=420, elem_id="sweep-gallery",
                       allow_preview=True, object_fit="contain")
-    return SweepTab(param, limit, ticked, compressions, prompts, start, stop, table, grid, gr.State([]))
+    return SweepTab(param, limit, ticked, compressions, prompts, start, stop, cost, table, grid, gr.State([]))
 
 
 def wire_sweep_tab(tab: SweepTab, handlers: SweepHandlers, form: Form, owner: gr.BrowserState,
                    concurrency: dict[str, Any]) -> None:
     tab.param.change(handlers.pick, tab.param, [tab.ticked, tab.compressions, *tab.prompts], queue=False,
                      api_visibility="private")
+    quality, size = form.widgets["quality"], form.widgets["size"]
+    gr.on([tab.param.change, tab.ticked.change, tab.compressions.change, quality.change, size.change,
+           *[box.change for box in tab.prompts]], handlers.cost,
+          inputs=[tab.param, tab.ticked, tab.compressions, quality, size, *tab.prompts], outputs=tab.cost,
+          queue=False, show_progress="hidden", api_visibility="private")
+    # The validator runs first: a sweep with any bad variant never starts, and its outputs are left alone.
     sweep_event = tab.start.click(
         handlers.run, inputs=[owner, tab.param, tab.ticked, tab.compressions, tab.limit, *tab.prompts],
-        inputs_kwargs=form.kwargs, outputs=[tab.table, tab.grid, tab.run_ids], api_name="sweep",
-        api_visibility="undocumented", **concurrency)
+        inputs_kwargs=form.kwargs, outputs=[tab.table, tab.grid, tab.run_ids], validator=handlers.validate,
+        api_name="sweep", api_visibility="undocumented", **concurrency)
     tab.stop.click(handlers.stop_all, tab.run_ids, tab.table, cancels=[sweep_event], queue=False,
                    api_visibility="private")
