@@ -78,7 +78,11 @@ def photo_page(cancel_app, request):
 
 def status_after_cancel(page) -> str:
     page.locator("#cancel").click()
-    page.locator("#status").get_by_text("STOPPED").wait_for(timeout=15_000)
+    try:
+        page.locator("#status").get_by_text("STOPPED").wait_for(timeout=30_000)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "cancel-timeout.png"), full_page=True)
+        raise AssertionError(f"no STOPPED after Cancel; status reads {page.locator('#status').inner_text()!r}")
     return page.locator("#status").inner_text()
 
 

@@ -14,7 +14,8 @@ from components.api.config import ClientSettings, Secret
 from components.app.backend import Backend
 from components.app.history import HistoryStore
 from components.app.service import EditService
-from components.ui.sweep_tab import NO_COST_YET, SweepHandlers, build_sweep_tab, sweep_cost
+from components.ui.copy import NO_COST_YET
+from components.ui.sweep_tab import SweepHandlers, build_sweep_tab, sweep_cost
 from components.ui.status import money
 from tests.conftest import KEY, owner_id
 

@@ -12,13 +12,10 @@ from components.app.history import input_names
 from components.app.snippets import ALL as SNIPPETS
 from components.app.snippets import SnippetRequest
 from components.media.images import check_request
+from components.ui import copy
 from components.ui.form import Form, UiImages, form_request, option_values
 
 # User-facing sentence (to move into ui/copy.py).
-CODE_HELP = ("Code that sends exactly this request and saves the result next to it. Your key is read from "
-             "`SEGMIND_API_KEY`, never written out. Files are named as in a run's zip (*History*): "
-             "`image-1.<ext>` is the image in the editor, `image-2.<ext>`, … the uploaded references in order, "
-             "and `mask.png` the mask shown above.")
 
 
 def local_names(values: dict[str, Any]) -> tuple[list[str], str | None]:
@@ -58,7 +55,7 @@ def snippets_for(values: dict[str, Any], backend: Backend) -> list[str]:
 
 def build_code_panel(form: Form, backend: Backend) -> None:
     with gr.Accordion("Copy as code", open=False, elem_id="code-panel"):
-        gr.Markdown(CODE_HELP)
+        gr.Markdown(copy.CODE_HELP)
         show = gr.Button("Show code for this form", elem_id="show-code")
         blocks = [gr.Code(label=name, language="shell" if name == "curl" else "python", interactive=False,
                           elem_id=f"code-{index}") for index, name in enumerate(SNIPPETS)]

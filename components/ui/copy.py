@@ -18,6 +18,23 @@ MASK_HELP = ("Paint over what should change; the paint becomes the mask (transpa
 KEY_ACCORDION = "API key and deadline"
 RETENTION = f"{RESULT_RETENTION}."
 
+# History, Sweep and Copy as code.
+COMPARE_UNREADABLE = "One of the two images could not be read, so there is nothing to compare."
+NO_RESULT_TO_COMPARE = "This run has no result to compare."
+COMPARE_INFO = "Its input, or another run's result."
+NOTHING_SENT = "Nothing was sent."
+NOT_SWEEPABLE = "{name!r} is not a parameter a sweep can vary."
+BAD_DEADLINE = f"Set a positive deadline (under {KEY_ACCORDION})."
+NO_VALUES = "Pick at least one value (or write at least one prompt variant) to sweep."
+TOO_MANY = "A sweep runs at most {limit} variants; you picked {count}."
+EVERY_VARIANT = "Every variant ({labels}): {problem}"
+NO_COST_YET = "No variants picked yet: nothing to run."
+COST_NOTE = "OpenAI's list prices, before input tokens"
+CODE_HELP = ("Code that sends exactly this request and saves the result next to it. Your key is read from "
+             "`SEGMIND_API_KEY`, never written out. Files are named as in a run's zip (*History*): "
+             "`image-1.<ext>` is the image in the editor, `image-2.<ext>`, … the uploaded references in order, "
+             "and `mask.png` the mask shown above.")
+
 UNEXPECTED = ("Something went wrong inside this app (it has been logged). If a job was submitted, its request "
               "id is in the status line above; otherwise nothing was sent.")
 NO_HISTORY = "This browser has no history yet: reload the page."

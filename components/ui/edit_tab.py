@@ -188,6 +188,8 @@ class EditHandlers:
         yield {tab.current_run: run.run_id, self.owner: owner_id}
         try:
             async for update in run.subscribe():
+                if update.status in (RunStatus.STOPPED, RunStatus.FAILED):
+                    continue  # the error that follows says what happened, in words (a bare pill would race Cancel's)
                 if update.notes:
                     gr.Warning(" ".join(update.notes), title="Inputs adjusted")
                 out: dict[Any, Any] = {tab.status: status_line(update, run.record.backend)}

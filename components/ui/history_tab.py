@@ -26,9 +26,6 @@ REFRESH_SECONDS = 2.0
 COMPARE_MAX_HEIGHT = 360
 
 # User-facing sentences new in this tab (to move into ui/copy.py).
-COMPARE_UNREADABLE = "One of the two images could not be read, so there is nothing to compare."
-NO_RESULT_TO_COMPARE = "This run has no result to compare."
-COMPARE_INFO = "Its input, or another run's result."
 
 # What the gallery shows of each run: its id, status and whether it has a result (a change redraws the gallery).
 Signature = list[str]
@@ -160,7 +157,7 @@ class HistoryHandlers:
             others += [(caption(r), r.run_id) for r in self.history.records(record.owner)
                        if r.run_id != run_id and self.history.path(r, r.result)]
         first = others[0][1] if others else None
-        info = COMPARE_INFO if self.history.path(record, record.result) else NO_RESULT_TO_COMPARE
+        info = copy.COMPARE_INFO if self.history.path(record, record.result) else copy.NO_RESULT_TO_COMPARE
         return record_details(record), run_id, gr.update(choices=others, value=first, info=info), \
             self.compare_pair(owner_id, run_id, first)
 
@@ -180,7 +177,7 @@ class HistoryHandlers:
         try:
             left, right = save_pair(base, result, (fresh_path("compare-before.png"), fresh_path("compare-after.png")))
         except (OSError, ValueError, Image.DecompressionBombError):
-            gr.Warning(COMPARE_UNREADABLE, title="Compare")
+            gr.Warning(copy.COMPARE_UNREADABLE, title="Compare")
             return None
         return str(left), str(right)
 
@@ -266,7 +263,7 @@ def build_history_tab() -> HistoryTab:
             archive = gr.File(label="Download", interactive=False, visible=False, elem_id="history-zip")
         with gr.Column(scale=1):
             compare_with = gr.Dropdown(label="Compare the selected result with", choices=[], value=None,
-                                       elem_id="compare-with", info=COMPARE_INFO)
+                                       elem_id="compare-with", info=copy.COMPARE_INFO)
             compare = compare_slider()
     with gr.Accordion("Resume a job by request id", open=False):
         gr.Markdown(f"{copy.RETENTION} Paste a request id (from a status line, a record or your dashboard) to "

@@ -14,6 +14,7 @@ from components.app.runs import Run
 from components.app.service import EditService
 from components.app.status import RunStatus
 from components.media.images import EditRequest
+from components.ui import copy
 from components.ui.errors import in_thread
 from components.ui.form import Form, UiImages, form_request, valid_owner, visitor_key_from
 from components.ui.serving import servable
@@ -26,14 +27,6 @@ SWEEP_REFRESH_SECONDS = 0.5
 
 # User-facing sentences new in this tab (to move into ui/copy.py). Plain text: validation
 # messages and toasts do not render markdown.
-NOTHING_SENT = "Nothing was sent."
-NOT_SWEEPABLE = "{name!r} is not a parameter a sweep can vary."
-BAD_DEADLINE = "Set a positive deadline (under API key and deadline)."
-NO_VALUES = "Pick at least one value (or write at least one prompt variant) to sweep."
-TOO_MANY = "A sweep runs at most {limit} variants; you picked {count}."
-EVERY_VARIANT = "Every variant ({labels}): {problem}"
-NO_COST_YET = "No variants picked yet: nothing to run."
-COST_NOTE = "OpenAI's list prices, before input tokens"
 
 
 def sweep_choices(param: str) -> tuple[list[str], bool, bool]:
@@ -75,7 +68,7 @@ def sweep_cost(param: str, ticked: list[str] | None, compressions: str | None, p
     """What the sweep would cost, before it starts: "N jobs × about $X = about $Y", or each price when they differ."""
     entries = sweep_values(param, ticked, compressions, prompts)
     if not entries:
-        return NO_COST_YET
+        return copy.NO_COST_YET
     prices = [schema.estimated_cost({"quality": changes.get("quality", quality), "size": changes.get("size", size)})
               for _, changes in entries]
     count, total = len(prices), sum(prices)
@@ -86,8 +79,8 @@ def sweep_cost(param: str, ticked: list[str] | None, compressions: str | None, p
         each = ", ".join(f"{label} {money(price)}" for (label, _), price in zip(entries, prices))
         text = f"{jobs} = about {money(total)} ({each})"
     if count > MAX_SWEEP_VARIANTS:
-        text += f"; {TOO_MANY.format(limit=MAX_SWEEP_VARIANTS, count=count)}"
-    return f"{text}. {COST_NOTE}."
+        text += f"; {copy.TOO_MANY.format(limit=MAX_SWEEP_VARIANTS, count=count)}"
+    return f"{text}. {copy.COST_NOTE}."
 
 
 def sweep_table(runs: list[Run]) -> str:
@@ -142,11 +135,11 @@ def sweep_problems(param: str, ticked: list[str] | None, compressions: str | Non
         summary.append(said or message)
 
     if param != PROMPT_VARIANTS and param not in {p.name for p in schema.OPTIONS}:
-        add("param", NOT_SWEEPABLE.format(name=param))
+        add("param", copy.NOT_SWEEPABLE.format(name=param))
     else:
         deadline = values.get("deadline")
         if not isinstance(deadline, (int, float)) or deadline <= 0:
-            add("deadline", BAD_DEADLINE)
+            add("deadline", copy.BAD_DEADLINE)
         key = (values.get("visitor_key") or "").strip()
         if key:
             try:
@@ -155,15 +148,15 @@ def sweep_problems(param: str, ticked: list[str] | None, compressions: str | Non
                 add("visitor_key", exc.remedy)
         entries = sweep_values(param, ticked, compressions, prompts)
         if not entries:
-            add(values_target(param, "prompt 1"), NO_VALUES)
+            add(values_target(param, "prompt 1"), copy.NO_VALUES)
         elif len(entries) > MAX_SWEEP_VARIANTS:
-            add(values_target(param, entries[0][0]), TOO_MANY.format(limit=MAX_SWEEP_VARIANTS, count=len(entries)))
+            add(values_target(param, entries[0][0]), copy.TOO_MANY.format(limit=MAX_SWEEP_VARIANTS, count=len(entries)))
         elif check is not None:
             _variant_problems(param, entries, values, check, add)
     if not marks:
         return {}
     # The summary replaces whatever "param" was marked with: it already holds those messages.
-    marks["param"] = [f"{NOTHING_SENT} {'; '.join(summary)}"]
+    marks["param"] = [f"{copy.NOTHING_SENT} {'; '.join(summary)}"]
     return marks
 
 
@@ -185,7 +178,7 @@ def _variant_problems(param: str, entries: list[tuple[str, dict[str, Any]]], val
             # The form's own problem, whatever the sweep varies: marked at its input on the Edit tab.
             widget = images.widget_for(schema.ValidationIssue(name, message)) if name in ("image_urls", "mask") \
                 else name
-            said = EVERY_VARIANT.format(labels=", ".join(labels), problem=problem) if len(labels) > 1 \
+            said = copy.EVERY_VARIANT.format(labels=", ".join(labels), problem=problem) if len(labels) > 1 \
                 else f"{labels[0]}: {problem}"
             add(widget, message, said)
         else:
