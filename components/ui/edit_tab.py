@@ -181,10 +181,19 @@ class EditHandlers:
         if ticket:
             self.service.tickets.clicked(ticket)  # the clock starts at the click
         key = visitor_key_from(request, values["visitor_key"])
+        if self.service.tickets.is_cancelled(ticket):  # Cancel came first: say so, and start nothing
+            yield {tab.status: cancel_message(CancelOutcome.NOT_SUBMITTED, None)}
+            return
         yield {tab.status: f"{pill(RunStatus.PREPARING)} checking the photo and the mask…",
                tab.download: gr.update(visible=False), tab.metrics: "", tab.result_view: None}
-        run = await in_thread(self.service.start_edit, form_request(values), owner=owner_id, visitor_key=key,
-                              deadline=float(values["deadline"]), ticket=ticket)
+        try:
+            run = await in_thread(self.service.start_edit, form_request(values), owner=owner_id, visitor_key=key,
+                                  deadline=float(values["deadline"]), ticket=ticket)
+        except gr.Error:
+            if self.service.tickets.is_cancelled(ticket):
+                yield {tab.status: cancel_message(CancelOutcome.NOT_SUBMITTED, None)}
+                return
+            raise
         yield {tab.current_run: run.run_id, self.owner: owner_id}
         try:
             async for update in run.subscribe():
@@ -346,11 +355,13 @@ def wire_edit_tab(tab: EditTab, handlers: EditHandlers, owner: gr.BrowserState, 
     summary_inputs = {name: widget for name, widget in form.kwargs.items() if name != "editor"}
     tab.run_button.click(handlers.summarize, inputs_kwargs=summary_inputs, outputs=[tab.status, tab.current_run],
                          show_progress="hidden", **quiet)
-    run_event = tab.run_button.click(
+    tab.run_button.click(
         handlers.run, inputs=[tab.ticket, owner, tab.session_spend], inputs_kwargs=form.kwargs,
         outputs=[tab.status, tab.result_view, tab.download, tab.metrics, tab.session_spend, tab.current_run, owner],
         validator=handlers.validate, js=NEW_TICKET_JS, api_name="run_ui", api_visibility="undocumented",
         show_progress="minimal", **concurrency,
     )
-    tab.cancel.click(handlers.cancel, [tab.ticket, tab.current_run, owner], tab.status, cancels=[run_event],
-                     js=LAST_TICKET_JS, **quiet)
+    # Cancel does not cancel the run's event: the run itself then ends its stream with what really
+    # happened (nothing sent, or stopped and maybe billed), after anything it said before.
+    tab.cancel.click(handlers.cancel, [tab.ticket, tab.current_run, owner], tab.status, js=LAST_TICKET_JS,
+                     **quiet)
