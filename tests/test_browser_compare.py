@@ -10,7 +10,6 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
-from PIL import Image
 
 from components.api.config import ClientSettings
 from components.app.backend import Backend

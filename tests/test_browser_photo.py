@@ -10,7 +10,6 @@ import re
 import shutil
 
 import pytest
-from PIL import Image
 
 from bench.browser_loop import CHROMIUM_FLAGS, run_loop
 from bench.photo import write_phone_photo

@@ -10,13 +10,10 @@ import threading
 
 import pytest
 
-from components.api.config import ClientSettings, Secret
-from components.app.backend import Backend
-from components.app.history import HistoryStore
-from components.app.service import CancelOutcome, EditService
+from components.app.service import CancelOutcome
 from components.app.status import RunStatus
 from components.emulator import FaultKind, Route
-from tests.conftest import KEY, edit_inputs, png_bytes
+from tests.conftest import edit_inputs, png_bytes
 
 
 def reached(emulator, route: Route) -> threading.Event:

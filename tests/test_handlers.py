@@ -13,11 +13,8 @@ import gradio as gr
 import pytest
 from PIL import Image
 
-from components.api.config import ClientSettings, Secret
-from components.app.backend import Backend
-from components.app.history import HistoryStore, RunRecord
+from components.app.history import RunRecord
 from components.app.runs import Run, RunUpdate
-from components.app.service import EditService
 from components.app.status import RunStatus
 from components.media import images as media_images
 from components.ui import copy
@@ -25,7 +22,7 @@ from components.ui.edit_tab import EditHandlers, build_edit_tab, estimate
 from components.ui.history_tab import record_details
 from components.ui.status import STATUS_STYLE, status_line
 from components.ui.sweep_tab import sweep_table
-from tests.conftest import KEY, owner_id
+from tests.conftest import owner_id
 
 
 @pytest.fixture

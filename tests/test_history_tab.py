@@ -11,8 +11,6 @@ import gradio as gr
 import pytest
 from PIL import Image, ImageChops
 
-from components.api.config import ClientSettings, Secret
-from components.app.backend import Backend
 from components.app.history import HistoryStore
 from components.app.service import EditService
 from components.app.status import RunStatus
@@ -20,7 +18,7 @@ from components.media.compare import COMPARE_MAX_SIDE, LETTERBOX_RGB, compare_pa
 from components.media.images import EditRequest
 from components.ui.history_tab import COMPARE_MAX_HEIGHT, HistoryHandlers, build_history_tab
 from components.ui.status import label
-from tests.conftest import KEY, edit_inputs, owner_id, png_bytes
+from tests.conftest import edit_inputs, owner_id, png_bytes
 
 OWNER = owner_id("history-tab")
 

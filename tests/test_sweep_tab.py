@@ -10,14 +10,10 @@ import pytest
 from PIL import Image
 
 from components.api import schema
-from components.api.config import ClientSettings, Secret
-from components.app.backend import Backend
-from components.app.history import HistoryStore
-from components.app.service import EditService
 from components.ui.copy import NO_COST_YET
 from components.ui.sweep_tab import SweepHandlers, build_sweep_tab, sweep_cost
 from components.ui.status import money
-from tests.conftest import KEY, owner_id
+from tests.conftest import owner_id
 
 OWNER = owner_id("sweep-tab")
 MARKUP = re.compile(r"\*\*|`|<[a-z/]")  # markdown or HTML: validation messages and toasts show it raw
