@@ -176,6 +176,8 @@ def load_image(source: ImageSource, name: str = "image") -> InputImage:
     if isinstance(source, UrlText) and not source.startswith(("http://", "https://", "data:")):
         raise InputError(f"{name}: {source[:60]!r} is not an http(s) URL")
     if isinstance(source, str) and source.startswith("data:"):
+        # Held to the same byte limit as a file, judged before the base64 is decoded.
+        check_file_size(len(source) * 3 // 4, name)
         try:
             return CHECKED.get_or_decode(schema.parse_data_uri(source)[1], name)
         except InputError:
