@@ -211,16 +211,24 @@ class EditService:
         self.tickets.cancel(ticket)
         outcome = Cancelled(CancelOutcome.NOT_SUBMITTED)
         for run in self.runs.by_ticket(ticket):
-            if not run.stop():
-                continue  # stopped before its submit gate: it will never submit
-            # The submit had started: wait briefly for Segmind's answer to learn the request id.
-            deadline = time.monotonic() + settle
-            while not run.record.request_id and not run.done and time.monotonic() < deadline:
-                run.wait(0.05)
-            if run.record.request_id:
-                return Cancelled(CancelOutcome.SUBMITTED, run.record.request_id)
-            outcome = Cancelled(CancelOutcome.SUBMIT_IN_FLIGHT)
+            stopped = self.cancel_run(run, settle=settle)
+            if stopped.outcome is CancelOutcome.SUBMITTED:
+                return stopped
+            if stopped.outcome is CancelOutcome.SUBMIT_IN_FLIGHT:
+                outcome = stopped
         return outcome
+
+    @staticmethod
+    def cancel_run(run: Run, *, settle: float = CANCEL_SETTLE_SECONDS) -> Cancelled:
+        """Stop one run; if its submit had started, wait briefly for Segmind's answer to learn the request id."""
+        if not run.stop():
+            return Cancelled(CancelOutcome.NOT_SUBMITTED)  # stopped before its submit gate: it never submits
+        deadline = time.monotonic() + settle
+        while not run.record.request_id and not run.done and time.monotonic() < deadline:
+            run.wait(0.05)
+        if run.record.request_id:
+            return Cancelled(CancelOutcome.SUBMITTED, run.record.request_id)
+        return Cancelled(CancelOutcome.SUBMIT_IN_FLIGHT)
 
     def live(self, owner: str | None = None) -> list[Run]:
         return self.runs.live(owner)

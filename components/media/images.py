@@ -266,8 +266,7 @@ def _painted_to_size(mask: LocalImage, first: LocalImage) -> tuple[LocalImage, V
                                              f"{shown[0]}x{shown[1]} one: paint it again")
     if (mask.width, mask.height) == shown:
         return mask, None
-    scaled = CHECKED.scaled_mask(mask, shown)
-    return LocalImage(scaled.data, scaled.media_type, scaled.width, scaled.height, True, mask.name, shown), None
+    return CHECKED.scaled_mask(mask, shown), None
 
 
 def _fit_mask(mask: LocalImage, first: LocalImage) -> LocalImage:

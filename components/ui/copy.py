@@ -32,7 +32,7 @@ NO_COST_YET = "No variants picked yet: nothing to run."
 COST_NOTE = "OpenAI's list prices, before input tokens"
 CODE_HELP = ("Code that sends exactly this request and saves the result next to it. Your key is read from "
              "`SEGMIND_API_KEY`, never written out. Files are named as in a run's zip (*History*): "
-             "`image-1.<ext>` is the image in the editor, `image-2.<ext>`, … the uploaded references in order, "
+             "`image-1.<ext>` is the photo, `image-2.<ext>`, … the uploaded references in order, "
              "and `mask.png` the mask shown above.")
 
 UNEXPECTED = ("Something went wrong inside this app (it has been logged). If a job was submitted, its request "

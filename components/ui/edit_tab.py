@@ -229,11 +229,8 @@ class EditHandlers:
             run = live[-1] if live else None
         if run is None:
             return cancel_message(CancelOutcome.NOT_SUBMITTED, None)
-        if not run.stop():
-            return cancel_message(CancelOutcome.NOT_SUBMITTED, None)
-        run.wait(2.0)
-        request_id = run.record.request_id
-        return cancel_message(CancelOutcome.SUBMITTED if request_id else CancelOutcome.SUBMIT_IN_FLIGHT, request_id)
+        cancelled = self.service.cancel_run(run)
+        return cancel_message(cancelled.outcome, cancelled.request_id)
 
 
 # Layout -------------------------------------------------------------------------------
