@@ -127,3 +127,16 @@ def test_scattered_429s_leave_the_pace_near_the_base_and_a_real_limit_settles_ju
     spacing, refusals = simulate(RateLimitMemory(clock=lambda: now[0]), now, lambda spacing, n: spacing < 12.0)
     # It probes the limit with about one refused poll in ten (recovery and idle fading both lower the floor).
     assert 12.0 <= spacing <= 30.0 and refusals < 300 / 8
+
+
+def test_a_finished_job_whose_result_is_rate_limited_is_not_called_completed_before_its_image_is_here(emulator):
+    """The run reads FETCHING while the result is waited for; COMPLETED comes with the image."""
+    from components.app.runs import RunUpdate
+    from components.app.status import RunStatus
+
+    client = make_client(emulator, poll_interval=0.02)
+    emulator.inject(Route.RESULT, status=429, headers={"Retry-After": "0"}, times=2)
+    updates = [RunUpdate.from_event(event) for event in client.stream(edit_inputs("x", [png_bytes(color=(2, 7, 1))]))]
+    statuses = [update.status for update in updates]
+    assert RunStatus.FETCHING in statuses and statuses[-1] is RunStatus.COMPLETED
+    assert all(update.result is not None for update in updates if update.status is RunStatus.COMPLETED)

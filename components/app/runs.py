@@ -44,7 +44,8 @@ class RunUpdate:
 
     @classmethod
     def from_event(cls, event: JobEvent) -> RunUpdate:
-        return cls(RunStatus.of_job(event.state), event.elapsed, event.request_id, event.polls, event.result,
+        return cls(RunStatus.of_job(event.state, event.result is not None), event.elapsed, event.request_id,
+                   event.polls, event.result,
                    event.error, detail=event.note)
 
 

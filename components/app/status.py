@@ -14,6 +14,7 @@ class RunStatus(enum.Enum):
     SUBMITTING = "SUBMITTING"  # the paid submit is on its way
     QUEUED = JobState.QUEUED.value
     PROCESSING = JobState.PROCESSING.value
+    FETCHING = "FETCHING"      # finished at Segmind; its result is still being fetched
     COMPLETED = JobState.COMPLETED.value
     FAILED = JobState.FAILED.value
     STOPPED = "STOPPED"        # no longer followed (the job itself may go on)
@@ -25,7 +26,10 @@ class RunStatus(enum.Enum):
         return self in _TERMINAL
 
     @classmethod
-    def of_job(cls, state: JobState) -> RunStatus:
+    def of_job(cls, state: JobState, has_result: bool = True) -> RunStatus:
+        """A job's state as a run's; a COMPLETED job is the run's COMPLETED only once its result is here."""
+        if state is JobState.COMPLETED and not has_result:
+            return cls.FETCHING
         return cls(state.value)
 
     @classmethod

@@ -267,9 +267,9 @@ def build_edit_tab(backend: Backend) -> EditTab:
                                       elem_id="input-view")
                 result_view = gr.Image(label="Result", type="filepath", interactive=False, height=360,
                                        elem_id="result", buttons=["download", "fullscreen"])
-            with gr.Row():
-                metrics = gr.Markdown(elem_id="metrics")
-                download = gr.DownloadButton("Download result", visible=False, elem_id="download")
+            # One above the other: beside the button, the table is squeezed to a sliver on a phone.
+            download = gr.DownloadButton("Download result", visible=False, elem_id="download")
+            metrics = gr.Markdown(elem_id="metrics")
             with gr.Accordion("Mask that will be sent", open=True):
                 with gr.Row():
                     preview = gr.Image(label="Mask preview (checkerboard = area to edit)", type="pil",

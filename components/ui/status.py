@@ -17,6 +17,7 @@ STATUS_STYLE: dict[RunStatus, tuple[str, str]] = {
     RunStatus.SUBMITTING: ("SUBMITTING", "#8d6e63"),
     RunStatus.QUEUED: ("QUEUED", "#8d6e63"),
     RunStatus.PROCESSING: ("PROCESSING", "#1e88e5"),
+    RunStatus.FETCHING: ("FETCHING RESULT", "#1e88e5"),
     RunStatus.COMPLETED: ("COMPLETED", "#2e7d32"),
     RunStatus.FAILED: ("FAILED", "#c62828"),
     RunStatus.STOPPED: ("STOPPED", "#6d4c41"),
