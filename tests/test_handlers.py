@@ -16,6 +16,7 @@ from PIL import Image
 from components.app.history import RunRecord
 from components.app.runs import Run, RunUpdate
 from components.app.status import RunStatus
+from components.emulator import FaultKind, Route
 from components.media import images as media_images
 from components.ui import copy
 from components.ui.edit_tab import EditHandlers, build_edit_tab, estimate
@@ -115,3 +116,29 @@ def test_each_phase_has_one_label_on_every_tab(service, tmp_path):
 def test_the_price_estimate_follows_quality_and_size():
     assert "$0.011" in estimate("low", "1024x1024") and "$0.25" in estimate("high", "1536x1024")
     assert "estimated as medium" in estimate("auto", "auto")
+
+
+def test_after_cancel_the_stream_says_nothing_older_than_the_cancel(edit_handlers, tmp_path, emulator):
+    """Cancel's 'nothing was sent' used to be covered by a late 'PREPARING · uploading' from the run."""
+    emulator.inject(Route.UPLOAD, kind=FaultKind.SLOW, delay=1.5)
+    values = form_values(tmp_path)
+    owner = owner_id("cancel-late")
+
+    async def run_and_cancel() -> tuple[str, list[str]]:
+        said, after = "", []
+        async for update in edit_handlers.run("ticket-late", owner, 0.0, Request(), **values):
+            text = str(update.get(edit_handlers.tab.status, ""))
+            if said:
+                after.append(text)
+            elif "uploading" in text:
+                said = await asyncio.to_thread(edit_handlers.cancel, "ticket-late", "", owner)
+        return said, after
+
+    try:
+        said, after = asyncio.run(run_and_cancel())
+    finally:
+        emulator.faults.clear()
+    assert copy.CANCELLED_BEFORE_SUBMIT in said
+    assert after and all(RunStatus.PREPARING.value not in text for text in after), after
+    assert "nothing was sent" in after[-1]
+    assert emulator.calls[Route.SUBMIT] == 0

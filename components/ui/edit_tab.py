@@ -199,6 +199,8 @@ class EditHandlers:
             async for update in run.subscribe():
                 if update.status in (RunStatus.STOPPED, RunStatus.FAILED):
                     continue  # the error that follows says what happened, in words (a bare pill would race Cancel's)
+                if run.stopping and not update.status.is_terminal:
+                    continue  # Cancel has had its say: a late "uploading" must not cover it before the end
                 if update.notes:
                     gr.Warning(" ".join(update.notes), title="Inputs adjusted")
                 out: dict[Any, Any] = {tab.status: status_line(update, run.record.backend)}
