@@ -31,9 +31,11 @@ def emulator():
         yield emu
 
 
-def edit_inputs(prompt, images, mask=None, options=None) -> EditInputs:
-    """Checked inputs, as the app's media layer makes them before the client sends anything."""
-    return prepare(EditRequest(prompt, images, mask, options or {}))
+def edit_inputs(prompt, images, mask=None, options=None, model=None) -> EditInputs:
+    """Checked inputs, as the app's media layer makes them before the client sends anything.
+
+    Without a model they go to the client's own."""
+    return prepare(EditRequest(prompt, images, mask, options or {}, model=model))
 
 
 def make_client(emulator: Emulator, key: str = KEY, **settings) -> SegmindClient:

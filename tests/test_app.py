@@ -14,6 +14,7 @@ from gradio_client.exceptions import AppError
 from gradio_client.exceptions import ValidationError as ClientValidationError
 from PIL import Image, ImageDraw
 
+from components.api.schema import DEFAULT_MODEL
 from components.app.backend import Backend
 from components.api.config import Secret, ClientSettings
 from components.emulator import Emulator
@@ -131,11 +132,11 @@ def test_a_painted_layer_becomes_the_right_mask_at_the_photos_size(app_url, emul
     editor_value = {"background": handle_file(str(placeholder)), "layers": [handle_file(str(layer_path))],
                     "composite": handle_file(str(placeholder))}
     client = Client(app_url, verbose=False)
-    # The UI's own event takes its inputs in order: the click's ticket, the browser's owner id, prompt, photo,
-    # editor, files, urls, mask file, options, deadline, key.
+    # The UI's own event takes its inputs in order: the click's ticket, the browser's owner id, model, prompt,
+    # photo, editor, files, urls, mask file, options, custom width and height, deadline, key.
     options = ["auto", "auto", "opaque", 100, "png", "auto"]
-    client.predict("ticket-painted", owner_id("owner-1"), "a bowl of oranges", handle_file(str(photo)), editor_value,
-                   None, "", None, *options, 60, "", api_name="/run_ui")
+    client.predict("ticket-painted", owner_id("owner-1"), DEFAULT_MODEL, "a bowl of oranges", handle_file(str(photo)),
+                   editor_value, None, "", None, *options, None, None, 60, "", api_name="/run_ui")
     job = max(emulator.jobs.values(), key=lambda j: j.submitted_at)
     assert stored(emulator, job.params["image_urls"][0]) == photo.read_bytes()  # the photo as given
     mask = Image.open(io.BytesIO(stored(emulator, job.params["mask"])))

@@ -115,12 +115,23 @@ def test_retired_model_is_410_and_says_how_to_switch():
     with Emulator(key=KEY, retired_models=("gpt-image-1-edit",)) as emu:
         with pytest.raises(errors.ModelRetiredError) as caught:
             run(make_client(emu))
-    assert "retired" in str(caught.value) and "SEGMIND_MODEL" in str(caught.value)
+    error = caught.value
+    assert (error.model, error.successor) == ("gpt-image-1-edit", "gpt-image-2")
+    assert "gpt-image-1-edit has been retired" in str(error) and "successor is gpt-image-2" in str(error)
 
 
-def test_unknown_model_slug_is_404(emulator):
-    with pytest.raises(errors.NotFoundError, match="SEGMIND_MODEL"):
+def test_a_slug_outside_the_registry_is_refused_before_anything_is_sent(emulator):
+    before = sum(emulator.calls.values())
+    with pytest.raises(errors.ValidationError, match="unknown model 'no-such-model'.*gpt-image-2"):
         run(make_client(emulator, model="no-such-model"))
+    assert sum(emulator.calls.values()) == before
+
+
+def test_a_model_segmind_does_not_serve_is_404():
+    from components.emulator import Emulator
+    with Emulator(key=KEY, models=("gpt-image-2",)) as emu:
+        with pytest.raises(errors.NotFoundError, match="SEGMIND_MODEL"):
+            run(make_client(emu))
 
 
 def test_submit_rate_limit_then_success_honours_retry_after(client, emulator):

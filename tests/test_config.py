@@ -21,6 +21,7 @@ SAMPLES = {
     "SEGMIND_API_BASE": "http://127.0.0.1:9/",
     "SEGMIND_STORAGE_BASE": "http://127.0.0.1:9/storage",
     "SEGMIND_MODEL": "gpt-image-2",
+    "SEGMIND_MODELS": "gpt-image-2, gpt-image-1-edit-mini",
     "SEGMIND_UPLOAD_MODE": "inline",
     "SEGMIND_DEADLINE": "90",
     "SEGMIND_POLL_INTERVAL": "0.5",
@@ -31,6 +32,7 @@ SAMPLES = {
     "OUTPUT_MAX_MB": "12.5",
     "EMULATOR_LATENCY": "0.25",
     "EMULATOR_QUEUE_SECONDS": "0.125",
+    "EMULATOR_RETIRED_MODELS": "gpt-image-1-edit",
     "SEGMIND_CAPTURE": "/tmp/elsewhere/capture.jsonl",
 }
 
@@ -71,9 +73,9 @@ def test_every_variable_is_honoured_from_dotenv(tmp_path, clean_environment):
 def test_the_environment_wins_over_dotenv(tmp_path, clean_environment, monkeypatch):
     env_file = tmp_path / ".env"
     env_file.write_text("SEGMIND_MODEL=gpt-image-2\nSEGMIND_DEADLINE=90\n")
-    monkeypatch.setenv("SEGMIND_MODEL", "from-environment")
+    monkeypatch.setenv("SEGMIND_MODEL", "gpt-image-1.5-edit")
     settings = AppSettings.from_env(dotenv_path=str(env_file))
-    assert settings.model == "from-environment" and settings.deadline == 90
+    assert settings.model == "gpt-image-1.5-edit" and settings.deadline == 90
 
 
 def test_the_key_is_masked_in_every_printed_form():

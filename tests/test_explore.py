@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import sys
 import zipfile
 
+import gradio as gr
 import pytest
 from gradio_client import Client, handle_file
 
+from components.api import schema
 from components.app.backend import Backend
 from components.api.config import Secret, ClientSettings
 from components.emulator import Emulator
@@ -18,9 +21,18 @@ from components.app.history import HistoryStore
 from components.app.service import EditService
 from components.app.status import RunStatus
 from components.ui import build_app, launch_options
+from components.ui.edit_tab import build_edit_tab
 from tests.conftest import edit_inputs, owner_id, KEY, mask_bytes, png_bytes
 
-OPTIONS = ["auto", "auto", "opaque", 100, "png", "auto"]
+OPTIONS = ["auto", "auto", "opaque", 100, "png", "auto"]  # in schema.ALL_OPTION_NAMES order
+
+
+@functools.cache
+def form_names() -> list[str]:
+    """The Edit form's inputs in the order the page sends them (`Form.kwargs`)."""
+    with gr.Blocks():
+        tab = build_edit_tab(Backend(ClientSettings()))
+    return list(tab.form.kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +64,16 @@ def inputs(tmp_path):
     return image, reference, mask
 
 
-def form_args(owner, prompt, image, reference=None, mask=None, options=OPTIONS):
+def form_args(owner, prompt, image, reference=None, mask=None, options=OPTIONS, urls=""):
     """The Edit form as the page sends it: the photo, and an editor with nothing painted."""
     editor = {"background": None, "layers": [], "composite": None}
     files = [handle_file(str(reference))] if reference else None
-    return [owner, prompt, handle_file(str(image)), editor, files, "", handle_file(str(mask)) if mask else None,
-            *options, 60, ""]
+    values = {"model": schema.DEFAULT_MODEL, "prompt": prompt, "photo": handle_file(str(image)), "editor": editor,
+              "files": files, "urls": urls, "mask_file": handle_file(str(mask)) if mask else None,
+              **dict(zip(schema.ALL_OPTION_NAMES, options, strict=True)), "custom_width": None,
+              "custom_height": None, "deadline": 60, "visitor_key": ""}
+    assert set(values) == set(form_names())
+    return [owner, *(values[name] for name in form_names())]
 
 
 def run_args(owner, prompt, image, *form, **named):
@@ -92,8 +108,10 @@ def test_restore_puts_prompt_images_and_every_parameter_back(app, inputs):
     assert demo.service.wait_idle(10)
     (record,) = demo.history.records(owner_id("owner-restore"))
     restored = client.predict(owner_id("owner-restore"), record.run_id, api_name="/restore")
-    prompt, photo, editor, input_view, files, urls, mask_file, *options = restored[:14]
-    assert prompt == "restore me" and options[:6] == chosen and options[6] == 60  # the deadline too
+    model, prompt, photo, editor, input_view, files, urls, mask_file, *options = restored[:17]
+    assert model == schema.DEFAULT_MODEL
+    # Every option, then the custom width and height (untouched: the size is a listed one), then the deadline.
+    assert prompt == "restore me" and options[:6] == chosen and options[8] == 60  # the deadline too
     assert photo and editor["background"] and input_view and len(files) == 1 and mask_file and urls == ""
 
 
@@ -156,10 +174,8 @@ def test_generated_python_snippets_run_and_complete(app, inputs, tmp_path):
     _, url = app
     image, reference, mask = inputs
     client = Client(url, verbose=False)
-    codes = client.predict("snippet prompt with 'quotes' and $dollars", handle_file(str(image)),
-                           {"background": None, "layers": [], "composite": None},
-                           [handle_file(str(reference))], "https://example.com/remote.png", handle_file(str(mask)),
-                           *OPTIONS, 60, "", api_name="/show_code")
+    codes = client.predict(*form_args(None, "snippet prompt with 'quotes' and $dollars", image, reference, mask,
+                                      urls="https://example.com/remote.png")[1:], api_name="/show_code")
     sdk, plain, curl = codes
     assert KEY not in sdk + plain + curl
     assert 'os.environ["SEGMIND_API_KEY"]' in sdk and "$SEGMIND_API_KEY" in curl

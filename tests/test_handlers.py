@@ -19,8 +19,10 @@ from components.app.status import RunStatus
 from components.emulator import FaultKind, Route
 from components.media import images as media_images
 from components.ui import copy
-from components.ui.edit_tab import EditHandlers, build_edit_tab, estimate
+from components.api.schema import DEFAULT_MODEL
+from components.ui.edit_tab import EditHandlers, build_edit_tab
 from components.ui.history_tab import record_details
+from components.ui.models import estimate
 from components.ui.status import STATUS_STYLE, status_line
 from components.ui.sweep_tab import sweep_table
 from tests.conftest import owner_id
@@ -56,11 +58,11 @@ def form_values(tmp_path, **overrides):
         path = tmp_path / f"reference-{index}.png"
         unique_image((40, 40)).save(path)
         references.append(str(path))
-    values = {"prompt": "make it pink", "photo": str(photo),
+    values = {"model": DEFAULT_MODEL, "prompt": "make it pink", "photo": str(photo),
               "editor": {"background": Image.new("RGBA", (1, 1)), "layers": [layer], "composite": None},
               "files": references, "urls": "", "mask_file": None, "size": "auto", "quality": "low",
               "background": "opaque", "output_compression": 100, "output_format": "png", "moderation": "auto",
-              "deadline": 30, "visitor_key": ""}
+              "custom_width": None, "custom_height": None, "deadline": 30, "visitor_key": ""}
     values.update(overrides)
     return values
 
@@ -114,8 +116,9 @@ def test_each_phase_has_one_label_on_every_tab(service, tmp_path):
 
 
 def test_the_price_estimate_follows_quality_and_size():
-    assert "$0.011" in estimate("low", "1024x1024") and "$0.25" in estimate("high", "1536x1024")
-    assert "estimated as medium" in estimate("auto", "auto")
+    assert "$0.011" in estimate(DEFAULT_MODEL, "low", "1024x1024") and "$0.25" in estimate(DEFAULT_MODEL, "high",
+                                                                                             "1536x1024")
+    assert "estimated as medium" in estimate(DEFAULT_MODEL, "auto", "auto")
 
 
 def test_after_cancel_the_stream_says_nothing_older_than_the_cancel(edit_handlers, tmp_path, emulator):

@@ -157,7 +157,7 @@ def test_a_resumed_run_with_no_inputs_shows_its_details(service, handlers, emula
     assert selected == resumed.run_id and job_run.record.request_id in details and "Inputs: —" in details
     assert pair is None  # it has no input to compare with, and is the only run
     restored = handlers.restore(OWNER, resumed.run_id)
-    assert restored[0] == record.prompt
+    assert restored[0] == record.model and restored[1] == record.prompt  # the restore outputs start with the model
 
 
 def test_the_slider_scales_the_pair_to_fit_instead_of_clipping_it():

@@ -53,11 +53,26 @@ def test_a_job_slower_than_ever_before_falls_back_to_the_base_interval():
 def test_durations_are_learnt_per_kind_and_bounded():
     model = DurationModel()
     for seconds in range(1, 40):
-        model.record(("high", "auto"), float(seconds))
-    low, high = model.window(("high", "auto"))
+        model.record(("gpt-image-1-edit", "high", "auto"), float(seconds))
+    low, high = model.window(("gpt-image-1-edit", "high", "auto"))
     assert 20 <= low < high <= 39  # the last 20 only
-    assert model.window(("low", "auto")) is None
+    assert model.window(("gpt-image-1-edit", "low", "auto")) is None
+    assert model.window(("gpt-image-2", "high", "auto")) is None
 
+
+def test_before_any_job_finishes_a_models_page_latency_sets_the_window():
+    """gpt-image-2 takes about 94 s on Segmind: polling it every second from the start wastes ~45 polls."""
+    model = DurationModel(priors={"gpt-image-2": 94.0})
+    low, high = model.window(("gpt-image-2", "high", "2048x1152"))
+    assert low < 94.0 < high
+    schedule = PollSchedule(1.0, (low, high))
+    polls, now = 0, 0.0
+    while now < 94.0:
+        now += schedule.next_wait(now, polls)
+        polls += 1
+    assert polls <= 75  # the SDK's cadence would spend 94: slow polls while the job cannot be done yet
+    model.record(("gpt-image-2", "high", "2048x1152"), 30.0)
+    assert model.window(("gpt-image-2", "high", "2048x1152")) == (30.0, 30.0)  # what jobs teach wins
 
 def test_the_client_learns_and_then_polls_less(emulator):
     # A job twenty base intervals long, like a minute-long job at the SDK's 1 s cadence.
@@ -66,7 +81,7 @@ def test_the_client_learns_and_then_polls_less(emulator):
     request = edit_inputs("x", [png_bytes()], options={"quality": "high"})
     first = list(client.stream(request))[-1]
     second = list(client.stream(request))[-1]
-    assert client.durations.window(("high", "auto")) is not None
+    assert client.durations.window(("gpt-image-1-edit", "high", "auto")) is not None
     assert emulator.jobs[second.request_id].polls < emulator.jobs[first.request_id].polls
 
 

@@ -21,7 +21,19 @@ def option_strategy(param: schema.Param):
     return st.one_of(valid, valid, ANY_VALUE)  # mostly valid, sometimes anything at all
 
 
-OPTIONS = st.fixed_dictionaries({p.name: option_strategy(p) for p in schema.OPTIONS})
+def custom_sizes():
+    """WIDTHxHEIGHT sizes around gpt-image-2's rules: some inside, many just outside."""
+    edge = st.integers(1, 260).map(lambda n: n * 16) | st.integers(1, 4200)
+    return st.builds(lambda w, h: f"{w}x{h}", edge, edge)
+
+
+def options_for(model: schema.Model):
+    strategies = {p.name: option_strategy(p) for p in model.options}
+    strategies["size"] = st.one_of(strategies["size"], custom_sizes())
+    return st.fixed_dictionaries(strategies)
+
+
+MODELS = st.sampled_from(list(schema.MODELS.values()))
 
 
 @st.composite
@@ -47,24 +59,31 @@ def image_files(draw):
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(prompt=st.text(max_size=60), options=OPTIONS, images=st.lists(image_files(), max_size=18),
+@given(data=st.data(), model=MODELS, prompt=st.text(max_size=60), images=st.lists(image_files(), max_size=18),
        mask=st.one_of(st.none(), image_files()))
-def test_every_request_is_valid_or_names_its_problems(prompt, options, images, mask):
-    inputs, issues = check_request(EditRequest(prompt, images, mask, options))
-    known = {p.name for p in schema.PARAMS}
+def test_every_request_is_valid_or_names_its_problems(data, model, prompt, images, mask):
+    options = data.draw(options_for(model))
+    inputs, issues = check_request(EditRequest(prompt, images, mask, options, model=model.slug))
+    known = set(model.params_by_name) | {"mask"}  # a mask is checked and kept even where it is not sent
     if issues:
         assert inputs is None
         assert all(issue.param in known and issue.message for issue in issues)
     else:
         stand_in = [f"https://example.com/{i}.png" for i in range(len(inputs.images))]
-        payload = schema.build_payload(prompt, stand_in, "https://example.com/m.png" if mask is not None else None,
-                                       **options)
-        assert schema.validate(payload) == []
-        assert 1 <= len(inputs.images) <= schema.MAX_IMAGES and prompt.strip()
+        payload = model.build_payload(prompt, stand_in, "https://example.com/m.png" if mask is not None else None,
+                                      **options)
+        assert model.validate(payload) == []
+        assert 1 <= len(inputs.images) <= model.max_images and prompt.strip()
+        size = model.output_size(options["size"])
+        if size:  # a size the schema lets through is one the model's rules allow
+            rule = model.size_rule
+            assert options["size"] in model.pixel_sizes() or (rule and rule.problem(*size) is None)
 
 
-@settings(max_examples=200, deadline=None)
-@given(payload=st.dictionaries(st.sampled_from([p.name for p in schema.PARAMS] + ["extra"]), ANY_VALUE, max_size=10))
-def test_the_schema_judges_any_body_without_crashing(payload):
-    for issue in schema.validate(payload):
+@settings(max_examples=300, deadline=None)
+@given(model=MODELS, payload=st.dictionaries(
+    st.sampled_from(sorted({p.name for m in schema.MODELS.values() for p in m.params}) + ["extra"]),
+    st.one_of(ANY_VALUE, custom_sizes()), max_size=10))
+def test_each_model_judges_any_body_without_crashing(model, payload):
+    for issue in model.validate(payload):
         assert isinstance(issue.message, str) and issue.message

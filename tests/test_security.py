@@ -18,6 +18,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from components.api import errors
+from components.api.schema import DEFAULT_MODEL
 from components.app.backend import Backend
 from components.app.refusals import HourlyQuotaUsed, SessionQuotaUsed
 from components.app.status import RunStatus
@@ -34,6 +35,7 @@ from tests.conftest import owner_id, FAST_RETRY, mask_bytes, png_bytes
 SENTINEL = "sk-SENTINEL-5e1d0c7b9a"
 VISITOR_SENTINEL = "sk-VISITOR-SENTINEL-8c2f"
 OPTIONS = ["auto", "auto", "opaque", 100, "png", "auto"]
+CUSTOM_SIZE = [None, None]  # the custom width and height boxes, between the options and the deadline
 
 
 def wait_until(condition, timeout=15.0):
@@ -72,8 +74,9 @@ def test_the_deployer_key_appears_nowhere_a_visitor_or_a_log_could_see(tmp_path,
             seen.append(json.dumps(client.predict(prompt="ok", images=[handle_file(str(image))],
                                                   mask=handle_file(str(mask)), api_name="/edit"), default=str))
             editor = {"background": None, "layers": [], "composite": None}
-            form = ["ticket-s", owner_id("owner-s"), "ui run", handle_file(str(image)), editor, None, "", None,
-                    *OPTIONS, 20, ""]
+            # /run_ui's inputs: the ticket, the owner, then the form (model first) as `Form.kwargs` orders it.
+            form = ["ticket-s", owner_id("owner-s"), DEFAULT_MODEL, "ui run", handle_file(str(image)), editor, None,
+                    "", None, *OPTIONS, *CUSTOM_SIZE, 20, ""]
             seen.append(json.dumps(client.predict(*form, api_name="/run_ui"), default=str))
             seen.append(json.dumps(client.predict(owner_id("owner-s"), "quality", ["low", "high"], "", 2, "", "", "", "",
                                                   *form[2:], api_name="/sweep"), default=str))
@@ -117,9 +120,9 @@ def test_a_visitors_key_is_used_for_them_and_never_shown_stored_or_logged(tmp_pa
         demo, url = launch(backend, tmp_path / "history")
         try:
             editor = {"background": None, "layers": [], "composite": None}
-            typed = Client(url, verbose=False).predict("ticket-v", owner_id("owner-v"), "typed", handle_file(str(image)),
-                                                       editor, None, "", None, *OPTIONS, 20,
-                                                       VISITOR_SENTINEL, api_name="/run_ui")
+            typed = Client(url, verbose=False).predict("ticket-v", owner_id("owner-v"), DEFAULT_MODEL, "typed",
+                                                       handle_file(str(image)), editor, None, "", None, *OPTIONS,
+                                                       *CUSTOM_SIZE, 20, VISITOR_SENTINEL, api_name="/run_ui")
             header = Client(url, verbose=False, headers={"x-api-key": VISITOR_SENTINEL}).predict(
                 prompt="header", images=[handle_file(str(image))], mask=None, api_name="/edit")
             assert demo.service.wait_idle(20)

@@ -35,9 +35,10 @@ def form(tmp_path):
     """The Edit tab's form as the handlers get it: an uploaded image (no painting), every option."""
     image = tmp_path / "photo.png"
     Image.new("RGB", (96, 64), (120, 30, 200)).save(image)
-    return {"prompt": "make it pink", "editor": None, "files": [str(image)], "urls": "", "mask_file": None,
-            "size": "auto", "quality": "low", "background": "opaque", "output_compression": 100,
-            "output_format": "png", "moderation": "auto", "deadline": 30, "visitor_key": ""}
+    return {"model": schema.DEFAULT_MODEL, "prompt": "make it pink", "editor": None, "files": [str(image)],
+            "urls": "", "mask_file": None, "size": "auto", "quality": "low", "background": "opaque",
+            "output_compression": 100, "output_format": "png", "moderation": "auto", "custom_width": None,
+            "custom_height": None, "deadline": 30, "visitor_key": ""}
 
 
 def sweep_args(param: str, ticked: list[str], compressions: str = "", prompts=("", "", "", "")) -> list:
@@ -113,20 +114,20 @@ def test_without_the_validator_the_handler_still_says_it_plainly_and_logs_no_tra
 
 
 def test_the_cost_is_jobs_times_the_price_when_every_variant_costs_the_same():
-    price = schema.estimated_cost({"quality": "high", "size": "1536x1024"})
+    price = schema.model().estimated_cost({"quality": "high", "size": "1536x1024"})
     text = sweep_cost("output_format", ["png", "jpeg", "webp"], "", [], "high", "1536x1024")
     assert text.startswith(f"3 jobs × about {money(price)} = about {money(3 * price)}.")
     assert sweep_cost("prompt", [], "", ["a", " ", "b", ""], "low", "1024x1024").startswith(
-        f"2 jobs × about {money(schema.estimated_cost({'quality': 'low', 'size': '1024x1024'}))}")
+        f"2 jobs × about {money(schema.model().estimated_cost({'quality': 'low', 'size': '1024x1024'}))}")
 
 
 def test_the_cost_follows_each_variant_when_the_sweep_varies_quality_or_size():
     text = sweep_cost("quality", ["low", "high"], "", [], "medium", "1024x1024")
-    low, high = (schema.estimated_cost({"quality": q, "size": "1024x1024"}) for q in ("low", "high"))
+    low, high = (schema.model().estimated_cost({"quality": q, "size": "1024x1024"}) for q in ("low", "high"))
     assert text.startswith(f"2 jobs = about {money(low + high)} (quality=low {money(low)}, "
                            f"quality=high {money(high)})")
     sizes = sweep_cost("size", ["1024x1024", "1536x1024"], "", [], "high", "auto")
-    square, oblong = (schema.estimated_cost({"quality": "high", "size": s}) for s in ("1024x1024", "1536x1024"))
+    square, oblong = (schema.model().estimated_cost({"quality": "high", "size": s}) for s in ("1024x1024", "1536x1024"))
     assert f"about {money(square + oblong)}" in sizes
 
 
@@ -137,4 +138,5 @@ def test_the_cost_when_nothing_or_too_much_is_picked():
 
 
 def test_the_cost_handler_reads_the_widgets_in_the_wired_order(handlers):
-    assert handlers.cost("quality", ["low"], "", "low", "1024x1024", "", "", "", "").startswith("1 job × about")
+    assert handlers.cost("quality", ["low"], "", "low", "1024x1024", schema.DEFAULT_MODEL, None, None,
+                         "", "", "", "").startswith("1 job × about")

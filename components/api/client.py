@@ -77,13 +77,18 @@ class SegmindClient:
         """This client's account, as a hash of its key (never the key): what rate limits are counted by."""
         return self._account
 
-    @property
-    def v1_url(self) -> str:
-        return f"{self.api_base}/v1/{self.model}"
+    def model_for(self, inputs: EditInputs | None = None) -> schema.Model:
+        """The registry's entry for the model an edit names, or this client's default."""
+        try:
+            return schema.model((inputs.model if inputs is not None else None) or self.model)
+        except schema.UnknownModelError as exc:
+            raise errors.ValidationError([schema.ValidationIssue("model", str(exc))]) from None
 
-    @property
-    def v2_url(self) -> str:
-        return f"{self.api_base}/v2/{self.model}"
+    def v1_url(self, model: str | None = None) -> str:
+        return f"{self.api_base}/v1/{model or self.model}"
+
+    def v2_url(self, model: str | None = None) -> str:
+        return f"{self.api_base}/v2/{model or self.model}"
 
     def error_from(
         self,
@@ -91,6 +96,7 @@ class SegmindClient:
         *,
         request_id: str | None = None,
         not_found: type[errors.APIStatusError] = errors.NotFoundError,
+        model: str | None = None,
     ) -> errors.SegmindError:
         """The exception for an error answer, with the server's words (the key scrubbed out)."""
         detail = self.transport.scrub(error_detail(response))
@@ -99,19 +105,32 @@ class SegmindClient:
         if cls is errors.RateLimitError:
             return errors.RateLimitError(detail, retry_after=parse_retry_after(response.headers),
                                          request_id=request_id, status_code=code)
+        if cls is errors.ModelRetiredError:
+            slug = model or self.model
+            entry = schema.MODELS.get(slug)
+            return errors.ModelRetiredError(detail, model=slug, successor=entry.successor if entry else None,
+                                            request_id=request_id, status_code=code)
         return cls(detail, request_id=request_id, status_code=code)
 
     # Inputs ------------------------------------------------------------------
 
     def prepare_payload(self, inputs: EditInputs, stop: threading.Event | None = None) -> dict[str, Any]:
-        """Upload the local images (or inline them); the request body, validated."""
+        """Upload the local images (or inline them); the request body in the model's shape, validated.
+
+        A mask goes only to a model that takes one (the inputs keep it either way).
+        """
         if not isinstance(inputs, EditInputs):
             raise TypeError("prepare_payload takes EditInputs: check raw images with components.media first")
-        everything: list[InputImage] = list(inputs.images) + ([inputs.mask] if inputs.mask else [])
+        model = self.model_for(inputs)
+        too_many = model.image_count_problem(len(inputs.images))
+        if too_many:
+            raise errors.ValidationError([too_many])
+        mask = inputs.mask if model.takes_mask else None
+        everything: list[InputImage] = list(inputs.images) + ([mask] if mask else [])
         urls = self.image_urls(everything, stop)
-        mask_url = urls.pop() if inputs.mask else None
-        payload = schema.build_payload(inputs.prompt, urls, mask_url, **inputs.options)
-        issues = schema.validate(payload)
+        mask_url = urls.pop() if mask else None
+        payload = model.build_payload(inputs.prompt, urls, mask_url, **inputs.options)
+        issues = model.validate(payload)
         if issues:
             raise errors.ValidationError(issues)
         return payload
@@ -162,17 +181,20 @@ class SegmindClient:
 
     # v2 ----------------------------------------------------------------------
 
-    def submit(self, payload: Mapping[str, Any], stop: threading.Event | None = None) -> Job:
-        """Start a paid job. Never repeated once it may have reached Segmind.
+    def submit(self, payload: Mapping[str, Any], stop: threading.Event | None = None, *,
+               model: str | None = None) -> Job:
+        """Start a paid job on `model` (this client's default without one). Never repeated once it may
+        have reached Segmind.
 
         With `stop` set beforehand nothing is sent; it also interrupts a wait between
         429 retries, and becomes the returned job's stop.
         """
         if stop is not None and stop.is_set():
             raise errors.PollingStoppedError(reason="stopped before the job was submitted; nothing was sent")
-        response = self.transport.request("POST", self.v2_url, json=dict(payload), idempotent=False, stop=stop)
+        response = self.transport.request("POST", self.v2_url(model), json=dict(payload), idempotent=False,
+                                          stop=stop)
         if not response.ok:
-            raise self.error_from(response)
+            raise self.error_from(response, model=model)
         try:
             body = response.json()
         except ValueError:
@@ -199,8 +221,9 @@ class SegmindClient:
         """Upload, submit and follow one edit."""
         started = time.monotonic()
         payload = self.prepare_payload(inputs, stop)
-        job = self.submit(payload, stop)
-        yield from job.events(started_at=started, kind=bucket(payload), **follow_options)
+        model = self.model_for(inputs).slug
+        job = self.submit(payload, stop, model=model)
+        yield from job.events(started_at=started, kind=bucket(model, payload), **follow_options)
 
     def resume(self, request_id: str, *, stop: threading.Event | None = None,
                **follow_options: Any) -> Iterator[JobEvent]:
@@ -217,13 +240,14 @@ class SegmindClient:
         `image_url` or `image` instead, which is read like a v2 result.
         """
         payload = self.prepare_payload(inputs)
+        model = self.model_for(inputs).slug
         read_timeout = max(self.settings.read_timeout, self.settings.deadline)
         response = self.transport.request(
-            "POST", self.v1_url, json=payload, idempotent=False,
+            "POST", self.v1_url(model), json=payload, idempotent=False,
             timeout=(self.settings.connect_timeout, read_timeout),
         )
         if not response.ok:
-            raise self.error_from(response)
+            raise self.error_from(response, model=model)
         request_id = response.headers.get(V1_REQUEST_ID_HEADER) or None
         if len(response.content) > MAX_OUTPUT_BYTES:
             raise errors.OutputError("the v1 answer is larger than this app accepts", request_id=request_id)

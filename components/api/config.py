@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from components.api import constants
-from components.api.schema import MODEL_SLUG
+from components.api.schema import DEFAULT_MODEL
 
 
 class Secret:
@@ -48,7 +48,7 @@ class ClientSettings:
     api_key: Secret | None = field(default=None, repr=False)
     api_base: str = constants.DEFAULT_API_BASE
     storage_base: str = constants.DEFAULT_STORAGE_BASE
-    model: str = MODEL_SLUG
+    model: str = DEFAULT_MODEL
     upload_mode: UploadMode = UploadMode.UPLOAD
     connect_timeout: float = constants.CONNECT_TIMEOUT
     read_timeout: float = constants.READ_TIMEOUT

@@ -30,12 +30,13 @@ import re
 from typing import TYPE_CHECKING, ClassVar, Iterable, Sequence
 
 from components.api.constants import RESULT_RETENTION, TRANSIENT_STATUSES
-from components.api.schema import PARAMS_BY_NAME, ValidationIssue
+from components.api.schema import MODELS, ValidationIssue
 
 if TYPE_CHECKING:
     from components.api.models import Metrics
 
 RESULT_RETENTION_NOTE = f"{RESULT_RETENTION}."
+ALL_PARAM_NAMES = tuple(dict.fromkeys(p.name for m in MODELS.values() for p in m.params))
 
 
 class SegmindError(Exception):
@@ -159,12 +160,21 @@ class ContentTypeError(APIStatusError):
 
 
 class ModelRetiredError(APIStatusError):
+    """A 410: the model is gone. Names it, and its successor when the registry knows one."""
+
     http_status = 410
     summary = "This model has been retired"
-    remedy = (
-        "OpenAI retired gpt-image-1 on 2026-10-23. Set SEGMIND_MODEL to a successor "
-        "listed on segmind.com (the request was not charged)."
-    )
+    remedy = "Choose a model Segmind still serves; this request was not charged."
+
+    def __init__(self, detail: str | None = None, *, model: str | None = None, successor: str | None = None,
+                 **kwargs) -> None:
+        self.model = model
+        self.successor = successor
+        if model:
+            self.summary = f"The model {model} has been retired"
+        if successor:
+            self.remedy = f"Its successor is {successor}: switch to it and run again. This request was not charged."
+        super().__init__(detail, **kwargs)
 
 
 class RateLimitError(APIStatusError):
@@ -319,8 +329,8 @@ def _named_param(detail: str, params: Iterable[str]) -> str | None:
         pattern = r"(?<![a-z0-9])" + r"[ _]?".join(map(re.escape, name.split("_"))) + r"(?![a-z0-9])"
         match = re.search(pattern, detail, re.IGNORECASE)
         if match:
-            found.append((match.start(), name))
-    return min(found)[1] if found else None
+            found.append((match.start(), -len(name), name))  # at one place, the longest name: image_urls, not image
+    return min(found)[2] if found else None
 
 
 def classify_failure(detail: str | None, params: Iterable[str] | None = None) -> tuple[FailureKind, str | None]:
@@ -332,7 +342,7 @@ def classify_failure(detail: str | None, params: Iterable[str] | None = None) ->
     if _MODERATION_WORDS.search(text):
         return FailureKind.MODERATION, None
     if _PARAMETER_WORDS.search(text):
-        return FailureKind.PARAMETER, _named_param(text, PARAMS_BY_NAME if params is None else params)
+        return FailureKind.PARAMETER, _named_param(text, ALL_PARAM_NAMES if params is None else params)
     return FailureKind.OTHER, None
 
 

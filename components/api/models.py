@@ -55,6 +55,7 @@ class EditInputs:
     mask: InputImage | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()   # what was changed to fit the model's limits
+    model: str | None = None      # a registry slug; the client's default model without one
 
 
 @dataclass(frozen=True)

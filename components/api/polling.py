@@ -71,11 +71,13 @@ MAX_SLOW_FACTOR = 4
 SHORT_JOB_ALLOWANCE = 10
 HISTORY_PER_BUCKET = 20
 
-Bucket = tuple[str, str]
+Bucket = tuple[str, str, str]
+# How far a model page's usual latency is trusted before any job of that kind has finished.
+PRIOR_SPREAD = (0.5, 1.5)
 
 
-def bucket(options: Mapping[str, Any]) -> Bucket:
-    return str(options.get("quality")), str(options.get("size"))
+def bucket(model: str, options: Mapping[str, Any]) -> Bucket:
+    return model, str(options.get("quality")), str(options.get("size"))
 
 
 class RateLimitMemory:
@@ -130,16 +132,19 @@ class RateLimitMemory:
 
 
 class DurationModel:
-    """Recent submit-to-completion times per (quality, size). Thread-safe and bounded.
+    """Recent submit-to-completion times per (model, quality, size). Thread-safe and bounded.
 
-    It also carries what 429s taught about each account (`rate_limits`), so whoever shares a
-    DurationModel between clients (one per visitor key, say) shares that lesson too.
+    `priors` are each model's usual latency (from the registry, for Segmind itself): until a
+    bucket has history, completion is expected around it. It also carries what 429s taught
+    about each account (`rate_limits`), so whoever shares a DurationModel between clients (one
+    per visitor key, say) shares that lesson too.
     """
 
-    def __init__(self, rate_limits: RateLimitMemory | None = None) -> None:
+    def __init__(self, rate_limits: RateLimitMemory | None = None, priors: Mapping[str, float] | None = None) -> None:
         self._seen: dict[Bucket, deque[float]] = {}
         self._lock = threading.Lock()
         self.rate_limits = rate_limits or RateLimitMemory()
+        self.priors = dict(priors or {})
 
     def record(self, key: Bucket, seconds: float) -> None:
         if seconds > 0:
@@ -147,11 +152,12 @@ class DurationModel:
                 self._seen.setdefault(key, deque(maxlen=HISTORY_PER_BUCKET)).append(seconds)
 
     def window(self, key: Bucket | None) -> tuple[float, float] | None:
-        """The range most jobs of this kind took, or None without history."""
+        """The range most jobs of this kind took; the model's prior range without history; else None."""
         with self._lock:
             seen = sorted(self._seen.get(key, ())) if key is not None else []
         if not seen:
-            return None
+            prior = self.priors.get(key[0]) if key is not None else None
+            return (PRIOR_SPREAD[0] * prior, PRIOR_SPREAD[1] * prior) if prior else None
         if len(seen) < 5:
             return seen[0], seen[-1]
         deciles = statistics.quantiles(seen, n=10)

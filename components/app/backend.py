@@ -19,6 +19,7 @@ from components.api.client import SegmindClient
 from components.api.config import ClientSettings, Secret
 from components.api.constants import DEFAULT_API_BASE
 from components.api.polling import DurationModel
+from components.api.schema import MODELS
 from components.api.upload_cache import UploadCache
 from components.app.quota import DeployerQuota
 from components.app.settings import AppSettings
@@ -47,7 +48,7 @@ class Backend:
         # Shared by every client this backend makes: how long jobs take, and what was uploaded
         # (the cache is keyed by account, so one visitor never gets another's entries).
         # The emulator's job times say nothing about Segmind's: each service learns its own.
-        self.durations = DurationModel()
+        self.durations = DurationModel(priors={slug: model.latency_prior for slug, model in MODELS.items()})
         self.emulator_durations = DurationModel()
         self.uploads = UploadCache()
         self._lock = threading.Lock()
@@ -60,6 +61,7 @@ class Backend:
                 key=secrets.token_urlsafe(16),
                 queue_seconds=settings.emulator_queue_seconds,
                 processing_seconds=settings.emulator_latency,
+                retired_models=settings.emulator_retired_models,
             ).start()
         quota = DeployerQuota(settings.require_visitor_keys, settings.deployer_jobs_per_session,
                               settings.deployer_jobs_per_hour)

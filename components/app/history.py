@@ -24,6 +24,7 @@ from typing import Any, Iterable, Sequence
 from PIL import Image
 
 from components.api.models import EditInputs, InputImage, LocalImage, RemoteImage
+from components.api.schema import DEFAULT_MODEL
 from components.app.status import RunStatus
 from components.media.compare import status_tile
 
@@ -87,6 +88,7 @@ class RunRecord:
     notes: list[str] = field(default_factory=list)   # what was changed to fit the model's limits
     mask_painted: bool = False       # painted in the editor (restored as paint), not an uploaded file
     deadline: float | None = None    # how long the run was to be followed, as the form said
+    model: str = DEFAULT_MODEL       # the registry slug it ran on (records from before the registry ran on it)
 
     @property
     def finished(self) -> bool:
@@ -149,7 +151,7 @@ class HistoryStore:
         record = RunRecord(run_id, owner, now_iso(), prompt if prompt is not None else (inputs.prompt if inputs else ""),
                            dict(inputs.options) if inputs else {}, kept, kept_mask, label, sweep_id,
                            notes=list(inputs.notes) if inputs else [], mask_painted=mask_painted and kept_mask is not None,
-                           deadline=deadline)
+                           deadline=deadline, model=(inputs.model if inputs else None) or DEFAULT_MODEL)
         self.save(record)
         return record
 

@@ -21,6 +21,7 @@ from components.api import errors
 from components.api.client import SegmindClient
 from components.api.models import EditResult, JobEvent
 from components.app.backend import Backend, BackendKind
+from components.app.retired import RetiredModels
 from components.app.history import HistoryStore, RunRecord, now_iso, prompt_slug
 from components.media.memory import give_back_memory
 from components.app.status import RunStatus
@@ -205,12 +206,16 @@ class Run:
                 self._subscribers.remove(entry)
 
 
+RETIRED_FILE = "retired-models.json"
+
+
 class RunManager:
     """The live runs: each on its own thread, bounded by the service that admits them."""
 
     def __init__(self, backend: Backend, history: HistoryStore) -> None:
         self.backend = backend
         self.history = history
+        self.retired = RetiredModels(history.root / RETIRED_FILE)
         self._runs: dict[str, Run] = {}
         self._lock = threading.Lock()
 
@@ -245,6 +250,8 @@ class RunManager:
                 record.backend = kind.value
                 work(client, RunContext(run, lambda update: self._emit(run, update)))
         except errors.SegmindError as exc:
+            if isinstance(exc, errors.ModelRetiredError) and exc.model:
+                self.retired.learn(exc.model)
             run.error = exc
             record.error = exc.message
             record.request_id = exc.request_id or record.request_id
@@ -283,7 +290,7 @@ class RunManager:
             record.cost = result.metrics.cost
             record.remaining_credits = result.metrics.remaining_credits
             record.total_time = round(update.elapsed, 3)
-            name = f"{self.backend.settings.model}_{record.run_id}_{prompt_slug(record.prompt)}.{result.extension}"
+            name = f"{record.model}_{record.run_id}_{prompt_slug(record.prompt)}.{result.extension}"
             self.history.add_result(record, name, result.image)
             run.result_path = str(self.history.folder(record.run_id) / name)
         if record.status is not update.status:

@@ -17,10 +17,10 @@ import enum
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
-from components.api import errors
+from components.api import errors, schema
 from components.api.client import SegmindClient
 from components.api.models import EditInputs, LocalImage
 from components.api.polling import bucket
@@ -104,9 +104,10 @@ class EditService:
             raise TooManyRuns(self.max_runs_per_owner, per_owner=True)
         self.backend.admit(quota_session or owner, visitor_key, jobs)
 
-    @staticmethod
-    def check(request: EditRequest | EditInputs) -> EditInputs:
-        """The checked inputs, or ValidationError naming every problem."""
+    def check(self, request: EditRequest | EditInputs) -> EditInputs:
+        """The checked inputs, on the model they name or the deployer's; or ValidationError naming every problem."""
+        if request.model is None:
+            request = replace(request, model=self.backend.settings.model)
         return request if isinstance(request, EditInputs) else prepare(request)
 
     # Starting --------------------------------------------------------------------
@@ -159,6 +160,7 @@ class EditService:
             record = self.history.create(owner=owner, inputs=None, prompt=f"(resumed {request_id})",
                                          label="resumed")
             record.request_id = request_id
+            record.model = self.backend.settings.model  # a guess: a request id does not say its model
         else:
             live = [run for run in self.runs.live(owner) if run.record.run_id == record.run_id]
             if live:
@@ -177,7 +179,9 @@ class EditService:
                      ticket: str | None = None, started: float | None = None, mask_painted: bool = False) -> Run:
         record = self.history.create(owner=owner, inputs=inputs, label=label, sweep_id=sweep_id,
                                      mask_painted=mask_painted, deadline=deadline)
-        local = [image for image in (*inputs.images, inputs.mask) if isinstance(image, LocalImage)]
+        model = schema.model(record.model)
+        sent = (*inputs.images, inputs.mask) if model.takes_mask else inputs.images
+        local = [image for image in sent if isinstance(image, LocalImage)]
         size = sum(len(image.data) for image in {image.digest: image for image in local}.values())
 
         def work(client: SegmindClient, context: RunContext) -> None:
@@ -188,8 +192,8 @@ class EditService:
                 context.run.stop()
             context.enter_submit()  # from here on a cancel cannot keep the job from being billed
             context.emit(RunUpdate(RunStatus.SUBMITTING, context.elapsed(), detail="submitting the job"))
-            job = client.submit(payload, context.stop)
-            for event in job.events(deadline=deadline, started_at=context.started, kind=bucket(payload)):
+            job = client.submit(payload, context.stop, model=model.slug)
+            for event in job.events(deadline=deadline, started_at=context.started, kind=bucket(model.slug, payload)):
                 context.emit(RunUpdate.from_event(event))
 
         return self.runs.launch(record, work, visitor_key, gate, ticket=ticket, started=started)

@@ -16,11 +16,18 @@ from dotenv import find_dotenv, load_dotenv
 
 from components.api import constants
 from components.api.config import ClientSettings, Secret, UploadMode
-from components.api.schema import MODEL_SLUG
+from components.api.schema import DEFAULT_MODEL, MODELS
 
 
-def _text(raw: str) -> str:
+def _model(raw: str) -> str:
+    """A slug the registry knows: a model Segmind adds is a registry entry before it is a setting."""
+    if raw not in MODELS:
+        raise ValueError(f"is not a known model (known: {', '.join(MODELS)})")
     return raw
+
+
+def _models(raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_model(part.strip()) for part in raw.split(",") if part.strip()))
 
 
 def _base_url(raw: str) -> str:
@@ -84,7 +91,10 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("SEGMIND_API_BASE", "api_base", _base_url, "Inference host (v1 and v2)."),
     EnvVar("SEGMIND_STORAGE_BASE", "storage_base", _base_url,
            "Where local images are uploaded (/upload-asset) to get URLs for image_urls and mask."),
-    EnvVar("SEGMIND_MODEL", "model", _text, "Model slug."),
+    EnvVar("SEGMIND_MODEL", "model", _model,
+           "The model a page starts on, and /edit's default (one of the README's model table)."),
+    EnvVar("SEGMIND_MODELS", "models", _models,
+           "Comma-separated slugs the model picker offers (default: every model in the table)."),
     EnvVar("SEGMIND_UPLOAD_MODE", "upload_mode", _upload_mode,
            "upload stores local images with Segmind first; inline sends them as data URIs (undocumented)."),
     EnvVar("SEGMIND_DEADLINE", "deadline", _number,
@@ -103,6 +113,8 @@ ENV_VARS: tuple[EnvVar, ...] = (
            "Bound on OUTPUT_DIR/runs; the oldest finished runs are pruned first."),
     EnvVar("EMULATOR_LATENCY", "emulator_latency", _number, "Seconds emulated jobs stay PROCESSING."),
     EnvVar("EMULATOR_QUEUE_SECONDS", "emulator_queue_seconds", _number, "Seconds emulated jobs stay QUEUED."),
+    EnvVar("EMULATOR_RETIRED_MODELS", "emulator_retired_models", _models,
+           "Comma-separated slugs the built-in emulator answers 410 for, to show how a retired model is handled."),
 )
 
 
@@ -115,7 +127,8 @@ class AppSettings:
     allow_visitor_keys: bool = True
     api_base: str = constants.DEFAULT_API_BASE
     storage_base: str = constants.DEFAULT_STORAGE_BASE
-    model: str = MODEL_SLUG
+    model: str = DEFAULT_MODEL
+    models: tuple[str, ...] = ()
     upload_mode: UploadMode = UploadMode.UPLOAD
     deadline: float = constants.DEADLINE
     poll_interval: float = constants.POLL_INTERVAL
@@ -127,6 +140,7 @@ class AppSettings:
     output_max_mb: float = 2048.0
     emulator_latency: float = 5.0
     emulator_queue_seconds: float = 1.0
+    emulator_retired_models: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: bool = True,
@@ -156,6 +170,12 @@ class AppSettings:
         """What the Segmind client needs of these."""
         names = {f.name for f in fields(ClientSettings)}
         return ClientSettings(**{name: getattr(self, name) for name in names})
+
+    @property
+    def offered_models(self) -> tuple[str, ...]:
+        """The picker's models, in the registry's order; the default one always among them."""
+        chosen = set(self.models or MODELS) | {self.model}
+        return tuple(slug for slug in MODELS if slug in chosen)
 
     @property
     def output_max_bytes(self) -> int:

@@ -29,16 +29,29 @@ class SnippetRequest:
     images: Sequence[str]            # file paths or http(s) URLs, in order
     mask: str | None
     options: Mapping[str, Any]
-    model: str = schema.MODEL_SLUG
+    model: str = schema.DEFAULT_MODEL
     api_base: str = DEFAULT_API_BASE
     storage_base: str = DEFAULT_STORAGE_BASE
 
+    @property
+    def entry(self) -> schema.Model:
+        return schema.model(self.model)
+
     def ordered_options(self) -> list[tuple[str, Any]]:
-        return [(p.name, self.options.get(p.name, p.default)) for p in schema.OPTIONS]
+        return [(p.name, self.options.get(p.name, p.default)) for p in self.entry.options]
+
+    @property
+    def sent_images(self) -> list[str]:
+        """The images the model takes, in order (a one-image model takes the photo alone)."""
+        return list(self.images[: self.entry.max_images])
+
+    @property
+    def sent_mask(self) -> str | None:
+        return self.mask if self.entry.takes_mask else None
 
     @property
     def local_files(self) -> list[str]:
-        return [f for f in [*self.images, self.mask] if f and not _is_url(f)]
+        return [f for f in [*self.sent_images, self.sent_mask] if f and not _is_url(f)]
 
 
 def _is_url(value: str) -> bool:
@@ -50,16 +63,19 @@ def _python_ref(value: str, upload_call: str) -> str:
 
 
 def _python_payload(request: SnippetRequest, upload_call: str, indent: str) -> str:
+    refs = [_python_ref(i, upload_call) for i in request.sent_images]
+    image = request.entry.image_param
     lines = [f"{indent}prompt={request.prompt!r},",
-             f"{indent}image_urls=[{', '.join(_python_ref(i, upload_call) for i in request.images)}],"]
-    if request.mask:
-        lines.append(f"{indent}mask={_python_ref(request.mask, upload_call)},")
+             f"{indent}{image.name}=[{', '.join(refs)}]," if image.type is schema.ParamType.URL_LIST
+             else f"{indent}{image.name}={refs[0] if refs else None},"]
+    if request.sent_mask:
+        lines.append(f"{indent}mask={_python_ref(request.sent_mask, upload_call)},")
     lines += [f"{indent}{name}={value!r}," for name, value in request.ordered_options()]
     return "\n".join(lines)
 
 
 def _output_extension(request: SnippetRequest) -> str:
-    return str(request.options.get("output_format") or schema.PARAMS_BY_NAME["output_format"].default)
+    return str(request.options.get("output_format") or request.entry.params_by_name["output_format"].default)
 
 
 def _python_save(request: SnippetRequest) -> list[str]:
@@ -136,7 +152,7 @@ def python_sdk(request: SnippetRequest) -> str:
             "Files.STORAGE_BASE_URL = STORAGE_BASE",
             "", "",
             "def upload(path):",
-            '    """Store a local image; its URL can go in image_urls or mask."""',
+            '    """Store a local image with Segmind; its URL goes in the request."""',
             '    return client.files.upload(path)["file_urls"][0]',
         ]
     head += [
@@ -180,7 +196,7 @@ def python_requests(request: SnippetRequest) -> str:
     if request.local_files:
         lines += [
             "def upload(path):",
-            '    """Store a local image; its URL can go in image_urls or mask."""',
+            '    """Store a local image with Segmind; its URL goes in the request."""',
             '    kind = mimetypes.guess_type(path)[0] or "image/png"',
             '    with open(path, "rb") as file:',
             '        data_url = f"data:{kind};base64," + base64.b64encode(file.read()).decode()',
@@ -259,9 +275,15 @@ def curl(request: SnippetRequest) -> str:
     def ref(value: str) -> str:
         return f"__{marker}_{variables[value]}__" if value in variables else value
 
-    payload: dict[str, Any] = {"prompt": request.prompt, "image_urls": [ref(i) for i in request.images]}
-    if request.mask:
-        payload["mask"] = ref(request.mask)
+    image = request.entry.image_param
+    refs = [ref(i) for i in request.sent_images]
+    payload: dict[str, Any] = {"prompt": request.prompt}
+    if image.type is schema.ParamType.URL_LIST:
+        payload[image.name] = refs
+    elif refs:
+        payload[image.name] = refs[0]
+    if request.sent_mask:
+        payload["mask"] = ref(request.sent_mask)
     payload.update(request.ordered_options())
     body = json.dumps(payload, indent=2, ensure_ascii=False)
     # The body goes through an unquoted heredoc so the upload variables expand: escape the rest.

@@ -27,13 +27,14 @@ class Rendered:
     height: int
 
 
-def output_size(size: str, first: Image.Image | None) -> tuple[int, int]:
-    """`auto` picks the fixed size whose shape is nearest the first image's, as the model does."""
-    sizes = schema.pixel_sizes()
-    if size in sizes:
-        return sizes[size]
+def output_size(size: str, first: Image.Image | None, model: schema.Model) -> tuple[int, int]:
+    """The size asked for; `auto` picks the listed size whose shape is nearest the first image's
+    (the smallest of equals), as the models do."""
+    asked = model.output_size(size)
+    if asked:
+        return asked
     ratio = first.width / first.height if first is not None else 1.0
-    return min(sizes.values(), key=lambda wh: abs(wh[0] / wh[1] - ratio))
+    return min(model.pixel_sizes().values(), key=lambda wh: (round(abs(wh[0] / wh[1] - ratio), 3), wh[0] * wh[1]))
 
 
 def _font(size: int) -> ImageFont.ImageFont:
@@ -65,16 +66,21 @@ def render(
     references: Sequence[Image.Image | None],
     mask: Image.Image | None,
     params: Mapping[str, Any],
+    model: schema.Model,
+    *,
+    text_only: bool = False,
 ) -> Rendered:
-    width, height = output_size(str(params.get("size")), first)
+    """`text_only`: no image was sent, so the model drew from the prompt alone (text-to-image)."""
+    width, height = output_size(str(params.get("size")), first, model)
     if first is not None:
         canvas = ImageOps.fit(ImageOps.exif_transpose(first).convert("RGBA"), (width, height))
     else:
         canvas = Image.new("RGBA", (width, height), (90, 90, 100, 255))
     draw = ImageDraw.Draw(canvas)
     if first is None:
-        draw.text((40, height // 2), "input image not fetched (emulator has no internet)",
-                  fill=(255, 255, 255, 255), font=_font(32))
+        words = ("no input image: text-to-image from the prompt alone" if text_only
+                 else "input image not fetched (emulator has no internet)")
+        draw.text((40, height // 2), words, fill=(255, 255, 255, 255), font=_font(32))
 
     if mask is not None:
         region = _mask_region(mask, (width, height))
@@ -83,7 +89,7 @@ def render(
         edge = region.filter(ImageFilter.FIND_EDGES).filter(ImageFilter.MaxFilter(5))
         canvas.paste(solid, (0, 0), edge)
 
-    transparent = params.get("background") == schema.TRANSPARENT
+    transparent = params.get("background") == schema.TRANSPARENT and model.transparency
     if transparent:
         canvas = _remove_background(canvas)
         draw = ImageDraw.Draw(canvas)
@@ -108,7 +114,7 @@ def render(
     banner_height = 28 + title_px + 2 * (small_px + 8)
     top = height - banner_height
     draw.rectangle((0, top, width, height), fill=(20, 20, 20, 220))
-    draw.text((16, top + 12), "SIMULATED - emulator output, not GPT Image 1", fill=(255, 210, 0, 255), font=title)
+    draw.text((16, top + 12), f"SIMULATED - emulator output, not {model.label}", fill=(255, 210, 0, 255), font=title)
     line_y = top + 20 + title_px
     draw.text((16, line_y), f"prompt: {prompt}", fill=(255, 255, 255, 255), font=small_font)
     draw.text((16, line_y + small_px + 8), settings, fill=(200, 200, 200, 255), font=small_font)

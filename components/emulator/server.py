@@ -104,7 +104,7 @@ class Emulator:
         expiry_seconds: float = 3600.0,
         output_retention_seconds: float = OUTPUT_RETENTION_SECONDS,
         credits: float = 100.0,
-        models: tuple[str, ...] = (schema.MODEL_SLUG,),
+        models: tuple[str, ...] = tuple(schema.MODELS),
         retired_models: tuple[str, ...] = (),
         upload_key: str = "file_urls",
         output_shape: OutputShape | str = OutputShape.URL,

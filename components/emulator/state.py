@@ -85,6 +85,8 @@ class EmulatedJob:
     completed_at: float | None = None
     error: str | None = None
     late_failure: str | None = None      # a parameter problem found after the submit was accepted
+    model: str = schema.DEFAULT_MODEL
+    ignored: tuple[str, ...] = ()        # parameters the model does not take, dropped as Segmind drops them
     output_name: str | None = None
     inference_time: float = 0.0
     cost: float = 0.0
@@ -119,7 +121,7 @@ class EmulatorState:
         expiry_seconds: float = 3600.0,
         output_retention_seconds: float = OUTPUT_RETENTION_SECONDS,
         credits: float = 100.0,
-        models: tuple[str, ...] = (schema.MODEL_SLUG,),
+        models: tuple[str, ...] = tuple(schema.MODELS),
         retired_models: tuple[str, ...] = (),
         upload_key: str = "file_urls",
         output_shape: OutputShape | str = OutputShape.URL,
@@ -266,17 +268,22 @@ class EmulatorState:
 
     # Inference ---------------------------------------------------------------
 
-    def _admit(self, slug: str, body: dict[str, Any], *, late_checks: bool) -> str | None:
-        """The checks Segmind makes before it takes a job, in its order.
+    def _admit(self, slug: str, body: dict[str, Any], *, late_checks: bool) -> tuple[schema.Model, str | None]:
+        """The checks Segmind makes before it takes a job, in its order: the model and its late failure.
 
         With `late_checks` (v2, realistic) a parameter problem does not refuse the submit: it is
-        returned, in Segmind's words, for the job to fail with once a worker takes it.
+        returned, in Segmind's words, for the job to fail with once a worker takes it. A parameter
+        the model does not take is ignored, as Segmind ignores it (so `image_urls` sent to
+        gpt-image-2 makes a text-to-image job, billed); the strict double refuses it with a 400.
         """
         if slug in self.retired_models:
             raise EmulatorError(410, f"Model {slug} has been retired and is no longer available")
-        if slug not in self.models:
+        model = schema.MODELS.get(slug)
+        if model is None or slug not in self.models:
             raise EmulatorError(404, f"Model {slug} not found")
-        issues = schema.validate(body)
+        issues = model.validate(body)
+        if not self.strict:
+            issues = [issue for issue in issues if issue.param in model.params_by_name]
         late_failure = None
         if issues:
             if self.strict:
@@ -284,21 +291,21 @@ class EmulatorState:
             late_failure = late_reason(issues[0])
             if not late_checks:
                 raise EmulatorError(400, late_failure)
-        if self.credits < schema.estimated_cost(body):
+        if self.credits < model.estimated_cost(body):
             if late_checks and not self.strict:
                 raise EmulatorError(402, insufficient_credits(self.credits))
             raise EmulatorError(406, "Insufficient credits: add credits to your account to continue")
-        return late_failure
+        return model, late_failure
 
     def submit(self, slug: str, body: dict[str, Any]) -> EmulatedJob:
         """v2: accept a job and return it QUEUED; a worker thread moves it on."""
-        late_failure = self._admit(slug, body, late_checks=True)
-        return self._start_job(body, late_failure)
+        model, late_failure = self._admit(slug, body, late_checks=True)
+        return self._start_job(model, body, late_failure)
 
     def run_sync(self, slug: str, body: dict[str, Any]) -> tuple[EmulatedJob, StoredFile] | None:
         """v1: run a job to its end and return it with its image; None when the emulator stops first."""
-        self._admit(slug, body, late_checks=False)
-        job = self._start_job(body)
+        model, _ = self._admit(slug, body, late_checks=False)
+        job = self._start_job(model, body)
         while job.state not in (JobState.COMPLETED, JobState.FAILED):
             if self.pause(SYNC_POLL_SECONDS):
                 return None
@@ -312,10 +319,13 @@ class EmulatorState:
     def _timings(self, params: dict[str, Any]) -> tuple[float, float]:
         return self.latency(params) if self.latency else (self.queue_seconds, self.processing_seconds)
 
-    def _start_job(self, body: dict[str, Any], late_failure: str | None = None) -> EmulatedJob:
+    def _start_job(self, model: schema.Model, body: dict[str, Any], late_failure: str | None = None) -> EmulatedJob:
         self.sweep()
-        params = {**schema.option_defaults(), **{k: v for k, v in body.items() if v is not None}}
-        job = EmulatedJob(secrets.token_hex(16), params, submitted_at=self.clock(), late_failure=late_failure)
+        known = model.params_by_name
+        given = {k: v for k, v in body.items() if v is not None}
+        params = {**model.option_defaults(), **{k: v for k, v in given.items() if k in known}}
+        job = EmulatedJob(secrets.token_hex(16), params, submitted_at=self.clock(), late_failure=late_failure,
+                          model=model.slug, ignored=tuple(k for k in given if k not in known))
         worker = threading.Thread(target=self._run_job, args=(job,), name=f"emulated-job-{job.request_id[:8]}",
                                   daemon=True)
         with self._lock:
@@ -351,7 +361,7 @@ class EmulatorState:
         try:
             # Rendered first, then the rest of the latency waited out, so the job completes on time
             # even when many render at once.
-            rendered = self._render(job.params)
+            rendered = self._render(job)
         except Exception as exc:  # a crashed worker must end the job, not leave it PROCESSING forever
             log.exception("emulated job %s failed to render", job.request_id)
             self._finish(job, JobState.FAILED, f"Internal error in the emulator: {type(exc).__name__}")
@@ -359,7 +369,7 @@ class EmulatorState:
         if self.pause(max(0.0, processing - (self.clock() - started))):
             return
         name = f"{job.request_id}.{job.params['output_format']}"
-        cost = schema.estimated_cost(job.params)
+        cost = schema.MODELS[job.model].estimated_cost(job.params)
         with self._lock:
             self.files[f"outputs/{name}"] = StoredFile(rendered.data, rendered.media_type, self.clock())
             self.credits -= cost
@@ -391,10 +401,15 @@ class EmulatorState:
         except (UnidentifiedImageError, OSError):
             return None
 
-    def _render(self, params: dict[str, Any]) -> Rendered:
-        images = [self._image_from(u) for u in params["image_urls"]]
+    def _render(self, job: EmulatedJob) -> Rendered:
+        """The model's picture of what it was sent: without an image it draws from the prompt alone."""
+        model, params = schema.MODELS[job.model], job.params
+        given = params.get(model.image_param.name)
+        references = given if isinstance(given, list) else [given] if given else []
+        images = [self._image_from(u) for u in references]
         mask = self._image_from(params["mask"]) if params.get("mask") else None
-        return render(images[0], images[1:], mask, params)
+        return render(images[0] if images else None, images[1:], mask, params, model,
+                      text_only=not references)
 
     # Results -----------------------------------------------------------------
 

@@ -211,28 +211,30 @@ class PreparedInputs:
 
 def prepare_inputs(
     images: Sequence[ImageSource], mask: ImageSource | None = None, *, mask_painted: bool = False,
-    names: Sequence[str] | None = None,
+    names: Sequence[str] | None = None, model: schema.Model | None = None,
 ) -> tuple[PreparedInputs | None, list[ValidationIssue]]:
-    """Load and check every image and the mask; return them or what is wrong.
+    """Load and check every image and the mask against `model`'s limits; return them or what is wrong.
 
     A painted mask was drawn on a scaled copy of the first image: it is scaled to that
     image's pixel size instead of having to match it. `names` say what each image is
-    called in messages (default "image N").
+    called in messages (default "image N"). A model that takes no mask still gets its
+    mask checked and kept: the run keeps it, though it is not sent.
     """
+    model = model or schema.model()
+    param = model.image_param.name
     issues: list[ValidationIssue] = []
     if not images:
-        issues.append(ValidationIssue("image_urls", "is empty: add at least one image to edit"))
-    elif len(images) > schema.MAX_IMAGES:
-        issues.append(ValidationIssue(
-            "image_urls", f"has {len(images)} images; the model takes at most {schema.MAX_IMAGES}"))
+        issues.append(ValidationIssue(param, "is empty: add at least one image to edit"))
+    elif problem := model.image_count_problem(len(images)):
+        issues.append(problem)
     loaded: list[InputImage] = []
     first: InputImage | None = None
-    for position, source in enumerate(images[: schema.MAX_IMAGES], start=1):
+    for position, source in enumerate(images[: model.max_images], start=1):
         name = names[position - 1] if names and position <= len(names) else f"image {position}"
         try:
             image = load_image(source, name)
         except InputError as exc:
-            issues.append(ValidationIssue("image_urls", str(exc)))
+            issues.append(ValidationIssue(param, str(exc)))
             continue
         if position == 1:
             first = image
@@ -255,6 +257,8 @@ def prepare_inputs(
             and (loaded_mask.width, loaded_mask.height) != (first.width, first.height):
         loaded_mask = _fit_mask(loaded_mask, first)
     notes = [i.note for i in [*loaded, loaded_mask] if isinstance(i, LocalImage) and i.note]
+    if loaded_mask is not None and not model.takes_mask:
+        notes.append(f"{model.label} takes no mask: the mask was kept with the run, not sent.")
     return PreparedInputs(loaded, loaded_mask, notes), []
 
 
@@ -307,24 +311,30 @@ class EditRequest:
     options: Mapping[str, Any] = field(default_factory=dict)
     mask_painted: bool = False             # drawn on a scaled copy of the first image: scale it to fit
     names: Sequence[str] | None = None     # what each image is called in messages
+    model: str | None = None               # a registry slug; the default model without one
 
 
 def check_request(request: EditRequest) -> tuple[EditInputs | None, list[ValidationIssue]]:
     """Every problem with a request, found without touching the network; the checked inputs if none."""
+    try:
+        model = schema.model(request.model)
+    except schema.UnknownModelError as exc:
+        return None, [ValidationIssue("model", str(exc))]
     inputs, issues = prepare_inputs(request.images, request.mask, mask_painted=request.mask_painted,
-                                    names=request.names)
-    image_issue_seen = any(i.param == "image_urls" for i in issues)
+                                    names=request.names, model=model)
+    image_param = model.image_param.name
+    image_issue_seen = any(i.param == image_param for i in issues)
     # Stand-in URLs let the schema judge prompt and options before anything is uploaded.
-    count = min(len(request.images), schema.MAX_IMAGES + 1)
+    count = min(len(request.images), model.max_images)
     stand_in = [f"https://validation.invalid/{i}.png" for i in range(count)]
     mask = "https://validation.invalid/mask.png" if request.mask is not None else None
-    for issue in schema.validate(schema.build_payload(request.prompt, stand_in, mask, **request.options)):
-        if issue not in issues and not (issue.param == "image_urls" and image_issue_seen):
+    for issue in model.validate(model.build_payload(request.prompt, stand_in, mask, **request.options)):
+        if issue not in issues and not (issue.param == image_param and image_issue_seen):
             issues.append(issue)
     if issues or inputs is None:
         return None, issues
     return EditInputs(request.prompt, tuple(inputs.images), inputs.mask, dict(request.options),
-                      tuple(inputs.notes)), []
+                      tuple(inputs.notes), request.model), []
 
 
 def prepare(request: EditRequest) -> EditInputs:

@@ -1,4 +1,4 @@
-"""`/edit` for programs: images and mask as files, the options by their schema names."""
+"""`/edit` for programs: images and mask as files, the options by their schema names, and the model."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from components.app.runs import Run, RunUpdate
 from components.app.service import EditService
 from components.media.images import EditRequest, check_request
 from components.ui.errors import as_gr_error, in_thread
-from components.ui.form import Form, file_paths, option_values, visitor_key_from
+from components.ui.form import IMAGE_PARAMS, Form, file_paths, option_values, visitor_key_from
 from components.ui.serving import servable
 
 
@@ -40,7 +40,7 @@ def status_record(update: RunUpdate, run: Run) -> dict[str, Any]:
 
 def api_request(values: dict[str, Any]) -> EditRequest:
     return EditRequest(values["prompt"] or "", file_paths(values["images"]),
-                       (file_paths(values["mask"]) or [None])[0], option_values(values))
+                       (file_paths(values["mask"]) or [None])[0], option_values(values), model=values.get("model"))
 
 
 class EditEndpoint:
@@ -52,7 +52,7 @@ class EditEndpoint:
         values = {"prompt": prompt, "images": images, "mask": mask, **options}
         messages: dict[str, list[str]] = {}
         for issue in check_request(api_request(values))[1]:
-            target = "images" if issue.param == "image_urls" else issue.param
+            target = "images" if issue.param in IMAGE_PARAMS - {"mask"} else issue.param
             messages.setdefault(target, []).append(issue.message)
         return [gr.validate(name not in messages, "; ".join(messages.get(name, []))) for name in self.input_names]
 
@@ -86,7 +86,8 @@ def add_edit_endpoint(form: Form, service: EditService, concurrency: dict[str, A
         result = gr.File(label="image_file")
         status = gr.JSON(label="status")
         trigger = gr.Button("edit")
-    inputs = {"prompt": form.prompt, "images": images, "mask": mask, **form.widgets}
+    # The model last: programs that name the options by position keep working; it defaults to the deployer's.
+    inputs = {"prompt": form.prompt, "images": images, "mask": mask, **form.widgets, "model": form.model}
     endpoint = EditEndpoint(service, list(inputs))
     trigger.click(endpoint.edit, inputs_kwargs=inputs, outputs=[result, status], api_name="edit",
                   validator=endpoint.validate, **concurrency)

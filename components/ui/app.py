@@ -16,7 +16,7 @@ from components.app.settings import AppSettings
 from components.ui import copy
 from components.ui.api_endpoint import add_edit_endpoint
 from components.ui.code_panel import build_code_panel
-from components.ui.edit_tab import EditHandlers, build_edit_tab, wire_edit_tab
+from components.ui.edit_tab import EditHandlers, build_edit_tab, follow_values, model_followers, wire_edit_tab
 from components.ui.form import Form, ensure_owner
 from components.ui.history_tab import HistoryHandlers, build_history_tab, wire_history_tab
 from components.ui.status import status_css
@@ -64,14 +64,15 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
     concurrency = {"concurrency_limit": settings.max_concurrent_jobs, "concurrency_id": JOBS_CONCURRENCY_ID}
 
     with gr.Blocks(title=copy.TITLE) as demo:
-        gr.Markdown(copy.intro(backend.settings.model))
+        gr.Markdown(copy.intro(settings.offered_models))
         gr.Markdown(copy.banner(backend), elem_id=f"banner-{backend.kind.value}")
+        retired_notice = gr.Markdown(visible=False, elem_id="retired-notice")
         # A random id kept (encrypted) in this browser: whose runs the History tab shows.
         owner = gr.BrowserState(None, storage_key=OWNER_STORAGE_KEY, secret=history.browser_secret())
 
         with gr.Tabs() as tabs:
             with gr.Tab("Edit", id="edit"):
-                edit_tab = build_edit_tab(backend)
+                edit_tab = build_edit_tab(backend, settings.offered_models)
                 build_code_panel(edit_tab.form, backend)
                 examples = add_examples(edit_tab.form)
             with gr.Tab("Sweep", id="sweep"):
@@ -80,8 +81,15 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
                 history_tab = build_history_tab()
 
         demo.load(ensure_owner, owner, owner, api_visibility="private")
-        wire_edit_tab(edit_tab, EditHandlers(service, history, edit_tab, owner), owner, concurrency, examples)
-        wire_sweep_tab(sweep_tab, SweepHandlers(service, sweep_tab), edit_tab.form, owner, concurrency)
+        edit_handlers = EditHandlers(service, history, edit_tab, owner)
+        wire_edit_tab(edit_tab, edit_handlers, owner, concurrency, examples)
+        form = edit_tab.form
+        # A new page: the model it starts on, then the widgets fitted to it (the sliders are built wide).
+        demo.load(edit_handlers.start_model, outputs=[form.model, edit_tab.model_card, retired_notice],
+                  api_visibility="private", queue=False).then(
+            follow_values, [form.model, form.widgets["size"], form.widgets["output_compression"]],
+            model_followers(edit_tab), api_visibility="private", queue=False)
+        wire_sweep_tab(sweep_tab, SweepHandlers(service, sweep_tab, settings.offered_models), edit_tab.form, owner, concurrency)
         wire_history_tab(history_tab, HistoryHandlers(service, history), edit_tab.form, owner, tabs, concurrency,
                          edit_tab.input_view)
         add_edit_endpoint(edit_tab.form, service, concurrency)

@@ -13,10 +13,7 @@ from components.app.snippets import ALL as SNIPPETS
 from components.app.snippets import SnippetRequest
 from components.media.images import check_request
 from components.ui import copy
-from components.ui.form import Form, UiImages, form_request, option_values
-
-# User-facing sentence (to move into ui/copy.py).
-
+from components.ui.form import Form, UiImages, chosen_model, form_request, option_values
 
 def local_names(values: dict[str, Any]) -> tuple[list[str], str | None]:
     """The names of the form's images and mask, exactly as a run of this form keeps them (and zips them).
@@ -44,7 +41,7 @@ def snippet_request(values: dict[str, Any], backend: Backend) -> SnippetRequest:
     """The form as the files and URLs a reader of the snippet has: named as in a run's zip."""
     names, mask = local_names(values)
     return SnippetRequest(values.get("prompt") or "", names, mask, option_values(values),
-                          model=backend.settings.model, api_base=backend.settings.api_base,
+                          model=chosen_model(values).slug, api_base=backend.settings.api_base,
                           storage_base=backend.settings.storage_base)
 
 

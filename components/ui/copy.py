@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from components.api import errors
 from components.api.constants import RESULT_RETENTION
 from components.app import refusals
@@ -16,6 +18,36 @@ MASK_HELP = ("Paint over what should change; the paint becomes the mask (transpa
              "boundary.** Paint nothing to let it edit the whole image. The brush size is a share of the image: "
              "change it with the brush's size control.")
 KEY_ACCORDION = "API key and deadline"
+
+# The model picker and what follows it (facts come from the registry; these are the words around them).
+MODEL_LABEL = "Model"
+MODEL_INFO = "The Segmind model this edit runs on. Sweep compares several."
+RETIRED_ON = "retired by OpenAI on {date}"
+RETIRES_ON = "OpenAI retires it on {date}"
+RETIRED_TAG = "retired {date}"
+RETIRES_TAG = "retires {date}"
+TAKES_REFERENCES = "Takes the photo plus up to {count} images in all (references after the photo)."
+TAKES_ONE_IMAGE = "Takes **one image**, the photo: no references."
+TAKES_MASK = "Takes a mask."
+TAKES_NO_MASK = "Takes **no mask**: a painted mask is kept with the run but not sent."
+CUSTOM_SIZES = "Sizes: the listed ones, or a custom width × height ({rule})."
+NO_TRANSPARENCY = "OpenAI documents no transparent output for it: `transparent` gives an opaque image."
+PRICE_BASIS = "OpenAI's list price for this model, quality and size, before input tokens"
+CUSTOM_SIZE_LABEL = "custom width × height"
+CUSTOM_SIZE_NUMBERS = "Enter a width and a height in pixels."
+CUSTOM_WIDTH = "Width (px)"
+CUSTOM_HEIGHT = "Height (px)"
+REFERENCES_LABEL = "Reference images (sent after the photo, in this order)"
+NO_REFERENCES_LABEL = "Reference images: {model} takes none (switch model to use them)"
+NO_MASK_NOTE = ("**{model} takes no mask:** your painting is kept with the run (History shows it) but not sent; "
+                "the model may change the whole image.")
+SWITCH_TO = "Switch to {label} and keep this form"
+RETIRED_RUN = ("`{model}` has been retired (HTTP 410; nothing was charged). Its successor is `{successor}`: "
+               "use the button below to switch and keep everything you entered.")
+RETIRED_NO_SUCCESSOR = "`{model}` has been retired (HTTP 410; nothing was charged). Choose another model."
+RETIRED_DEFAULT = ("**`{model}`, this app's default model, has been retired** (Segmind answered 410). "
+                   "This page starts on its successor, `{successor}`; pick another model above if you prefer.")
+SWITCHED = "Switched to `{model}`. Everything else in the form is as you left it: press Run."
 RETENTION = f"{RESULT_RETENTION}."
 
 # History, Sweep and Copy as code.
@@ -44,9 +76,10 @@ CANCELLED_IN_FLIGHT = ("Stopped. The submit was already on its way; if Segmind r
                        "appear in *History*.")
 
 
-def intro(model: str) -> str:
-    return (f"# {TITLE}\nEdit and compose images with `{model}` on Segmind: paint where to change, add references, "
-            "and see what every parameter does.")
+def intro(models: Sequence[str]) -> str:
+    names = ", ".join(f"`{slug}`" for slug in models)
+    return (f"# {TITLE}\nEdit and compose images with GPT Image on Segmind ({names}): paint where to change, "
+            "add references, compare models, and see what every parameter does.")
 
 
 def cancelled_after_submit(request_id: str) -> str:
@@ -64,7 +97,7 @@ def banner(backend: Backend) -> str:
             text += f" Enter your own Segmind key under *{KEY_ACCORDION}* to use the real service."
         return text
     where = "" if backend.is_default_api else f" at `{backend.settings.api_base}`"
-    text = f"**Live:** runs go to Segmind's API{where} (`{backend.settings.model}`) and are billed."
+    text = f"**Live:** runs go to Segmind's API{where} and are billed."
     quota = backend.quota
     if quota.require_visitor_keys:
         return text + f" **Use your own Segmind key** under *{KEY_ACCORDION}*: this Space does not pay."

@@ -26,8 +26,11 @@ from components.media.working_copy import BRUSH_SIZE, make_working_copy
 from components.ui import copy
 from components.ui.errors import as_gr_error, in_thread
 from components.ui.form import (
-    EMPTY_COUNT, Form, UiImages, ensure_owner, file_paths, form_problems, form_request, problem_summary,
+    EMPTY_COUNT, Form, UiImages, chosen_model, ensure_owner, file_paths, form_problems, form_request, problem_summary,
     visitor_key_from,
+)
+from components.ui.models import (
+    CUSTOM_SIZE, estimate, follow_model, model_card, model_choices, size_check, size_choices,
 )
 from components.ui.serving import fresh_path, servable
 from components.ui.status import check_pill, money, pill, seconds, status_line
@@ -58,6 +61,12 @@ class EditTab:
     ticket: gr.Textbox
     session_spend: gr.State
     current_run: gr.State
+    model_card: gr.Markdown
+    mask_note: gr.Markdown
+    custom_size: gr.Row
+    size_check: gr.Markdown
+    switch_model: gr.Button
+    retired_model: gr.State
 
     @property
     def inspected(self) -> list[gr.components.Component]:
@@ -65,16 +74,6 @@ class EditTab:
 
 
 # Pure functions behind the widgets ------------------------------------------------------
-
-
-def estimate(quality: str, size: str) -> str:
-    price = money(schema.estimated_cost({"quality": quality, "size": size}))
-    notes = ["OpenAI's list price for this quality and size, before input tokens"]
-    if quality not in schema.PRICE_PER_IMAGE:
-        notes.append(f"quality `{quality}` estimated as {schema.ESTIMATED_QUALITY}")
-    if size not in schema.pixel_sizes():
-        notes.append(f"size `{size}` estimated as square")
-    return f"Estimated price per image: about **{price}** ({'; '.join(notes)})."
 
 
 def metrics_text(result: EditResult, total: float | None, session_spend: float) -> str:
@@ -99,27 +98,39 @@ def inspect_inputs(values: dict[str, Any]) -> tuple[str, Image.Image | None, str
     share of the image it opens is the same at any scale.
     """
     images = UiImages.read(values)
+    model = chosen_model(values)
     mask = images.mask
     if images.mask_file:
         try:
             with Image.open(images.mask_file) as opened:
                 if opened.width * opened.height > 64_000_000:
-                    return images.count_text(), None, "The uploaded mask is too large to preview."
+                    return images.count_text(model), None, "The uploaded mask is too large to preview."
                 opened.draft("RGBA", (1024, 1024))
                 mask = opened.copy()
         except (OSError, Image.DecompressionBombError):
-            return images.count_text(), None, "The uploaded mask is not a readable image."
+            return images.count_text(model), None, "The uploaded mask is not a readable image."
         source = f"Mask from the uploaded file: {mask.width}×{mask.height} PNG"
     else:
         source = "Mask from your painting (scaled to the photo's own size when sent)"
     if mask is None:
-        return images.count_text(), None, "No mask: nothing painted, so the whole image may change."
+        return images.count_text(model), None, "No mask: nothing painted, so the whole image may change."
     info = source
     if mask.mode in ("RGBA", "LA"):
         info += f", {edit_fraction(mask):.1%} of the image open to edit."
     small = mask.copy()
     small.thumbnail((512, 512), Image.Resampling.NEAREST)
-    return images.count_text(), mask_preview(small), info
+    return images.count_text(model), mask_preview(small), info
+
+
+def retired_updates(tab: EditTab, model: str, retired: Any) -> dict[Any, Any]:
+    """The status line and the switch button after a 410 for `model`."""
+    successor = retired.replacement(model)
+    if successor is None:
+        return {tab.status: f"{pill(RunStatus.FAILED)} {copy.RETIRED_NO_SUCCESSOR.format(model=model)}"}
+    label = schema.model(successor).label
+    return {tab.status: f"{pill(RunStatus.FAILED)} {copy.RETIRED_RUN.format(model=model, successor=successor)}",
+            tab.switch_model: gr.update(visible=True, value=copy.SWITCH_TO.format(label=label)),
+            tab.retired_model: model}
 
 
 def cancel_message(outcome: CancelOutcome, request_id: str | None) -> str:
@@ -185,7 +196,8 @@ class EditHandlers:
             yield {tab.status: cancel_message(CancelOutcome.NOT_SUBMITTED, None)}
             return
         yield {tab.status: f"{pill(RunStatus.PREPARING)} checking the photo and the mask…",
-               tab.download: gr.update(visible=False), tab.metrics: "", tab.result_view: None}
+               tab.download: gr.update(visible=False), tab.metrics: "", tab.result_view: None,
+               tab.switch_model: gr.update(visible=False)}
         try:
             run = await in_thread(self.service.start_edit, form_request(values), owner=owner_id, visitor_key=key,
                                   deadline=float(values["deadline"]), ticket=ticket)
@@ -203,7 +215,7 @@ class EditHandlers:
                     continue  # Cancel has had its say: a late "uploading" must not cover it before the end
                 if update.notes:
                     gr.Warning(" ".join(update.notes), title="Inputs adjusted")
-                out: dict[Any, Any] = {tab.status: status_line(update, run.record.backend)}
+                out: dict[Any, Any] = {tab.status: status_line(update, run.record.backend, run.record.model)}
                 if update.result is not None and run.result_path:
                     spend = session_spend + (update.result.metrics.cost or 0.0)
                     shown = servable(run.result_path)
@@ -213,10 +225,31 @@ class EditHandlers:
                 yield out
         except errors.PollingStoppedError as exc:
             yield {tab.status: f"{pill(RunStatus.STOPPED)} {copy.error_message(exc)}"}
+        except errors.ModelRetiredError as exc:
+            # Not a toast: the way on is a button, right under the status line.
+            yield retired_updates(tab, exc.model or run.record.model, self.service.runs.retired)
         except Exception as exc:  # noqa: BLE001 - shown in the status line, then as a toast
             where = f" · request `{exc.request_id}`" if getattr(exc, "request_id", None) else ""
             yield {tab.status: f"{pill(RunStatus.FAILED)}{where} — {copy.error_message(exc)}"}
             raise as_gr_error(exc, "Run failed") from None
+
+    def switch_model(self, retired: str) -> tuple[Any, Any, str]:
+        """The one click after a 410: the picker on the successor; the rest of the form stays as it is."""
+        successor = self.service.runs.retired.replacement(retired) if retired in schema.MODELS else None
+        if successor is None:
+            return gr.update(), gr.update(visible=False), copy.RETIRED_NO_SUCCESSOR.format(model=retired)
+        return (gr.update(value=successor), gr.update(visible=False),
+                f"{pill(RunStatus.NEW)} {copy.SWITCHED.format(model=successor)}")
+
+    def start_model(self) -> tuple[Any, str, Any]:
+        """A new page: the deployer's model, unless Segmind has retired it (then its successor, and why)."""
+        default = self.service.backend.settings.model
+        retired = self.service.runs.retired
+        successor = retired.replacement(default) if default in retired else None
+        if successor is None:
+            return gr.update(), model_card(default), gr.update(visible=False)
+        return (gr.update(value=successor), model_card(successor),
+                gr.update(visible=True, value=copy.RETIRED_DEFAULT.format(model=default, successor=successor)))
 
     def cancel(self, ticket: str, run_id: str, owner_id: object) -> str:
         """Stop the last click on Run, and say what that did: nothing sent, or sent and maybe billed."""
@@ -238,12 +271,15 @@ class EditHandlers:
 # Layout -------------------------------------------------------------------------------
 
 
-def build_edit_tab(backend: Backend) -> EditTab:
+def build_edit_tab(backend: Backend, offered: tuple[str, ...] | None = None) -> EditTab:
     """The Edit tab's widgets, inside the caller's `gr.Tab`.
 
     The left column is the loop a person goes round (photo, paint, prompt, Run, result), so
     on a phone, where the columns stack, Run and its status sit right under the editor.
+    `offered` are the picker's models (default: every model in the registry).
     """
+    offered = offered or tuple(schema.MODELS)
+    default = schema.model(backend.settings.model if backend.settings.model in offered else offered[0])
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, elem_id="loop-column"):
             photo = gr.File(label=copy.PHOTO_LABEL, file_types=["image"], file_count="single", elem_id="photo",
@@ -256,14 +292,17 @@ def build_edit_tab(backend: Backend) -> EditTab:
                 height=520, placeholder="Upload a photo above, then paint here.",
             )
             gr.Markdown(copy.MASK_HELP, elem_id="mask-help")
+            mask_note = gr.Markdown(follow_model(default.slug, default.params_by_name["size"].default, 100)[
+                "mask_note"], elem_id="mask-note")
             prompt = gr.Textbox(label="3 · Prompt", lines=3, elem_id="prompt",
-                                info=schema.PARAMS_BY_NAME["prompt"].help,
+                                info=default.params_by_name["prompt"].help,
                                 placeholder="e.g. Replace the painted area with a bowl of ripe oranges")
             prompt_count = gr.Markdown(f"0 / {schema.MAX_PROMPT_CHARS:,} characters", elem_id="prompt-count")
             with gr.Row():
                 run_button = gr.Button("Run", variant="primary", elem_id="run")
                 cancel = gr.Button("Cancel", variant="stop", elem_id="cancel")
             status = gr.Markdown("Ready.", elem_id="status")
+            switch_model = gr.Button(visible=False, variant="primary", elem_id="switch-model")
             with gr.Row():
                 input_view = gr.Image(label="Input", type="filepath", interactive=False, height=360,
                                       elem_id="input-view")
@@ -283,7 +322,7 @@ def build_edit_tab(backend: Backend) -> EditTab:
                         mask_file = gr.File(label="Or upload a mask PNG (used instead of painting)",
                                             file_types=[".png"], elem_id="mask-file", height=96)
             with gr.Accordion("More reference images", open=False):
-                files = gr.File(label="Reference images (sent after the photo, in this order)",
+                files = gr.File(label=copy.REFERENCES_LABEL,
                                 file_count="multiple", file_types=["image"], allow_reordering=True,
                                 elem_id="references")
                 urls = gr.Textbox(label="Reference image URLs, one per line (http or https)", lines=2,
@@ -291,18 +330,36 @@ def build_edit_tab(backend: Backend) -> EditTab:
             count = gr.Markdown(EMPTY_COUNT, elem_id="image-count")
 
         with gr.Column(scale=2, elem_id="settings-column"):
+            model = gr.Dropdown(model_choices(offered), value=default.slug, label=copy.MODEL_LABEL,
+                                info=copy.MODEL_INFO, elem_id="model")
+            card = gr.Markdown(model_card(default.slug), elem_id="model-card")
             widgets: dict[str, gr.components.Component] = {}
-            for param in schema.OPTIONS:
-                if param.choices:
-                    widgets[param.name] = gr.Radio(list(param.choices), value=param.default, label=param.label,
-                                                   info=param.help, elem_id=f"opt-{param.name}")
+            for name in schema.ALL_OPTION_NAMES:
+                param = default.params_by_name[name]
+                if name == "size":
+                    # Custom values too: a program may send WIDTHxHEIGHT to /edit (the schema judges it).
+                    widgets[name] = gr.Dropdown(size_choices(default), value=param.default, label=param.label,
+                                                info=param.help, elem_id="opt-size", allow_custom_value=True)
+                    with gr.Row(visible=False, elem_id="custom-size") as custom_size:
+                        width = gr.Number(2048, label=copy.CUSTOM_WIDTH, precision=0, step=16, minimum=16,
+                                          elem_id="custom-width")
+                        height = gr.Number(1152, label=copy.CUSTOM_HEIGHT, precision=0, step=16, minimum=16,
+                                           elem_id="custom-height")
+                    checked = gr.Markdown(elem_id="size-check")
+                elif param.choices:
+                    widgets[name] = gr.Radio(list(param.choices), value=param.default, label=param.label,
+                                             info=param.help, elem_id=f"opt-{name}")
                 else:
-                    widgets[param.name] = gr.Slider(
-                        param.minimum, param.maximum, value=param.default, step=1, label=param.label,
-                        info=param.help, elem_id=f"opt-{param.name}",
-                        interactive=schema.compression_applies(schema.PARAMS_BY_NAME["output_format"].default))
-            cost = gr.Markdown(estimate(schema.PARAMS_BY_NAME["quality"].default, schema.PARAMS_BY_NAME["size"].default),
-                               elem_id="cost-estimate")
+                    # The widest range any model takes: Gradio refuses values outside a slider's own range
+                    # before the schema can judge them, and /edit reads this slider for every model.
+                    widest = [m.params_by_name[name] for m in schema.MODELS.values()]
+                    widgets[name] = gr.Slider(
+                        min(p.minimum for p in widest), max(p.maximum for p in widest), value=param.default, step=1,
+                        label=param.label,
+                        info=param.help, elem_id=f"opt-{name}",
+                        interactive=schema.compression_applies(default.params_by_name["output_format"].default))
+            cost = gr.Markdown(estimate(default.slug, default.params_by_name["quality"].default,
+                                        default.params_by_name["size"].default), elem_id="cost-estimate")
             with gr.Accordion(copy.KEY_ACCORDION, open=False):
                 key = gr.Textbox(label="Your Segmind API key", type="password", value="",
                                  visible=backend.allow_visitor_keys, elem_id="visitor-key",
@@ -316,12 +373,24 @@ def build_edit_tab(backend: Backend) -> EditTab:
     prompt.change(None, prompt, prompt_count,
                   js=f"(p) => `${{p.length.toLocaleString()}} / {schema.MAX_PROMPT_CHARS:,} characters`"
                      f" + (p.length > {schema.MAX_PROMPT_CHARS} ? ' — too long' : '')")
-    form = Form(prompt, photo, editor, files, urls, mask_file, widgets, deadline, key)
+    form = Form(prompt, photo, editor, files, urls, mask_file, widgets, deadline, key, model, width, height)
     return EditTab(form, run_button, cancel, status, input_view, result_view, download, metrics, count, preview,
-                   mask_info, mask_refresh, cost, ticket, gr.State(0.0), gr.State(""))
+                   mask_info, mask_refresh, cost, ticket, gr.State(0.0), gr.State(""), card, mask_note, custom_size,
+                   checked, switch_model, gr.State(""))
 
 
 # Wiring -------------------------------------------------------------------------------
+
+
+def model_followers(tab: EditTab) -> list[gr.components.Component]:
+    """The widgets `follow_model` updates, in its order."""
+    form, widgets = tab.form, tab.form.widgets
+    return [tab.model_card, widgets["size"], tab.custom_size, widgets["output_compression"], widgets["background"],
+            widgets["quality"], form.files, form.urls, tab.mask_note]
+
+
+def follow_values(slug: str, size: str, compression: Any) -> tuple[Any, ...]:
+    return tuple(follow_model(slug, size, compression).values())
 
 
 def wire_edit_tab(tab: EditTab, handlers: EditHandlers, owner: gr.BrowserState, concurrency: dict[str, Any],
@@ -329,8 +398,20 @@ def wire_edit_tab(tab: EditTab, handlers: EditHandlers, owner: gr.BrowserState, 
     form, widgets = tab.form, tab.form.widgets
     quiet = {"queue": False, "api_visibility": "private"}
 
-    for name in ("quality", "size"):
-        widgets[name].change(estimate, [widgets["quality"], widgets["size"]], tab.cost, **quiet)
+    # The model picker: every widget that depends on the model follows it, keeping what still fits.
+    form.model.change(follow_values, [form.model, widgets["size"], widgets["output_compression"]],
+                      model_followers(tab), **quiet)
+    size_inputs = [form.model, widgets["size"], form.custom_width, form.custom_height]
+    for trigger in (form.model.change, widgets["size"].change, form.custom_width.change, form.custom_height.change):
+        trigger(size_check, size_inputs, tab.size_check, **quiet)
+    widgets["size"].change(lambda size: gr.update(visible=size == CUSTOM_SIZE), widgets["size"], tab.custom_size,
+                           **quiet)
+    price_inputs = [form.model, widgets["quality"], widgets["size"], form.custom_width, form.custom_height]
+    for trigger in (form.model.change, widgets["quality"].change, widgets["size"].change,
+                    form.custom_width.change, form.custom_height.change):
+        trigger(estimate, price_inputs, tab.cost, **quiet)
+    tab.switch_model.click(handlers.switch_model, tab.retired_model, [form.model, tab.switch_model, tab.status],
+                           **quiet)
     widgets["output_format"].change(lambda fmt: gr.update(interactive=schema.compression_applies(fmt)),
                                     widgets["output_format"], widgets["output_compression"], **quiet)
 
@@ -344,7 +425,8 @@ def wire_edit_tab(tab: EditTab, handlers: EditHandlers, owner: gr.BrowserState, 
     if examples is not None:
         examples.load_input_event.then(handlers.load_photo, inputs=[form.photo], inputs_kwargs=photo_kwargs,
                                        outputs=photo_outputs, show_progress="hidden", **quiet)
-    for trigger in (tab.mask_refresh.click, form.files.change, form.urls.change, form.mask_file.change):
+    for trigger in (tab.mask_refresh.click, form.files.change, form.urls.change, form.mask_file.change,
+                    form.model.change):
         trigger(handlers.inspect, inputs_kwargs=form.image_kwargs, outputs=tab.inspected, show_progress="hidden",
                 show_progress_on=[tab.mask_info], trigger_mode="always_last", **quiet)
 
@@ -356,7 +438,8 @@ def wire_edit_tab(tab: EditTab, handlers: EditHandlers, owner: gr.BrowserState, 
                          show_progress="hidden", **quiet)
     tab.run_button.click(
         handlers.run, inputs=[tab.ticket, owner, tab.session_spend], inputs_kwargs=form.kwargs,
-        outputs=[tab.status, tab.result_view, tab.download, tab.metrics, tab.session_spend, tab.current_run, owner],
+        outputs=[tab.status, tab.result_view, tab.download, tab.metrics, tab.session_spend, tab.current_run, owner,
+                 tab.switch_model, tab.retired_model],
         validator=handlers.validate, js=NEW_TICKET_JS, api_name="run_ui", api_visibility="undocumented",
         show_progress="minimal", **concurrency,
     )

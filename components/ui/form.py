@@ -16,6 +16,7 @@ from components.api.transport import check_key
 from components.media.images import EditRequest, UrlText, check_request
 from components.media.mask import mask_from_editor
 from components.ui import copy
+from components.ui.models import size_value
 
 # What the photo is called in messages (references are named by their widget and position).
 PHOTO_NAME = "the photo"
@@ -24,8 +25,9 @@ PHOTO_NAME = "the photo"
 OWNER_PATTERN = re.compile(r"[A-Za-z0-9_-]{24}")
 
 WIDGET_LABELS = {"photo": "photo", "editor": "painted mask", "files": "reference images", "urls": "reference URLs",
-                 "mask_file": "mask file", "deadline": "deadline", "visitor_key": "API key",
-                 **{p.name: p.label.lower() for p in schema.PARAMS}}
+                 "mask_file": "mask file", "deadline": "deadline", "visitor_key": "API key", "model": "model",
+                 **{p.name: p.label.lower() for m in schema.MODELS.values() for p in m.params}}
+IMAGE_PARAMS = frozenset(m.image_param.name for m in schema.MODELS.values()) | {"mask"}
 
 
 def ensure_owner(owner_id: object) -> str:
@@ -50,11 +52,17 @@ def visitor_key_from(request: gr.Request | None, typed_key: str | None) -> str |
     return None
 
 
+def chosen_model(values: Mapping[str, Any]) -> schema.Model:
+    """The model the form names; the default when it names none the registry knows."""
+    slug = values.get("model")
+    return schema.MODELS.get(slug) if isinstance(slug, str) and slug in schema.MODELS else schema.model()
+
+
 def option_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The schema's options out of a mapping of widget values; sliders give floats."""
+    """The chosen model's options out of a mapping of widget values; sliders give floats."""
     options = {}
-    for param in schema.OPTIONS:
-        value = values.get(param.name, param.default)
+    for param in chosen_model(values).options:
+        value = size_value(values) if param.name == "size" else values.get(param.name, param.default)
         if param.type is schema.ParamType.INTEGER and isinstance(value, float) and value.is_integer():
             value = int(value)
         options[param.name] = value
@@ -110,12 +118,13 @@ class UiImages:
     def mask_painted(self) -> bool:
         return not self.mask_file and self.painted_mask is not None
 
-    def count_text(self) -> str:
+    def count_text(self, model: schema.Model | None = None) -> str:
+        limit = (model or schema.model()).max_images
         total = len(self.images)
         parts = [f"{1 if self.photo is not None else 0} to edit", f"{len(self.files)} uploaded",
                  f"{len(self.urls)} by URL"]
-        over = " — **too many**" if total > schema.MAX_IMAGES else ""
-        return f"Images: {' + '.join(parts)} = **{total} of {schema.MAX_IMAGES}**{over}"
+        over = " — **too many**" if total > limit else ""
+        return f"Images: {' + '.join(parts)} = **{total} of {limit}**{over}"
 
     def widget_for(self, issue: ValidationIssue) -> str:
         """Which UI input a problem belongs to: photo, editor, files, urls or mask_file."""
@@ -143,24 +152,33 @@ class Form:
     widgets: dict[str, gr.components.Component]
     deadline: gr.Number
     key: gr.Textbox
+    model: gr.Dropdown
+    custom_width: gr.Number
+    custom_height: gr.Number
 
     @property
     def kwargs(self) -> dict[str, gr.components.Component]:
         """The form by name, for `inputs_kwargs`: a handler gets `**values` with these keys."""
-        return {"prompt": self.prompt, "photo": self.photo, "editor": self.editor, "files": self.files, "urls": self.urls,
-                "mask_file": self.mask_file, **self.widgets, "deadline": self.deadline, "visitor_key": self.key}
+        return {"model": self.model, "prompt": self.prompt, "photo": self.photo, "editor": self.editor,
+                "files": self.files, "urls": self.urls, "mask_file": self.mask_file, **self.widgets,
+                "custom_width": self.custom_width, "custom_height": self.custom_height, "deadline": self.deadline,
+                "visitor_key": self.key}
 
     @property
     def image_kwargs(self) -> dict[str, gr.components.Component]:
-        return {k: self.kwargs[k] for k in ("photo", "editor", "files", "urls", "mask_file")}
+        return {k: self.kwargs[k] for k in ("photo", "editor", "files", "urls", "mask_file", "model")}
 
 
 def form_request(values: Mapping[str, Any], **overrides: Any) -> EditRequest:
     """The edit the form describes; `overrides` replace the prompt or an option (a sweep's variants)."""
     images = UiImages.read(values)
     options = {**option_values(values), **{k: v for k, v in overrides.items() if k != "prompt"}}
+    model = overrides.get("model") or chosen_model(values).slug
+    options = {k: v for k, v in options.items() if k != "model"}
+    if overrides.get("model"):  # another model than the form's: it keeps what it allows of the form's options
+        options = schema.model(model).adapt_options(options)
     return EditRequest(overrides.get("prompt", values.get("prompt") or ""), images.images, images.mask, options,
-                       mask_painted=images.mask_painted, names=[name for name, _ in images.named])
+                       mask_painted=images.mask_painted, names=[name for name, _ in images.named], model=model)
 
 
 def form_problems(values: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -168,7 +186,7 @@ def form_problems(values: Mapping[str, Any]) -> dict[str, list[str]]:
     images = UiImages.read(values)
     messages: dict[str, list[str]] = {}
     for issue in check_request(form_request(values))[1]:
-        target = images.widget_for(issue) if issue.param in ("image_urls", "mask") else issue.param
+        target = images.widget_for(issue) if issue.param in IMAGE_PARAMS else issue.param
         messages.setdefault(target, []).append(issue.message)
     if not values.get("deadline") or values["deadline"] <= 0:
         messages.setdefault("deadline", []).append("must be a positive number of seconds")

@@ -17,6 +17,7 @@ from components.media.mask import paint_layer_from_mask
 from components.media.working_copy import make_working_copy
 from components.ui import copy
 from components.ui.errors import in_thread
+from components.ui.models import CUSTOM_SIZE
 from components.ui.form import Form, valid_owner, visitor_key_from
 from components.ui.serving import fresh_path, servable
 from components.ui.status import STATUS_STYLE, backend_label, label, money, pill, seconds
@@ -34,7 +35,8 @@ Signature = list[str]
 def caption(record: RunRecord) -> str:
     name = record.label or (record.prompt[:32] + ("…" if len(record.prompt) > 32 else ""))
     state = "" if record.status is RunStatus.COMPLETED else f"{record.status.value} · "
-    return f"{name} · {state}{seconds(record.total_time)} · {money(record.cost)}"
+    model = "" if record.label.startswith(f"model={record.model}") else f"{record.model} · "
+    return f"{name} · {model}{state}{seconds(record.total_time)} · {money(record.cost)}"
 
 
 def record_details(record: RunRecord) -> str:
@@ -44,6 +46,7 @@ def record_details(record: RunRecord) -> str:
     lines = [
         f"**{record.label or 'Run'}** · {pill(record.status)} · {backend_label(record.backend)} · "
         f"started {record.created_at[:19].replace('T', ' ')} UTC",
+        f"- Model: `{record.model}`",
         f"- Prompt: {record.prompt}",
         f"- Settings: {options}",
         f"- Inputs: {inputs}" + (f"; mask `{record.mask}`" if record.mask else ""),
@@ -182,8 +185,8 @@ class HistoryHandlers:
         return str(left), str(right)
 
     def restore(self, owner_id: str, run_id: str) -> list[Any]:
-        """The run back in the form, in the order of the restore outputs: prompt, photo, editor, input view,
-        references, URLs, mask file, every option, deadline, the Edit tab.
+        """The run back in the form, in the order of the restore outputs: model, prompt, photo, editor, input
+        view, references, URLs, mask file, every option, custom width and height, deadline, the Edit tab.
 
         A painted mask comes back as paint on the editor's working copy, so the brush can change it.
         """
@@ -207,8 +210,15 @@ class HistoryHandlers:
                 layers = [str(layer)]
             editor = {"background": working_path, "layers": layers, "composite": None}
         mask_file = servable(mask) if mask is not None and not record.mask_painted else None
-        updates = [record.prompt, servable(first), editor, working_path, references or None, urls, mask_file]
-        updates += [record.options.get(p.name, p.default) for p in schema.OPTIONS]
+        model = schema.MODELS.get(record.model) or schema.model()
+        options = {p.name: record.options.get(p.name, p.default) for p in model.options}
+        custom = model.output_size(options["size"]) if options["size"] not in model.pixel_sizes() else None
+        if custom:  # a custom size goes back to the width and height boxes
+            options["size"] = CUSTOM_SIZE
+        updates = [model.slug, record.prompt, servable(first), editor, working_path, references or None, urls,
+                   mask_file]
+        updates += [options[name] for name in schema.ALL_OPTION_NAMES]
+        updates += [custom[0], custom[1]] if custom else [gr.update(), gr.update()]
         updates.append(record.deadline or gr.update())
         return [*updates, gr.Tabs(selected="edit")]
 
@@ -289,8 +299,9 @@ def wire_history_tab(tab: HistoryTab, handlers: HistoryHandlers, form: Form, own
                        **quiet)
     tab.compare_with.change(handlers.compare_pair, [owner, tab.selected, tab.compare_with], tab.compare, **quiet)
     tab.restore.click(handlers.restore, [owner, tab.selected],
-                      [form.prompt, form.photo, form.editor, input_view, form.files, form.urls, form.mask_file,
-                       *[form.widgets[p.name] for p in schema.OPTIONS], form.deadline, tabs],
+                      [form.model, form.prompt, form.photo, form.editor, input_view, form.files, form.urls,
+                       form.mask_file, *[form.widgets[name] for name in schema.ALL_OPTION_NAMES],
+                       form.custom_width, form.custom_height, form.deadline, tabs],
                       api_name="restore", api_visibility="undocumented")
     tab.zip_one.click(handlers.zip_selected, [owner, tab.selected], tab.archive, api_visibility="private")
     tab.zip_all.click(handlers.zip_everything, owner, tab.archive, api_name="download_all",

@@ -60,7 +60,8 @@ def backend_label(kind_value: str | None) -> str:
     return "built-in emulator (simulated)" if kind_value == "emulator" else "Segmind"
 
 
-def status_line(update: RunUpdate, backend: str | None) -> str:
+def status_line(update: RunUpdate, backend: str | None, model: str | None = None) -> str:
+    """One line on a run: state, time, request, polls, what is happening, on which model and service."""
     parts = [pill(update.status), f"{update.elapsed:.1f} s"]
     if update.request_id:
         parts.append(f"request `{update.request_id}`")
@@ -70,5 +71,5 @@ def status_line(update: RunUpdate, backend: str | None) -> str:
         parts.append(update.detail)  # what is happening: uploading n MB, or polls slowed by a rate limit
     if update.error and not update.status.is_terminal:
         parts.append(update.error)  # a passing problem while polling, e.g. a 503 being waited out
-    parts.append(backend_label(backend))
+    parts.append(f"`{model}` on {backend_label(backend)}" if model else backend_label(backend))
     return " · ".join(parts)

@@ -16,25 +16,34 @@ from components.app.status import RunStatus
 from components.media.images import EditRequest
 from components.ui import copy
 from components.ui.errors import in_thread
-from components.ui.form import Form, UiImages, form_request, valid_owner, visitor_key_from
+from components.ui.form import (
+    IMAGE_PARAMS, Form, UiImages, form_request, option_values, valid_owner, visitor_key_from,
+)
+from components.ui.models import size_value
 from components.ui.serving import servable
 from components.ui.status import money, pill, seconds
 
 PROMPT_VARIANTS = "prompt"
+MODEL_AXIS = "model"
 MAX_SWEEP_VARIANTS = 8
 PROMPT_VARIANT_BOXES = 4
 SWEEP_REFRESH_SECONDS = 0.5
 
-# User-facing sentences new in this tab (to move into ui/copy.py). Plain text: validation
-# messages and toasts do not render markdown.
-
-
-def sweep_choices(param: str) -> tuple[list[str], bool, bool]:
-    """Choices to tick for a parameter; whether to show the compression box and prompt variants."""
+def sweep_choices(param: str, model: str | None = None,
+                  offered: tuple[str, ...] = tuple(schema.MODELS)) -> tuple[list[str], bool, bool]:
+    """Choices to tick for a parameter of the form's `model`; whether to show the compression box and
+    prompt variants. The model axis offers the picker's models."""
     if param == PROMPT_VARIANTS:
         return [], False, True
-    spec = schema.PARAMS_BY_NAME[param]
+    if param == MODEL_AXIS:
+        return list(offered), False, False
+    spec = _spec(param, model)
     return list(spec.choices), not spec.choices, False
+
+
+def _spec(param: str, model: str | None = None) -> schema.Param:
+    entry = schema.MODELS.get(model or "") or schema.model()
+    return entry.params_by_name.get(param) or schema.model().params_by_name[param]
 
 
 def sweep_values(param: str, ticked: list[str] | None, compressions: str | None,
@@ -43,9 +52,11 @@ def sweep_values(param: str, ticked: list[str] | None, compressions: str | None,
     if param == PROMPT_VARIANTS:
         # Labelled by box, so "prompt 3" is the box called "Prompt variant 3" even when box 2 is empty.
         return [(f"prompt {i}", {"prompt": p}) for i, p in enumerate(prompts or [], start=1) if p and p.strip()]
-    if param not in schema.PARAMS_BY_NAME:
+    if param == MODEL_AXIS:
+        return [(f"model={slug}", {"model": slug}) for slug in ticked or [] if slug in schema.MODELS]
+    if param not in schema.ALL_OPTION_NAMES:
         return []
-    if schema.PARAMS_BY_NAME[param].choices:
+    if _spec(param).choices:
         picked: list[Any] = list(ticked or [])
     else:
         picked = []
@@ -58,19 +69,37 @@ def sweep_values(param: str, ticked: list[str] | None, compressions: str | None,
 
 def sweep_variants(param: str, ticked: list[str], compressions: str, prompts: list[str],
                    values: dict[str, Any]) -> list[tuple[str, EditRequest]]:
-    """(label, request) for each variant of the form."""
-    return [(label, form_request(values, **overrides))
-            for label, overrides in sweep_values(param, ticked, compressions, prompts)]
+    """(label, request) for each variant of the form.
+
+    A model variant takes the form's options where its model allows them and its defaults elsewhere;
+    its label says which options it could not take.
+    """
+    variants = []
+    for label, overrides in sweep_values(param, ticked, compressions, prompts):
+        request = form_request(values, **overrides)
+        if param == MODEL_AXIS:
+            asked = option_values(values)
+            changed = [f"{name} {value}" for name, value in request.options.items() if asked.get(name) != value]
+            label += f" ({', '.join(changed)})" if changed else ""
+        variants.append((label, request))
+    return variants
 
 
 def sweep_cost(param: str, ticked: list[str] | None, compressions: str | None, prompts: list[str] | None,
-               quality: str, size: str) -> str:
-    """What the sweep would cost, before it starts: "N jobs × about $X = about $Y", or each price when they differ."""
+               quality: str, size: str, model: str | None = None) -> str:
+    """What the sweep would cost, before it starts: "N jobs × about $X = about $Y", or each price when they differ.
+
+    `size` is the form's, as sent (a custom size as WIDTHxHEIGHT); a model variant is priced on its own model,
+    at the options it can take."""
     entries = sweep_values(param, ticked, compressions, prompts)
     if not entries:
         return copy.NO_COST_YET
-    prices = [schema.estimated_cost({"quality": changes.get("quality", quality), "size": changes.get("size", size)})
-              for _, changes in entries]
+    form_options = {"quality": quality, "size": size}
+    prices = []
+    for _, changes in entries:
+        entry = schema.model(changes.get("model") or (model if model in schema.MODELS else None))
+        options = {**form_options, **{k: v for k, v in changes.items() if k != "model"}}
+        prices.append(entry.estimated_cost(entry.adapt_options(options) if "model" in changes else options))
     count, total = len(prices), sum(prices)
     jobs = f"{count} job{'s' if count != 1 else ''}"
     if len(set(prices)) == 1:
@@ -111,8 +140,9 @@ def values_target(param: str, label: str) -> str:
     """Which sweep input holds a variant's value: the ticked values, the compression box or a prompt box."""
     if param == PROMPT_VARIANTS:
         return f"prompt-{label.rpartition(' ')[2]}"
-    spec = schema.PARAMS_BY_NAME.get(param)
-    return "ticked" if spec is None or spec.choices else "compressions"
+    if param not in schema.ALL_OPTION_NAMES:
+        return "ticked"
+    return "ticked" if _spec(param).choices else "compressions"
 
 
 def sweep_problems(param: str, ticked: list[str] | None, compressions: str | None, prompts: list[str],
@@ -134,7 +164,7 @@ def sweep_problems(param: str, ticked: list[str] | None, compressions: str | Non
         marks.setdefault(target, []).append(message)
         summary.append(said or message)
 
-    if param != PROMPT_VARIANTS and param not in {p.name for p in schema.OPTIONS}:
+    if param not in (PROMPT_VARIANTS, MODEL_AXIS, *schema.ALL_OPTION_NAMES):
         add("param", copy.NOT_SWEEPABLE.format(name=param))
     else:
         deadline = values.get("deadline")
@@ -176,7 +206,7 @@ def _variant_problems(param: str, entries: list[tuple[str, dict[str, Any]]], val
         problem = f"{name} {message}"
         if labels == everyone and name != param:
             # The form's own problem, whatever the sweep varies: marked at its input on the Edit tab.
-            widget = images.widget_for(schema.ValidationIssue(name, message)) if name in ("image_urls", "mask") \
+            widget = images.widget_for(schema.ValidationIssue(name, message)) if name in IMAGE_PARAMS \
                 else name
             said = copy.EVERY_VARIANT.format(labels=", ".join(labels), problem=problem) if len(labels) > 1 \
                 else f"{labels[0]}: {problem}"
@@ -202,13 +232,16 @@ class SweepTab:
 
 
 class SweepHandlers:
-    def __init__(self, service: EditService, tab: SweepTab) -> None:
+    def __init__(self, service: EditService, tab: SweepTab, offered: tuple[str, ...] = tuple(schema.MODELS)) -> None:
         self.service = service
         self.tab = tab
+        self.offered = offered
 
-    def pick(self, name: str) -> list[dict]:
-        choices, show_compressions, show_prompts = sweep_choices(name)
-        return [gr.update(choices=choices, value=choices, visible=bool(choices)),
+    def pick(self, name: str, model: str | None = None) -> list[dict]:
+        choices, show_compressions, show_prompts = sweep_choices(name, model, self.offered)
+        # Models Segmind has answered 410 for stay on offer, but unticked: they would only fail.
+        ticked = [c for c in choices if c not in self.service.runs.retired] if name == MODEL_AXIS else choices
+        return [gr.update(choices=choices, value=ticked, visible=bool(choices)),
                 gr.update(visible=show_compressions)] + [gr.update(visible=show_prompts)] * len(self.tab.prompts)
 
     def problems(self, name: str, picked: list[str] | None, compression_text: str | None,
@@ -243,9 +276,10 @@ class SweepHandlers:
         return sweep_variants(name, picked, compression_text, prompt_texts, values)
 
     @staticmethod
-    def cost(name: str, picked: list[str], compression_text: str, quality: str, size: str,
-             *prompt_texts: str) -> str:
-        return sweep_cost(name, picked, compression_text, list(prompt_texts), quality, size)
+    def cost(name: str, picked: list[str], compression_text: str, quality: str, size: str, model: str,
+             width: Any, height: Any, *prompt_texts: str) -> str:
+        sent = size_value({"size": size, "custom_width": width, "custom_height": height})
+        return sweep_cost(name, picked, compression_text, list(prompt_texts), quality, sent, model)
 
     async def run(self, owner_id: str, request: gr.Request, name: str, picked: list[str], compression_text: str,
                   limit_value: float, *prompt_texts: str, **values: Any) -> AsyncIterator[dict]:
@@ -271,12 +305,13 @@ class SweepHandlers:
 
 
 def build_sweep_tab() -> SweepTab:
-    first = schema.PARAMS_BY_NAME["quality"]
+    first = schema.model().params_by_name["quality"]
+    options = [(p.label, p.name) for p in schema.model().options]
     gr.Markdown("Run the **Edit** tab's image, mask, references, prompt and settings several times, varying "
                 "one thing, and see the results side by side. Every variant is checked before any is sent, "
                 "and each one is billed.")
     with gr.Row():
-        param = gr.Dropdown([(p.label, p.name) for p in schema.OPTIONS] + [("Prompt variants", PROMPT_VARIANTS)],
+        param = gr.Dropdown([(copy.MODEL_LABEL, MODEL_AXIS), *options, ("Prompt variants", PROMPT_VARIANTS)],
                             value=first.name, label="Vary", elem_id="sweep-param")
         limit = gr.Slider(1, MAX_SWEEP_VARIANTS, value=4, step=1, label="At most this many at a time",
                           elem_id="sweep-limit")
@@ -291,7 +326,7 @@ def build_sweep_tab() -> SweepTab:
         stop = gr.Button("Stop sweep", variant="stop", elem_id="stop-sweep", scale=1)
         # The form's quality and size are not known yet: the defaults until the first change says otherwise.
         cost = gr.Markdown(sweep_cost(first.name, list(first.choices), "", [], first.default,
-                                      schema.PARAMS_BY_NAME["size"].default), elem_id="sweep-cost")
+                                      schema.model().params_by_name["size"].default), elem_id="sweep-cost")
     table = gr.Markdown(elem_id="sweep-status")
     grid = gr.Gallery(label="Sweep results", columns=4, height=420, elem_id="sweep-gallery",
                       allow_preview=True, object_fit="contain")
@@ -300,12 +335,14 @@ def build_sweep_tab() -> SweepTab:
 
 def wire_sweep_tab(tab: SweepTab, handlers: SweepHandlers, form: Form, owner: gr.BrowserState,
                    concurrency: dict[str, Any]) -> None:
-    tab.param.change(handlers.pick, tab.param, [tab.ticked, tab.compressions, *tab.prompts], queue=False,
-                     api_visibility="private")
+    tab.param.change(handlers.pick, [tab.param, form.model], [tab.ticked, tab.compressions, *tab.prompts],
+                     queue=False, api_visibility="private")
     quality, size = form.widgets["quality"], form.widgets["size"]
     gr.on([tab.param.change, tab.ticked.change, tab.compressions.change, quality.change, size.change,
+           form.model.change, form.custom_width.change, form.custom_height.change,
            *[box.change for box in tab.prompts]], handlers.cost,
-          inputs=[tab.param, tab.ticked, tab.compressions, quality, size, *tab.prompts], outputs=tab.cost,
+          inputs=[tab.param, tab.ticked, tab.compressions, quality, size, form.model, form.custom_width,
+                  form.custom_height, *tab.prompts], outputs=tab.cost,
           queue=False, show_progress="hidden", api_visibility="private")
     # The validator runs first: a sweep with any bad variant never starts, and its outputs are left alone.
     sweep_event = tab.start.click(
