@@ -140,3 +140,13 @@ def test_the_cost_when_nothing_or_too_much_is_picked():
 def test_the_cost_handler_reads_the_widgets_in_the_wired_order(handlers):
     assert handlers.cost("quality", ["low"], "", "low", "1024x1024", schema.DEFAULT_MODEL, None, None,
                          "", "", "", "").startswith("1 job × about")
+
+
+def test_a_model_sweep_offers_every_model_but_leaves_a_retired_one_unticked(handlers, service, monkeypatch):
+    """Segmind answered 410 for it once: ticking it again would only fail a variant."""
+    from components.app.retired import RetiredModels
+    monkeypatch.setattr(service.runs, "retired", RetiredModels())  # this test's memory only
+    assert handlers.pick("model", schema.DEFAULT_MODEL)[0]["choices"] == list(schema.MODELS)
+    service.runs.retired.learn("gpt-image-1-edit")
+    ticked = handlers.pick("model", schema.DEFAULT_MODEL)[0]["value"]
+    assert ticked == [slug for slug in schema.MODELS if slug != "gpt-image-1-edit"]
