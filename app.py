@@ -9,7 +9,10 @@ from components.app.backend import Backend
 from components.app.settings import AppSettings
 from components.ui import build_app, launch_options
 
-settings = AppSettings.from_env()
+try:
+    settings = AppSettings.from_env()
+except ValueError as exc:  # a deployer's typo: one line that names the variable, not a traceback
+    raise SystemExit(f"Configuration error: {exc}") from None
 backend = Backend.from_settings(settings)
 demo = build_app(backend, settings=settings)
 

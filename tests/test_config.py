@@ -110,3 +110,16 @@ def test_max_concurrent_jobs_from_dotenv_reaches_the_built_app(tmp_path, clean_e
         assert demo.history.root == (tmp_path / "out").resolve()
     finally:
         backend.close()
+
+
+def test_a_slug_outside_the_model_table_stops_start_up_with_one_line_naming_it(tmp_path):
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[1]
+    env = {"PATH": os.environ.get("PATH", ""), "SEGMIND_MODEL": "dall-e-3", "OUTPUT_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, str(root / "app.py")], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "Configuration error: SEGMIND_MODEL is not a known model (known: gpt-image-1-edit, gpt-image-1.5-edit, "
+        "gpt-image-1-edit-mini, gpt-image-2): 'dall-e-3'"]
