@@ -57,8 +57,9 @@ def test_a_retired_model_is_named_and_its_successor_is_one_click_away(retired_ap
     assert SUCCESSOR in wait_for_status(page, "Switched")
     assert page.locator("#switch-model").is_hidden()
     assert page.locator("#prompt textarea").input_value() == "a sunset over the hills"  # the form is kept
-    assert "takes no mask" in page.locator("#mask-note").inner_text()
-    assert SUCCESSOR in page.locator("#model-card").inner_text()
+    # The widgets follow the picker's change event, which comes after the switch's own answer.
+    page.locator("#mask-note").get_by_text("takes no mask").wait_for(timeout=15_000)
+    page.locator("#model-card").get_by_text(SUCCESSOR).first.wait_for(timeout=15_000)
 
     # A custom size, checked live against gpt-image-2's rules.
     page.locator("#opt-size input").click()
