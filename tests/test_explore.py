@@ -123,9 +123,15 @@ def test_download_all_runs_as_one_zip(app, inputs):
         client.predict(*run_args(owner_id("owner-zip"), prompt, image), api_name="/run_ui")
     assert demo.service.wait_idle(10)
     archive = client.predict(owner_id("owner-zip"), api_name="/download_all")
-    names = zipfile.ZipFile(archive["value"] if isinstance(archive, dict) else archive).namelist()
+    zipped = zipfile.ZipFile(archive["value"] if isinstance(archive, dict) else archive)
+    names = zipped.namelist()
     records = [n for n in names if n.endswith("record.json")]
     assert len(records) == 2 and any(n.endswith(".png") and "gpt-image-1-edit_" in n for n in names)
+    # A zip is made to be shared: it names each run's model, never the owner id that opens the history.
+    for name in records:
+        text = zipped.read(name).decode()
+        assert json.loads(text)["model"] == "gpt-image-1-edit" and "owner" not in json.loads(text)
+        assert owner_id("owner-zip") not in text
 
 
 def test_a_sweep_runs_every_value_at_most_n_at_a_time(app, emulator, inputs):

@@ -257,13 +257,21 @@ class HistoryStore:
     # Export and bounds -----------------------------------------------------------
 
     def zip_runs(self, records: Iterable[RunRecord], target: Path) -> Path:
-        """One zip of the given runs, each in its own folder, streamed to `target`."""
+        """One zip of the given runs, each in its own folder, streamed to `target`.
+
+        Each record goes in without its owner id: that id opens the whole history of a browser, and a
+        zip is made to be shared.
+        """
         target.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
             for record in records:
                 for item in sorted(self.folder(record.run_id).iterdir()):
-                    if item.is_file() and not item.name.startswith(THUMBNAIL_PREFIX) \
-                            and not item.name.endswith(".tmp"):
+                    if not item.is_file() or item.name.startswith(THUMBNAIL_PREFIX) or item.name.endswith(".tmp"):
+                        continue
+                    if item.name == RECORD_NAME:
+                        shared = {k: v for k, v in record.to_json().items() if k != "owner"}
+                        archive.writestr(f"{record.run_id}/{item.name}", json.dumps(shared, indent=2))
+                    else:
                         archive.write(item, f"{record.run_id}/{item.name}")
         return target
 
