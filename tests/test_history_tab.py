@@ -196,3 +196,20 @@ def test_a_transparent_result_stays_transparent_in_the_pair(tmp_path):
     Image.new("RGBA", (300, 200), (0, 0, 0, 0)).save(tmp_path / "result.png")
     left, right = compare_pair(tmp_path / "input.png", tmp_path / "result.png")
     assert left.mode == right.mode == "RGBA" and right.getpixel((150, 100))[3] == 0
+
+
+def test_a_run_cut_off_during_its_submit_says_it_has_no_request_id_and_where_to_look(tmp_path):
+    """The app was killed between sending the submit and reading Segmind's answer: the job may exist."""
+    store = HistoryStore(tmp_path)
+    cut = store.create(owner=OWNER, inputs=edit_inputs("killed mid-submit", [image_bytes((64, 64), (1, 2, 3))]))
+    cut.status = RunStatus.SUBMITTING
+    store.save(cut)
+    followed = store.create(owner=OWNER, inputs=edit_inputs("killed while polling", [image_bytes((64, 64), (4, 5, 6))]))
+    followed.status, followed.request_id = RunStatus.PROCESSING, "a" * 32
+    store.save(followed)
+
+    restarted = {r.run_id: r for r in HistoryStore(tmp_path).records(OWNER)}
+    assert restarted[cut.run_id].status is RunStatus.INTERRUPTED
+    assert "no request id" in restarted[cut.run_id].error and "Segmind dashboard" in restarted[cut.run_id].error
+    assert restarted[followed.run_id].status is RunStatus.INTERRUPTED
+    assert "resume it with its request id" in restarted[followed.run_id].error

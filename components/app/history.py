@@ -31,6 +31,11 @@ from components.media.compare import status_tile
 log = logging.getLogger("components.app.history")
 
 RECORD_NAME = "record.json"
+INTERRUPTED = "The app restarted while following this job; resume it with its request id if it has one."
+# A submit cut off before Segmind's answer: the job may exist, but only Segmind knows its id.
+INTERRUPTED_IN_SUBMIT = ("The app stopped while submitting this job, before Segmind's answer arrived, so this record "
+                         "has no request id. The job may still have started and been billed: check your Segmind "
+                         "dashboard (segmind.com) for it.")
 THUMBNAIL_SIZE = (256, 256)
 # Made for the gallery (the result's thumbnail, or a status tile); never part of a run's zip.
 THUMBNAIL_PREFIX = "thumbnail"
@@ -193,9 +198,9 @@ class HistoryStore:
                 for record in self._index.values():
                     if not record.finished and record.run_id not in self._live:
                         # Left unfinished by a restart: say so, with its request id, instead of "running".
+                        submitting = record.status is RunStatus.SUBMITTING and not record.request_id
                         record.status = RunStatus.INTERRUPTED
-                        record.error = record.error or ("The app restarted while following this job; resume it "
-                                                        "with its request id if it has one.")
+                        record.error = record.error or (INTERRUPTED_IN_SUBMIT if submitting else INTERRUPTED)
                         self.save(record)
             return self._index
 
