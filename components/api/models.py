@@ -58,20 +58,6 @@ class EditInputs:
     model: str | None = None      # a registry slug; the client's default model without one
 
 
-@dataclass(frozen=True)
-class SubmittedJob:
-    """What the v2 submit returns: the id and the absolute URLs to poll and fetch.
-
-    `poll_url` (`/v1/requests/{id}`, the older way to poll) is kept when the answer has one; the
-    client polls `status_url`, the documented way.
-    """
-
-    request_id: str
-    status_url: str
-    response_url: str
-    poll_url: str | None = None
-
-
 def _number(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None

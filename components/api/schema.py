@@ -15,6 +15,7 @@ import base64
 import binascii
 import enum
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Mapping, Sequence
 from urllib.parse import urlsplit
 
@@ -181,15 +182,15 @@ class Model:
     successor: str | None = None
     sources: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def params_by_name(self) -> Mapping[str, Param]:
         return {p.name: p for p in self.params}
 
-    @property
+    @cached_property
     def options(self) -> tuple[Param, ...]:
         return tuple(p for p in self.params if p.is_option)
 
-    @property
+    @cached_property
     def image_param(self) -> Param:
         return next(p for p in self.params if p.is_image)
 

@@ -135,11 +135,6 @@ class Run:
             self._submit_started = True
 
     @property
-    def submit_started(self) -> bool:
-        with self._submit_gate:
-            return self._submit_started
-
-    @property
     def stopping(self) -> bool:
         return self._stop.is_set()
 
@@ -176,7 +171,8 @@ class Run:
     async def subscribe(self) -> AsyncIterator[RunUpdate]:
         """Updates until the run ends, at least one a second; raises the run's error at the end.
 
-        Cancelling the subscriber (a closed tab) leaves the run going.
+        Once the run is stopped, only its end is told: a late "uploading" must not cover what the
+        stop said. Cancelling the subscriber (a closed tab) leaves the run going.
         """
         queue: asyncio.Queue = asyncio.Queue()
         entry = (asyncio.get_running_loop(), queue)
@@ -192,12 +188,12 @@ class Run:
                 try:
                     item = await asyncio.wait_for(queue.get(), timeout=TICK_SECONDS)
                 except asyncio.TimeoutError:
-                    if self.latest is not None and not self.done:
+                    if self.latest is not None and not self.done and not self.stopping:
                         yield replace(self.latest, elapsed=time.monotonic() - self.started)
                     continue
                 if item is None:  # only the end marker ends it: nothing queued before it is lost
                     break
-                if item is not latest:
+                if item is not latest and (item.status.is_terminal or not self.stopping):
                     yield item
             if self.error is not None:
                 raise self.error

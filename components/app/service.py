@@ -28,6 +28,7 @@ from components.api.schema import ValidationIssue
 from components.app.backend import Backend
 from components.app.history import HistoryStore
 from components.app.refusals import TooManyRuns
+from components.app.retired import RetiredModels
 from components.app.runs import CancelledBeforeSubmit, Run, RunContext, RunManager, RunUpdate
 from components.app.status import RunStatus
 from components.media.images import EditRequest, prepare
@@ -89,6 +90,11 @@ class EditService:
         self.tickets = Tickets()
         self.max_live_runs = max_live_runs
         self.max_runs_per_owner = max_runs_per_owner
+
+    @property
+    def retired(self) -> RetiredModels:
+        """The models Segmind has answered 410 for (the runs learn them)."""
+        return self.runs.retired
 
     # Admission -------------------------------------------------------------------
 

@@ -17,10 +17,14 @@ import json
 import secrets
 import shlex
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from components.api import schema
 from components.api.constants import DEFAULT_API_BASE, DEFAULT_STORAGE_BASE, RESULT_RETENTION
+from components.api.output import ITEM_KEYS
+
+# Where a result may put its image, in the order the app's own client tries them.
+JQ_ITEM_KEYS = ", ".join(f".{key}" for key in ITEM_KEYS)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,12 @@ class SnippetRequest:
     def sent_mask(self) -> str | None:
         return self.mask if self.entry.takes_mask else None
 
+    def payload(self, ref: Callable[[str], Any]) -> dict[str, Any]:
+        """The request body in the model's shape, each image and the mask written as `ref` says."""
+        mask = ref(self.sent_mask) if self.sent_mask else None
+        return self.entry.build_payload(self.prompt, [ref(i) for i in self.sent_images], mask,
+                                        **dict(self.ordered_options()))
+
     @property
     def local_files(self) -> list[str]:
         return [f for f in [*self.sent_images, self.sent_mask] if f and not _is_url(f)]
@@ -58,20 +68,18 @@ def _is_url(value: str) -> bool:
     return value.startswith(("http://", "https://"))
 
 
-def _python_ref(value: str, upload_call: str) -> str:
-    return repr(value) if _is_url(value) else f"{upload_call}({value!r})"
+class _Code(str):
+    """Python source that goes into a snippet as it is (an upload call), not as a string literal."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _python_payload(request: SnippetRequest, upload_call: str, indent: str) -> str:
-    refs = [_python_ref(i, upload_call) for i in request.sent_images]
-    image = request.entry.image_param
-    lines = [f"{indent}prompt={request.prompt!r},",
-             f"{indent}{image.name}=[{', '.join(refs)}]," if image.type is schema.ParamType.URL_LIST
-             else f"{indent}{image.name}={refs[0] if refs else None},"]
-    if request.sent_mask:
-        lines.append(f"{indent}mask={_python_ref(request.sent_mask, upload_call)},")
-    lines += [f"{indent}{name}={value!r}," for name, value in request.ordered_options()]
-    return "\n".join(lines)
+    def ref(value: str) -> str:
+        return value if _is_url(value) else _Code(f"{upload_call}({value!r})")
+
+    return "\n".join(f"{indent}{name}={value!r}," for name, value in request.payload(ref).items())
 
 
 def _output_extension(request: SnippetRequest) -> str:
@@ -82,7 +90,7 @@ def _python_save(request: SnippetRequest) -> list[str]:
     """`save_output(body, stem)`: the first output image to `<stem>.<ext>`, whatever shape the body has."""
     return [
         "# Where models put their image: a URL, a list of them, a JSON list inside a string, base64, a data URI.",
-        'IMAGE_KEYS = ("output", "image_url", "image", "images", "url", "data", "base64", "b64_json")',
+        f"IMAGE_KEYS = {ITEM_KEYS!r}",
         "",
         "",
         "def first_image(value, depth=0):",
@@ -275,17 +283,7 @@ def curl(request: SnippetRequest) -> str:
     def ref(value: str) -> str:
         return f"__{marker}_{variables[value]}__" if value in variables else value
 
-    image = request.entry.image_param
-    refs = [ref(i) for i in request.sent_images]
-    payload: dict[str, Any] = {"prompt": request.prompt}
-    if image.type is schema.ParamType.URL_LIST:
-        payload[image.name] = refs
-    elif refs:
-        payload[image.name] = refs[0]
-    if request.sent_mask:
-        payload["mask"] = ref(request.sent_mask)
-    payload.update(request.ordered_options())
-    body = json.dumps(payload, indent=2, ensure_ascii=False)
+    body = json.dumps(request.payload(ref), indent=2, ensure_ascii=False)
     # The body goes through an unquoted heredoc so the upload variables expand: escape the rest.
     body = body.replace("\\", "\\\\").replace("$", "\\$").replace("`", "\\`")
     for variable in variables.values():
@@ -314,7 +312,7 @@ def curl(request: SnippetRequest) -> str:
         "# The first output image: a URL, a list of them, a JSON list inside a string, base64 or a data URI.",
         "OUTPUT=$(echo \"$RESULT\" | jq -r 'def refs: if type == \"string\" then (if test(\"^\\\\s*[\\\\[{\\\"]\")"
         " then (try (fromjson | refs) catch empty) else . end) elif type == \"array\" then (.[] | refs)"
-        " elif type == \"object\" then ((.output, .image_url, .image, .images, .url, .data, .base64, .b64_json)"
+        f" elif type == \"object\" then (({JQ_ITEM_KEYS})"
         " | select(. != null) | refs) else empty end; [refs | select(length > 0)] | first // empty')",
         f'OUT={shlex.quote(request.model + "_")}"$(echo "$JOB" | jq -r .request_id | tr -c \'A-Za-z0-9_.\\n-\' _)"'
         f"{shlex.quote('.' + _output_extension(request))}",

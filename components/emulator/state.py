@@ -22,8 +22,6 @@ parameters, 406 for credits on v2 too, every error as `{"error": ...}`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import io
 import logging
@@ -384,8 +382,8 @@ class EmulatorState:
         data: bytes | None = None
         if reference.startswith("data:"):
             try:
-                data = base64.b64decode(reference.split(",", 1)[1])
-            except (binascii.Error, IndexError):
+                data = schema.parse_data_uri(reference)[1]
+            except ValueError:
                 return None
         else:
             parts = urlsplit(reference)
@@ -508,13 +506,11 @@ class EmulatorState:
             raise EmulatorError(400, "data_urls must be a non-empty list of data URLs")
         decoded: list[tuple[bytes, str]] = []
         for position, data_url in enumerate(data_urls, start=1):
-            if not isinstance(data_url, str) or not schema.is_image_reference(data_url) \
-                    or not data_url.startswith("data:"):
+            if not schema.is_data_uri(data_url):
                 raise EmulatorError(400, f"data_urls[{position}] is not a base64 image data URL")
-            media_type = data_url[5:].split(";", 1)[0]
             try:
-                data = base64.b64decode(data_url.split(",", 1)[1], validate=True)
-            except (binascii.Error, ValueError):
+                media_type, data = schema.parse_data_uri(data_url)
+            except ValueError:
                 raise EmulatorError(400, f"data_urls[{position}] is not valid base64") from None
             decoded.append((data, media_type))
         names = [f"assets/{secrets.token_hex(12)}.{media_type.split('/')[1]}" for _, media_type in decoded]

@@ -15,6 +15,8 @@ from typing import Sequence
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from components.media.images import has_alpha
+
 # The canvas's longer side at most: the slider is a few hundred pixels wide, and a 12 MP photo should not go out.
 COMPARE_MAX_SIDE = 1024
 # Around an image that does not fill the canvas: a dark neutral, like a lightbox, that no photo is mistaken for.
@@ -66,17 +68,13 @@ def letterbox(image: Image.Image, canvas: tuple[int, int], *, transparent: bool 
     return out
 
 
-def _has_alpha(image: Image.Image) -> bool:
-    return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
-
-
 def compare_pair(first: str | Path, second: str | Path,
                  max_side: int = COMPARE_MAX_SIDE) -> tuple[Image.Image, Image.Image]:
     """Both images on one common canvas (same size, each whole and centred), ready for a slider."""
     images = [open_for_display(first, max_side), open_for_display(second, max_side)]
     canvas = common_canvas([image.size for image in images], max_side)
     # A transparent result keeps its transparency; then both are RGBA so the slider shows like with like.
-    transparent = any(_has_alpha(image) for image in images)
+    transparent = any(has_alpha(image) for image in images)
     left, right = (letterbox(image, canvas, transparent=transparent) for image in images)
     return left, right
 

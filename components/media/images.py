@@ -49,7 +49,7 @@ class UrlText(str):
     """Text a person typed as a URL: never opened as a path on this machine, whatever it says."""
 
 
-def _has_alpha(image: Image.Image) -> bool:
+def has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
 
 
@@ -69,30 +69,40 @@ class _CheckedImages:
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def scaled_mask(self, mask: LocalImage, size: tuple[int, int]) -> LocalImage:
-        """A painted mask scaled to its image's pixel size, made once per (mask, size)."""
+    def scaled_mask(self, mask: LocalImage, size: tuple[int, int], original_size: tuple[int, int],
+                    note: str | None = None) -> LocalImage:
+        """A mask scaled to the pixel size of the image it is sent with, made once per (mask, size).
+
+        `original_size` is the size of that image as given, before any reduction."""
         key = (f"{mask.digest}:{size[0]}x{size[1]}", mask.name)
-        with self._lock:
-            found = self._items.get(key)
+        found = self._get(key)
         if found is not None:
             return found
         with Image.open(io.BytesIO(mask.data)) as image:
             # NEAREST keeps the mask hard-edged: alpha stays exactly 0 or 255.
             resized = image.convert("RGBA").resize(size, Image.Resampling.NEAREST)
-        scaled = LocalImage(_encode(resized, "PNG"), "image/png", size[0], size[1], True, mask.name, size)
-        with self._lock:
-            self._items[key] = scaled
-            self._bytes += len(scaled.data)
+        scaled = LocalImage(_encode(resized, "PNG"), "image/png", size[0], size[1], True, mask.name, original_size,
+                            note)
+        self._put(key, scaled)
         return scaled
 
     def get_or_decode(self, data: bytes, name: str) -> LocalImage:
         key = (hashlib.sha256(data).hexdigest(), name)
+        found = self._get(key)
+        if found is not None:
+            return found
+        image = _decode(data, name)
+        self._put(key, image)
+        return image
+
+    def _get(self, key: tuple[str, str]) -> LocalImage | None:
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
-                return found
-        image = _decode(data, name)
+            return found
+
+    def _put(self, key: tuple[str, str], image: LocalImage) -> None:
         with self._lock:
             if key not in self._items:
                 self._items[key] = image
@@ -100,7 +110,6 @@ class _CheckedImages:
             while self._items and (len(self._items) > self.max_entries or self._bytes > self.max_bytes):
                 _, dropped = self._items.popitem(last=False)
                 self._bytes -= len(dropped.data)
-        return image
 
 
 CHECKED = _CheckedImages()
@@ -135,7 +144,7 @@ def _decode(data: bytes, name: str) -> LocalImage:
             image: Image.Image = opened
             if fmt not in schema.INPUT_IMAGE_TYPES:
                 # Other formats (GIF, BMP, TIFF...) become PNG, which the model takes.
-                image = opened.convert("RGBA" if _has_alpha(opened) else "RGB")
+                image = opened.convert("RGBA" if has_alpha(opened) else "RGB")
                 fmt = "PNG"
                 notes.append(f"converted from {opened.format or 'an unknown format'} to PNG")
             if opened.getexif().get(0x0112, 1) != 1:
@@ -153,7 +162,7 @@ def _decode(data: bytes, name: str) -> LocalImage:
                 data = _encode(image, fmt)
                 if len(data) > schema.MAX_IMAGE_BYTES:
                     raise InputError(f"{name} is still over 50 MB after reducing it")
-            return LocalImage(data, schema.INPUT_IMAGE_TYPES[fmt], image.width, image.height, _has_alpha(image),
+            return LocalImage(data, schema.INPUT_IMAGE_TYPES[fmt], image.width, image.height, has_alpha(image),
                               name, original, f"{name} was {' and '.join(notes)}." if notes else None)
     except Image.DecompressionBombError:
         raise InputError(f"{name} has too many pixels to be a safe image to open") from None
@@ -270,15 +279,19 @@ def _painted_to_size(mask: LocalImage, first: LocalImage) -> tuple[LocalImage, V
                                              f"{shown[0]}x{shown[1]} one: paint it again")
     if (mask.width, mask.height) == shown:
         return mask, None
-    return CHECKED.scaled_mask(mask, shown), None
+    # Straight to the size it is sent at: one scaling even when the photo itself was reduced.
+    sent = (first.width, first.height)
+    return CHECKED.scaled_mask(mask, sent, shown, _fitted_note(sent) if sent != shown else None), None
 
 
 def _fit_mask(mask: LocalImage, first: LocalImage) -> LocalImage:
     """Scale the mask with a first image that was reduced, keeping its alpha hard-edged."""
-    with Image.open(io.BytesIO(mask.data)) as image:
-        resized = image.convert("RGBA").resize((first.width, first.height), Image.Resampling.NEAREST)
-    return LocalImage(_encode(resized, "PNG"), "image/png", first.width, first.height, True, mask.name,
-                      mask.original_size, f"the mask was scaled to {first.width}x{first.height} with the image.")
+    sent = (first.width, first.height)
+    return CHECKED.scaled_mask(mask, sent, mask.original_size or (mask.width, mask.height), _fitted_note(sent))
+
+
+def _fitted_note(size: tuple[int, int]) -> str:
+    return f"the mask was scaled to {size[0]}x{size[1]} with the image."
 
 
 def check_mask(mask: InputImage, first: InputImage | None) -> list[ValidationIssue]:

@@ -12,6 +12,8 @@ from typing import Any, Mapping
 
 from PIL import Image, ImageChops, ImageDraw
 
+from components.media.images import MAX_INPUT_PIXELS
+
 
 def painted_area(value: Mapping[str, Any] | None) -> Image.Image | None:
     """An L image at the paint layers' own size, 255 wherever any layer has paint; None when nothing was painted.
@@ -75,7 +77,7 @@ def paint_layer_from_mask(mask_path: str, size: tuple[int, int]) -> Image.Image:
     Restoring a run puts its painted mask back as paint, so it can be changed with the brush again.
     """
     with Image.open(mask_path) as mask:
-        if mask.width * mask.height > 200_000_000:
+        if mask.width * mask.height > MAX_INPUT_PIXELS:
             raise ValueError("mask too large")
         alpha = mask.convert("RGBA").getchannel("A").resize(size, Image.Resampling.NEAREST)
     painted = alpha.point(lambda a: 255 if a == 0 else 0)

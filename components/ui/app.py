@@ -16,7 +16,7 @@ from components.app.settings import AppSettings
 from components.ui import copy
 from components.ui.api_endpoint import add_edit_endpoint
 from components.ui.code_panel import build_code_panel
-from components.ui.edit_tab import EditHandlers, build_edit_tab, follow_values, model_followers, wire_edit_tab
+from components.ui.edit_tab import EditHandlers, build_edit_tab, follow_the_model, wire_edit_tab
 from components.ui.form import Form, ensure_owner
 from components.ui.history_tab import HistoryHandlers, build_history_tab, wire_history_tab
 from components.ui.status import status_css
@@ -83,12 +83,10 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
         demo.load(ensure_owner, owner, owner, api_visibility="private")
         edit_handlers = EditHandlers(service, history, edit_tab, owner)
         wire_edit_tab(edit_tab, edit_handlers, owner, concurrency, examples)
-        form = edit_tab.form
         # A new page: the model it starts on, then the widgets fitted to it (the sliders are built wide).
-        demo.load(edit_handlers.start_model, outputs=[form.model, edit_tab.model_card, retired_notice],
-                  api_visibility="private", queue=False).then(
-            follow_values, [form.model, form.widgets["size"], form.widgets["output_compression"]],
-            model_followers(edit_tab), api_visibility="private", queue=False)
+        started = demo.load(edit_handlers.start_model, outputs=[edit_tab.form.model, edit_tab.model_card,
+                                                                retired_notice], api_visibility="private", queue=False)
+        follow_the_model(started.then, edit_tab)
         wire_sweep_tab(sweep_tab, SweepHandlers(service, sweep_tab, settings.offered_models), edit_tab.form, owner, concurrency)
         wire_history_tab(history_tab, HistoryHandlers(service, history), edit_tab.form, owner, tabs, concurrency,
                          edit_tab.input_view)

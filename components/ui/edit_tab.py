@@ -9,7 +9,7 @@ is uploaded once, kept on the server and sent to Segmind as it is.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import gradio as gr
 from PIL import Image
@@ -18,6 +18,7 @@ from components.api import errors, schema
 from components.api.models import EditResult
 from components.app.backend import Backend
 from components.app.history import HistoryStore
+from components.app.retired import RetiredModels
 from components.app.service import CancelOutcome, EditService
 from components.app.status import RunStatus
 from components.media.images import InputError
@@ -30,7 +31,7 @@ from components.ui.form import (
     visitor_key_from,
 )
 from components.ui.models import (
-    CUSTOM_SIZE, estimate, follow_model, model_card, model_choices, size_check, size_choices,
+    CUSTOM_SIZE, estimate, follow_model, mask_note_for, model_card, model_choices, size_check, size_choices,
 )
 from components.ui.serving import fresh_path, servable
 from components.ui.status import check_pill, money, pill, seconds, status_line
@@ -122,7 +123,7 @@ def inspect_inputs(values: dict[str, Any]) -> tuple[str, Image.Image | None, str
     return images.count_text(model), mask_preview(small), info
 
 
-def retired_updates(tab: EditTab, model: str, retired: Any) -> dict[Any, Any]:
+def retired_updates(tab: EditTab, model: str, retired: RetiredModels) -> dict[Any, Any]:
     """The status line and the switch button after a 410 for `model`."""
     successor = retired.replacement(model)
     if successor is None:
@@ -211,8 +212,6 @@ class EditHandlers:
             async for update in run.subscribe():
                 if update.status in (RunStatus.STOPPED, RunStatus.FAILED):
                     continue  # the error that follows says what happened, in words (a bare pill would race Cancel's)
-                if run.stopping and not update.status.is_terminal:
-                    continue  # Cancel has had its say: a late "uploading" must not cover it before the end
                 if update.notes:
                     gr.Warning(" ".join(update.notes), title="Inputs adjusted")
                 out: dict[Any, Any] = {tab.status: status_line(update, run.record.backend, run.record.model)}
@@ -227,7 +226,7 @@ class EditHandlers:
             yield {tab.status: f"{pill(RunStatus.STOPPED)} {copy.error_message(exc)}"}
         except errors.ModelRetiredError as exc:
             # Not a toast: the way on is a button, right under the status line.
-            yield retired_updates(tab, exc.model or run.record.model, self.service.runs.retired)
+            yield retired_updates(tab, exc.model or run.record.model, self.service.retired)
         except Exception as exc:  # noqa: BLE001 - shown in the status line, then as a toast
             where = f" · request `{exc.request_id}`" if getattr(exc, "request_id", None) else ""
             yield {tab.status: f"{pill(RunStatus.FAILED)}{where} — {copy.error_message(exc)}"}
@@ -235,7 +234,7 @@ class EditHandlers:
 
     def switch_model(self, retired: str) -> tuple[Any, Any, str]:
         """The one click after a 410: the picker on the successor; the rest of the form stays as it is."""
-        successor = self.service.runs.retired.replacement(retired) if retired in schema.MODELS else None
+        successor = self.service.retired.replacement(retired)
         if successor is None:
             return gr.update(), gr.update(visible=False), copy.RETIRED_NO_SUCCESSOR.format(model=retired)
         return (gr.update(value=successor), gr.update(visible=False),
@@ -244,7 +243,7 @@ class EditHandlers:
     def start_model(self) -> tuple[Any, str, Any]:
         """A new page: the deployer's model, unless Segmind has retired it (then its successor, and why)."""
         default = self.service.backend.settings.model
-        retired = self.service.runs.retired
+        retired = self.service.retired
         successor = retired.replacement(default) if default in retired else None
         if successor is None:
             return gr.update(), model_card(default), gr.update(visible=False)
@@ -292,8 +291,7 @@ def build_edit_tab(backend: Backend, offered: tuple[str, ...] | None = None) -> 
                 height=520, placeholder="Upload a photo above, then paint here.",
             )
             gr.Markdown(copy.MASK_HELP, elem_id="mask-help")
-            mask_note = gr.Markdown(follow_model(default.slug, default.params_by_name["size"].default, 100)[
-                "mask_note"], elem_id="mask-note")
+            mask_note = gr.Markdown(mask_note_for(default), elem_id="mask-note")
             prompt = gr.Textbox(label="3 · Prompt", lines=3, elem_id="prompt",
                                 info=default.params_by_name["prompt"].help,
                                 placeholder="e.g. Replace the painted area with a bowl of ripe oranges")
@@ -382,15 +380,18 @@ def build_edit_tab(backend: Backend, offered: tuple[str, ...] | None = None) -> 
 # Wiring -------------------------------------------------------------------------------
 
 
-def model_followers(tab: EditTab) -> list[gr.components.Component]:
-    """The widgets `follow_model` updates, in its order."""
+def follow_the_model(listener: Callable[..., Any], tab: EditTab) -> None:
+    """Wire `listener` (a change, or a load's `then`) to fit every model-dependent widget to the picker."""
     form, widgets = tab.form, tab.form.widgets
-    return [tab.model_card, widgets["size"], tab.custom_size, widgets["output_compression"], widgets["background"],
-            widgets["quality"], form.files, form.urls, tab.mask_note]
+    followers = {"card": tab.model_card, "size": widgets["size"], "output_compression": widgets["output_compression"],
+                 "background": widgets["background"], "quality": widgets["quality"], "files": form.files,
+                 "urls": form.urls, "mask_note": tab.mask_note}
 
+    def follow(slug: str, size: str, compression: Any) -> dict[Any, Any]:
+        return {followers[name]: update for name, update in follow_model(slug, size, compression).items()}
 
-def follow_values(slug: str, size: str, compression: Any) -> tuple[Any, ...]:
-    return tuple(follow_model(slug, size, compression).values())
+    listener(follow, [form.model, widgets["size"], widgets["output_compression"]], list(followers.values()),
+             queue=False, api_visibility="private")
 
 
 def wire_edit_tab(tab: EditTab, handlers: EditHandlers, owner: gr.BrowserState, concurrency: dict[str, Any],
@@ -399,17 +400,15 @@ def wire_edit_tab(tab: EditTab, handlers: EditHandlers, owner: gr.BrowserState, 
     quiet = {"queue": False, "api_visibility": "private"}
 
     # The model picker: every widget that depends on the model follows it, keeping what still fits.
-    form.model.change(follow_values, [form.model, widgets["size"], widgets["output_compression"]],
-                      model_followers(tab), **quiet)
+    follow_the_model(form.model.change, tab)
     size_inputs = [form.model, widgets["size"], form.custom_width, form.custom_height]
-    for trigger in (form.model.change, widgets["size"].change, form.custom_width.change, form.custom_height.change):
-        trigger(size_check, size_inputs, tab.size_check, **quiet)
+    gr.on([form.model.change, widgets["size"].change, form.custom_width.change, form.custom_height.change],
+          size_check, size_inputs, tab.size_check, **quiet)
     widgets["size"].change(lambda size: gr.update(visible=size == CUSTOM_SIZE), widgets["size"], tab.custom_size,
                            **quiet)
-    price_inputs = [form.model, widgets["quality"], widgets["size"], form.custom_width, form.custom_height]
-    for trigger in (form.model.change, widgets["quality"].change, widgets["size"].change,
-                    form.custom_width.change, form.custom_height.change):
-        trigger(estimate, price_inputs, tab.cost, **quiet)
+    gr.on([form.model.change, widgets["quality"].change, widgets["size"].change, form.custom_width.change,
+           form.custom_height.change], estimate, [form.model, widgets["quality"], *size_inputs[1:]], tab.cost,
+          **quiet)
     tab.switch_model.click(handlers.switch_model, tab.retired_model, [form.model, tab.switch_model, tab.status],
                            **quiet)
     widgets["output_format"].change(lambda fmt: gr.update(interactive=schema.compression_applies(fmt)),

@@ -172,9 +172,8 @@ class Form:
 def form_request(values: Mapping[str, Any], **overrides: Any) -> EditRequest:
     """The edit the form describes; `overrides` replace the prompt or an option (a sweep's variants)."""
     images = UiImages.read(values)
-    options = {**option_values(values), **{k: v for k, v in overrides.items() if k != "prompt"}}
+    options = {**option_values(values), **{k: v for k, v in overrides.items() if k not in ("prompt", "model")}}
     model = overrides.get("model") or chosen_model(values).slug
-    options = {k: v for k, v in options.items() if k != "model"}
     if overrides.get("model"):  # another model than the form's: it keeps what it allows of the form's options
         options = schema.model(model).adapt_options(options)
     return EditRequest(overrides.get("prompt", values.get("prompt") or ""), images.images, images.mask, options,

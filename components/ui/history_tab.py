@@ -19,14 +19,12 @@ from components.ui import copy
 from components.ui.errors import in_thread
 from components.ui.models import CUSTOM_SIZE
 from components.ui.form import Form, valid_owner, visitor_key_from
-from components.ui.serving import fresh_path, servable
+from components.ui.serving import fresh_path, servable, servable_unchanging
 from components.ui.status import STATUS_STYLE, backend_label, label, money, pill, seconds
 
 REFRESH_SECONDS = 2.0
 # The compare box's tallest: the slider scales the pair (one canvas, see media/compare.py) to fit it whole.
 COMPARE_MAX_HEIGHT = 360
-
-# User-facing sentences new in this tab (to move into ui/copy.py).
 
 # What the gallery shows of each run: its id, status and whether it has a result (a change redraws the gallery).
 Signature = list[str]
@@ -111,7 +109,7 @@ class HistoryHandlers:
             thumb = None  # an unreadable result still gets a tile: the run must stay listed
         if thumb is None:
             thumb = self.history.status_tile(record, label(record.status), STATUS_STYLE[record.status][1])
-        return servable(thumb)
+        return servable_unchanging(thumb)
 
     @staticmethod
     def signature_of(records: list[RunRecord]) -> Signature:

@@ -126,7 +126,6 @@ def follow_model(slug: str, size: str, compression: Any) -> dict[str, Any]:
         "card": model_card(slug),
         "size": gr.update(choices=size_choices(model), value=size if size in sizes else model.params_by_name[
             "size"].default, info=model.params_by_name["size"].help),
-        "custom": gr.update(visible=size == CUSTOM_SIZE and model.size_rule is not None),
         "output_compression": gr.update(minimum=compression_param.minimum, maximum=compression_param.maximum,
                                         value=kept, info=compression_param.help),
         "background": gr.update(info=model.params_by_name["background"].help),
@@ -135,5 +134,10 @@ def follow_model(slug: str, size: str, compression: Any) -> dict[str, Any]:
         "files": gr.update(interactive=references, label=copy.REFERENCES_LABEL if references
                            else copy.NO_REFERENCES_LABEL.format(model=model.label)),
         "urls": gr.update(interactive=references),
-        "mask_note": "" if model.takes_mask else copy.NO_MASK_NOTE.format(model=model.label),
+        "mask_note": mask_note_for(model),
     }
+
+
+def mask_note_for(model: schema.Model) -> str:
+    """Said by the editor: nothing for a model that takes a mask."""
+    return "" if model.takes_mask else copy.NO_MASK_NOTE.format(model=model.label)

@@ -240,7 +240,7 @@ class SweepHandlers:
     def pick(self, name: str, model: str | None = None) -> list[dict]:
         choices, show_compressions, show_prompts = sweep_choices(name, model, self.offered)
         # Models Segmind has answered 410 for stay on offer, but unticked: they would only fail.
-        ticked = [c for c in choices if c not in self.service.runs.retired] if name == MODEL_AXIS else choices
+        ticked = [c for c in choices if c not in self.service.retired] if name == MODEL_AXIS else choices
         return [gr.update(choices=choices, value=ticked, visible=bool(choices)),
                 gr.update(visible=show_compressions)] + [gr.update(visible=show_prompts)] * len(self.tab.prompts)
 
