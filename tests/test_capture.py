@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 import stat
 
 import pytest
@@ -162,3 +163,26 @@ def test_replay_reads_the_capture_truncation_mark_as_written_by_the_client():
     assert "\n" in wrapped and base64.b64decode("".join(wrapped.split())) == data
     assert replay_module._output_like("data:image/png;base64,iVBO" + TRUNCATED_MARK + "9 characters]",
                                       output).startswith("data:image/png;base64,")
+
+
+def test_a_capture_holds_no_piece_of_the_key_cut_short_or_in_another_case(tmp_path):
+    """Issue #13: the capture goes through the shared scrubber, so truncated echoes are caught too."""
+    from components.api.scrub import MIN_LEAK
+    key = "SG_" + secrets.token_hex(16)
+    capture = tmp_path / "capture.jsonl"
+    with Emulator(key=key, queue_seconds=0.0, processing_seconds=0.02) as emu:
+        client = make_client(emu, key=key, capture=capture)
+        emu.inject(Route.SUBMIT, status=400, detail=f"bad key {key.upper()[:12]} / {key[::-1][:10]}",
+                   headers={"x-echo": key[-10:].upper(), "x-trace": f"id=1;k={key[5:19]}"})
+        with pytest.raises(errors.BadRequestError):
+            list(client.stream(edit_inputs("echo", [png_bytes()])))
+        client.close()
+    text = capture.read_text().lower()
+    pieces = {form[i:i + MIN_LEAK].lower() for form in (key, key[::-1]) for i in range(len(form) - MIN_LEAK + 1)}
+    assert [piece for piece in pieces if piece in text] == []
+    records = lines(capture)
+    assert records[0]["format"] == CAPTURE_FORMAT
+    echoed = [r for r in records[1:] if r.get("response", {}).get("status") == 400][0]
+    assert echoed["response"]["body"]["json"]["error"] == "bad key <redacted> / <redacted>"
+    assert echoed["response"]["headers"]["x-echo"] == "<redacted>"
+    assert echoed["response"]["headers"]["x-trace"] == "id=1;k=<redacted>"

@@ -11,7 +11,8 @@ What a capture never holds:
   credential (constants.KEY_LIKE_HEADER_PARTS: authorization, cookies, tokens...),
   are left out whole (only their names are listed, under `removed_headers`);
 - the key's value anywhere else (a server echoing it in a body, a header or a
-  URL), in any letter case or reversed: replaced by `<redacted>`.
+  URL), in any letter case, reversed, or cut to a piece of 8 characters or
+  more: replaced by `<redacted>` (see scrub.py).
 
 What it shortens, and says so: a long base64 string (an uploaded image, an
 inline output) keeps its first CAPTURE_TEXT_PREFIX characters followed by
@@ -34,17 +35,17 @@ import re
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping
 
 from components.api.constants import (CAPTURE_MAX_TEXT, CAPTURE_TEXT_PREFIX, KEY_LIKE_HEADER_PARTS,
                                       SENSITIVE_HEADERS)
+from components.api.scrub import MIN_LEAK, REDACTED, Scrubber
 
 log = logging.getLogger("components.api.capture")
 
 CAPTURE_FORMAT = "segmind-capture/1"
 # Written after the kept prefix of a shortened string; the emulator's replay looks for it.
 TRUNCATED_MARK = "...[truncated by capture: "
-REDACTED = "<redacted>"
 BINARY_PREFIX_BYTES = 16
 # A string this long made only of base64 characters (or a data URI) is taken for image data.
 BASE64_MIN_LENGTH = 256
@@ -60,27 +61,15 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class Scrubber:
-    """Replaces secrets in any letter case, and reversed, wherever they appear in text."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        forms = {form for secret in secrets if secret for form in (secret, secret[::-1])}
-        # Longest first, so a secret that contains another is replaced whole.
-        self._pattern = re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)),
-                                   re.IGNORECASE) if forms else None
-
-    def text(self, value: str) -> str:
-        return self._pattern.sub(REDACTED, value) if self._pattern else value
-
-    def value(self, value: Any) -> Any:
-        """A JSON value with every string (keys included) scrubbed and long data shortened."""
-        if isinstance(value, str):
-            return shorten(self.text(value))
-        if isinstance(value, list):
-            return [self.value(item) for item in value]
-        if isinstance(value, dict):
-            return {self.text(str(k)): self.value(v) for k, v in value.items()}
-        return value
+def json_for_capture(value: Any, scrubber: Scrubber) -> Any:
+    """A JSON value with every string (keys included) scrubbed and long data shortened."""
+    if isinstance(value, str):
+        return shorten(scrubber.text(value))
+    if isinstance(value, list):
+        return [json_for_capture(item, scrubber) for item in value]
+    if isinstance(value, dict):
+        return {scrubber.text(str(k)): json_for_capture(v, scrubber) for k, v in value.items()}
+    return value
 
 
 def shorten(text: str) -> str:
@@ -113,7 +102,7 @@ def body_for_capture(content: bytes | None, content_type: str, scrubber: Scrubbe
         return {"kind": "empty"}
     if "json" in kind or content[:1] in (b"{", b"["):
         try:
-            return {"kind": "json", "json": scrubber.value(json.loads(content))}
+            return {"kind": "json", "json": json_for_capture(json.loads(content), scrubber)}
         except ValueError:
             pass
     if kind.startswith("text/") or "html" in kind or "json" in kind:
@@ -148,7 +137,8 @@ class CaptureFile:
             "type": "capture", "format": CAPTURE_FORMAT, "started": now_iso(),
             "note": ("One JSON object per line, one per HTTP attempt (retries included). The API key and "
                      "key-like headers are removed (their names are listed in removed_headers) and the key's "
-                     f"value is replaced by {REDACTED} wherever else it appears. Base64 image data is "
+                     f"value, or any piece of {MIN_LEAK} or more of its characters, in any letter case or "
+                     f"reversed, is replaced by {REDACTED} wherever else it appears. Base64 image data is "
                      f"truncated to its first {CAPTURE_TEXT_PREFIX} characters and its length "
                      f"('{TRUNCATED_MARK}N characters]'); other text over {CAPTURE_MAX_TEXT} characters is "
                      "cut the same way; binary bodies are kept as length, SHA-256 and first bytes."),
@@ -169,15 +159,17 @@ class CaptureFile:
                                        "note": "this exchange could not be scrubbed safely, so it is left out"})
         return scrubbed + "\n"
 
-    def write(self, record: Mapping[str, Any], secrets: Sequence[str] = ()) -> None:
-        """Append one record. A capture that cannot be written is switched off, never fatal to a run."""
+    def write(self, record: Mapping[str, Any], scrubber: Scrubber) -> None:
+        """Append one record, scrubbed of the secrets `scrubber` knows. A capture that cannot be
+        written is switched off, never fatal to a run."""
         if self._failed:
             return
-        scrubber = Scrubber(secrets)
-        lines = [] if self._started else [self._header()]
-        lines.append(dict(record))
-        text = "".join(self._line(line, scrubber) for line in lines)
+        line = self._line(record, scrubber)
         with self._lock:
+            # The header is this module's own words, with no secret in them: it is not scrubbed, since
+            # a piece of a non-random key (say "-capture") could otherwise redact its format name.
+            # Decided under the lock, so two clients starting at once write it once.
+            text = line if self._started else json.dumps(self._header(), ensure_ascii=False) + "\n" + line
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -210,7 +202,7 @@ def exchange_record(
         "type": "exchange", "at": now_iso(), "method": method, "url": scrubber.text(url), "attempt": attempt,
         "elapsed": round(elapsed, 4),
         "request": {"headers": sent, "removed_headers": removed_sent,
-                    "json": scrubber.value(request_json) if request_json is not None else None},
+                    "json": json_for_capture(request_json, scrubber) if request_json is not None else None},
     }
     if failure is not None:
         record["failure"] = failure
@@ -221,5 +213,5 @@ def exchange_record(
     return record
 
 
-__all__ = ["CAPTURE_FORMAT", "CaptureFile", "REDACTED", "Scrubber", "TRUNCATED_MARK", "body_for_capture",
-           "exchange_record", "is_key_like"]
+__all__ = ["CAPTURE_FORMAT", "CaptureFile", "TRUNCATED_MARK", "body_for_capture", "exchange_record", "is_key_like",
+           "json_for_capture"]

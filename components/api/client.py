@@ -202,7 +202,8 @@ class SegmindClient:
                 "the submit answer is not JSON; the job may have started, check the dashboard") from None
         if not isinstance(body, dict) or not all(body.get(k) for k in ("request_id", "status_url", "response_url")):
             keys = sorted(body) if isinstance(body, dict) else type(body).__name__
-            raise errors.InvalidResponseError(f"the submit answer lacks request_id/status_url/response_url: {keys}")
+            raise errors.InvalidResponseError(self.transport.scrub(
+                f"the submit answer lacks request_id/status_url/response_url: {keys}"))
         poll_url = body.get("poll_url")
         job = Job(self, str(body["request_id"]), str(body["status_url"]), str(body["response_url"]), stop,
                   poll_url=str(poll_url) if poll_url else None, submit_body=body)

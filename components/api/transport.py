@@ -9,6 +9,8 @@ Rules this module enforces for every call:
   server refused it with 429 — never after the body may have been received;
 - the API key goes out only as the `x-api-key` header, and only to the hosts
   the client was configured with; logs show it as `<redacted>`;
+- server text that reaches a person goes through `scrub`, which removes the key
+  even echoed in another letter case, cut short or reversed (see scrub.py);
 - with a capture file (capture mode), every attempt is written to it, without
   the key (see capture.py).
 
@@ -34,8 +36,9 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from components.api import constants, errors
-from components.api.capture import CaptureFile, Scrubber, body_for_capture, exchange_record
+from components.api.capture import CaptureFile, body_for_capture, exchange_record
 from components.api.config import Secret
+from components.api.scrub import Scrubber
 from components.api.urls import origin
 
 log = logging.getLogger("components.api.transport")
@@ -138,6 +141,9 @@ class Transport:
         if api_key is not None:
             check_key(api_key.reveal())
         self._api_key = api_key
+        # Built once: the key is fixed for the transport's life (a visitor's own client gets a
+        # transport of its own, with the visitor's key), and the pattern costs a compile.
+        self._scrubber = Scrubber([api_key.reveal()] if api_key else [])
         self.capture = capture
         self._key_hosts = {h.lower() for h in key_hosts}
         self.timeout = (connect_timeout, read_timeout)
@@ -157,10 +163,9 @@ class Transport:
         return self._api_key
 
     def scrub(self, text: str | None) -> str | None:
-        """Remove the key from text that came from elsewhere (a server echoing it back)."""
-        if text and self._api_key and self._api_key.reveal() and self._api_key.reveal() in text:
-            return text.replace(self._api_key.reveal(), "<redacted>")
-        return text
+        """Text that came from elsewhere (a server echoing the key back) without this transport's key:
+        whole or any piece of 8 characters or more, in any letter case, either way round."""
+        return self._scrubber.text(text) if text else text
 
     def trust(self, url: str) -> None:
         """Let the key go to this URL's host: Segmind itself named it (a job's status or result URL)."""
@@ -197,6 +202,8 @@ class Transport:
         on what was asked. With `retry_rate_limits=False` a 429 comes straight back.
         """
         headers = self._headers_for(url)
+        # For log lines: a status or result URL is the server's text, and could carry the key.
+        shown_url = self.scrub(url)
         retries = 0
         while True:
             started = time.monotonic()
@@ -208,7 +215,7 @@ class Transport:
                 response = outcome
             else:
                 unsent, kind = outcome
-                log.debug("%s %s failed after %.2fs: %s", method, url, time.monotonic() - started, kind.__name__)
+                log.debug("%s %s failed after %.2fs: %s", method, shown_url, time.monotonic() - started, kind.__name__)
                 if kind in UNSENDABLE:
                     raise errors.APIConnectionError(reason=f"the request could not be built: {kind.__name__}")
                 if (idempotent or unsent) and retries < self.retry.max_retries:
@@ -223,7 +230,7 @@ class Transport:
                     connect, read = timeout or self.timeout
                     raise errors.APITimeoutError(reason=f"no answer within {connect:g}s to connect / {read:g}s to read")
                 raise errors.APIConnectionError(reason=kind.__name__)
-            log.debug("%s %s -> %d in %.2fs (headers %s)", method, url, response.status_code,
+            log.debug("%s %s -> %d in %.2fs (headers %s)", method, shown_url, response.status_code,
                       time.monotonic() - started, redact_headers(headers))
             if not stream:
                 # Read it all and let go of the socket now: an error kept for later (with its
@@ -257,8 +264,7 @@ class Transport:
                  outcome: requests.Response | tuple[bool, type], attempt: int, elapsed: float, stream: bool) -> None:
         """Write one attempt to the capture file: what went out and what came back, without the key."""
         assert self.capture is not None
-        secret = self._api_key.reveal() if self._api_key else ""
-        scrubber = Scrubber([secret])
+        scrubber = self._scrubber
         if isinstance(outcome, requests.Response):
             sent = dict(outcome.request.headers) if outcome.request is not None else {**self.session.headers, **headers}
             if stream:
@@ -274,7 +280,7 @@ class Transport:
             record = exchange_record(method=method, url=url, attempt=attempt, elapsed=elapsed,
                                      request_headers={**self.session.headers, **headers}, request_json=json,
                                      scrubber=scrubber, failure=outcome[1].__name__)
-        self.capture.write(record, [secret])
+        self.capture.write(record, scrubber)
 
     @staticmethod
     def _wait(seconds: float, stop: threading.Event | None, sleep: Callable[[float], None] | None) -> None:
