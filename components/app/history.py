@@ -3,30 +3,45 @@
 Each run is a folder under `<OUTPUT_DIR>/runs/`: `record.json`, the result
 image (under a meaningful name) and the inputs as sent (`image-1.png`, …,
 `mask.png`). Runs belong to an owner (a random id kept in the visitor's
-browser), so a public Space never shows one visitor another's history. The
-folder is bounded in size; the oldest runs are pruned first.
+browser), so a public Space never shows one visitor another's history.
+
+An input is stored once, by content, as `<OUTPUT_DIR>/blobs/<sha256>.<ext>`,
+and hard-linked into every run folder that sent it: the same photo sent ten
+times costs its size once.
+
+The store is bounded in all (`max_bytes`) and per owner (`owner_max_bytes`),
+on every write, by byte counts kept in memory (read from disk once). Live and
+unfinished runs are never pruned. Runs that hold nothing of value go first,
+then emulator results, then the oldest paid results of whoever holds most. An
+owner over their share loses only their own runs, so one visitor's failing
+requests never evict another visitor's results. A write that cannot fit even
+so is refused with `StorageFull` before any of it is written.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import os
 import re
 import secrets
 import shutil
 import threading
 import zipfile
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from PIL import Image
 
 from components.api.models import EditInputs, InputImage, LocalImage, RemoteImage
 from components.api.schema import DEFAULT_MODEL
+from components.app.backend import BackendKind
 from components.app.status import RunStatus
 from components.media.compare import status_tile
+from components.media.decoding import open_bounded
 
 log = logging.getLogger("components.app.history")
 
@@ -40,6 +55,9 @@ THUMBNAIL_SIZE = (256, 256)
 # Made for the gallery (the result's thumbnail, or a status tile); never part of a run's zip.
 THUMBNAIL_PREFIX = "thumbnail"
 DEFAULT_MAX_BYTES = 2 * 1024**3
+RUN_ID = re.compile(r"[A-Za-z0-9_-]+")
+# Ended without a result, in a way that resuming would not change.
+LOST = frozenset({RunStatus.FAILED, RunStatus.ERROR, RunStatus.INTERRUPTED})
 
 
 def now_iso() -> str:
@@ -48,6 +66,25 @@ def now_iso() -> str:
 
 def prompt_slug(prompt: str, length: int = 40) -> str:
     return re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:length].strip("-") or "edit"
+
+
+def amount(size: int) -> str:
+    """A byte count as a person reads it, in the MB the OUTPUT_*_MB settings use."""
+    return f"{size / 1024**2:.1f} MB" if size >= 1024**2 else f"{max(1, round(size / 1024))} KB"
+
+
+def blob_name(image: LocalImage) -> str:
+    """An input's name in the blob store: its content's sha256, so equal inputs share one file."""
+    return f"{image.digest}.{image.extension}"
+
+
+class StorageFull(OSError):
+    """A write that the store's bounds cannot take even after pruning; nothing of it was written."""
+
+    def __init__(self, message: str, *, needed: int, limit: int) -> None:
+        super().__init__(message)
+        self.needed = needed
+        self.limit = limit
 
 
 def kept_name(stem: str, image: InputImage) -> str:
@@ -112,15 +149,76 @@ class RunRecord:
         return record
 
 
+
+@dataclass
+class _Usage:
+    """What one run folder holds, as counted: its own files, and the blobs it links (counted apart)."""
+
+    owner: str
+    files: dict[str, int] = field(default_factory=dict)   # name -> bytes
+    blobs: set[str] = field(default_factory=set)
+
+    @property
+    def own_bytes(self) -> int:
+        return sum(self.files.values())
+
+
+class _Plan:
+    """Runs chosen for pruning, and the byte counts their removal would leave, before anything is deleted."""
+
+    def __init__(self, store: HistoryStore, writer: str | None, pinned: frozenset[str]) -> None:
+        self.store = store
+        self.writer = writer
+        self.pinned = pinned  # blobs the write is about to link: kept, and still counted for the writer
+        self.taken: list[str] = []
+        self.total = store._total
+        self._held: dict[str, int] = {}
+        self._blob_links: Counter[str] = Counter()                # blob -> taken runs linking it
+        self._owner_links: Counter[tuple[str, str]] = Counter()  # (owner, blob) -> taken runs of theirs linking it
+
+    def held(self, owner: str) -> int:
+        return self._held.get(owner, self.store._owner_bytes.get(owner, 0))
+
+    def take(self, run_id: str) -> None:
+        store = self.store
+        usage = store._usage[run_id]
+        freed_owner = freed_total = usage.own_bytes
+        for key in usage.blobs:
+            self._blob_links[key] += 1
+            self._owner_links[usage.owner, key] += 1
+            if (self._owner_links[usage.owner, key] == store._owner_blobs[usage.owner][key]
+                    and not (key in self.pinned and usage.owner == self.writer)):
+                freed_owner += store._blob_bytes[key]
+            if self._blob_links[key] == len(store._blob_runs[key]) and key not in self.pinned:
+                freed_total += store._blob_bytes[key]
+        self.total -= freed_total
+        self._held[usage.owner] = self.held(usage.owner) - freed_owner
+        self.taken.append(run_id)
+
+
 class HistoryStore:
-    def __init__(self, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(self, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, owner_max_bytes: int | None = None) -> None:
         self.root = Path(root)
         self.runs_dir = self.root / "runs"
+        self.blobs_dir = self.root / "blobs"
         self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.blobs_dir.mkdir(exist_ok=True)
         self.max_bytes = max_bytes
+        self.owner_max_bytes = max_bytes if owner_max_bytes is None else owner_max_bytes
         self._lock = threading.RLock()
         self._index: dict[str, RunRecord] | None = None  # every record, read from disk once
         self._live: set[str] = set()
+        # Byte counts, read from disk with the index, then kept by every write and removal: no write walks the store.
+        self._usage: dict[str, _Usage] = {}                # run id -> its files (a folder without a record too)
+        self._by_owner: dict[str, dict[str, None]] = {}    # owner -> their run ids (an ordered set)
+        self._owner_bytes: dict[str, int] = {}             # their runs' files, and each blob they link once
+        self._owner_blobs: dict[str, Counter[str]] = {}    # owner -> blob -> how many of their runs link it
+        self._blob_bytes: dict[str, int] = {}
+        self._blob_runs: dict[str, set[str]] = {}
+        self._total = 0
+        self._seen: dict[str, tuple[RunStatus, str | None]] = {}  # each run's status and result as last saved
+        self._versions: dict[str, int] = {}
+        self._changes = 0
 
     def browser_secret(self) -> str:
         """The key that encrypts visitors' owner ids in their browsers; stable across restarts."""
@@ -134,52 +232,121 @@ class HistoryStore:
     # Writing -------------------------------------------------------------------
 
     def folder(self, run_id: str) -> Path:
-        if not re.fullmatch(r"[A-Za-z0-9_-]+", run_id):
+        if not RUN_ID.fullmatch(run_id):
             raise ValueError("bad run id")
         return self.runs_dir / run_id
 
     def create(self, *, owner: str, inputs: EditInputs | None, label: str = "", sweep_id: str | None = None,
                prompt: str | None = None, mask_painted: bool = False, deadline: float | None = None) -> RunRecord:
-        """Start a record, keeping a copy of every local input exactly as it will be sent.
+        """Start a record, keeping every local input exactly as it will be sent.
 
-        The inputs were checked already: their bytes are written, not decoded again.
+        The inputs were checked already: their bytes are stored, not decoded again. Raises StorageFull,
+        having written nothing and pruned nothing, when the run cannot fit the owner's share or the store.
         """
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         run_id = f"{stamp}-{secrets.token_hex(4)}"
-        folder = self.folder(run_id)
-        folder.mkdir(parents=True)
         images: Sequence[InputImage] = inputs.images if inputs else ()
         mask = inputs.mask if inputs else None
         names, mask_name = input_names(inputs) if inputs else ([], None)
-        kept = [self._keep_input(folder, name, image) for name, image in zip(names, images)]
-        kept_mask = self._keep_input(folder, mask_name, mask) if mask is not None and mask_name else None
         record = RunRecord(run_id, owner, now_iso(), prompt if prompt is not None else (inputs.prompt if inputs else ""),
-                           dict(inputs.options) if inputs else {}, kept, kept_mask, label, sweep_id,
-                           notes=list(inputs.notes) if inputs else [], mask_painted=mask_painted and kept_mask is not None,
+                           dict(inputs.options) if inputs else {}, names, mask_name, label, sweep_id,
+                           notes=list(inputs.notes) if inputs else [], mask_painted=mask_painted and mask_name is not None,
                            deadline=deadline, model=(inputs.model if inputs else None) or DEFAULT_MODEL)
-        self.save(record)
+        stored = [(name, image) for name, image in zip(names, images) if isinstance(image, LocalImage)]
+        if isinstance(mask, LocalImage) and mask_name:
+            stored.append((mask_name, mask))
+        blobs = {blob_name(image): len(image.data) for _, image in stored}
+        record_size = len(self._record_bytes(record))
+        with self._lock:
+            self._all()
+            linked = self._owner_blobs.get(owner, Counter())
+            need_owner = record_size + sum(size for key, size in blobs.items() if not linked[key])
+            need_total = record_size + sum(size for key, size in blobs.items() if key not in self._blob_bytes)
+            self._make_room(owner, need_owner, need_total, keep=(), pinned=frozenset(blobs), what="This run")
+            self.folder(run_id).mkdir(parents=True)
+            self._register(run_id, owner)
+            try:
+                self.save(record)  # first, so a crash mid-way leaves a run that says what it is
+                for name, image in stored:
+                    self._store_input(run_id, name, image)
+            except BaseException:
+                self._remove(run_id)  # half a run's inputs would mislead, and would hold bytes nobody sees
+                raise
         return record
 
-    @staticmethod
-    def _keep_input(folder: Path, name: str, image: InputImage) -> str:
-        if isinstance(image, LocalImage):
-            (folder / name).write_bytes(image.data)
-        return name
+    def _store_input(self, run_id: str, name: str, image: LocalImage) -> None:
+        """Link an input into its run folder from the blob store, writing the blob first if it is new."""
+        usage = self._usage[run_id]
+        key = blob_name(image)
+        blob = self.blobs_dir / key
+        if key not in self._blob_bytes:
+            temporary = self.blobs_dir / f".{key}.{secrets.token_hex(4)}.tmp"
+            try:
+                temporary.write_bytes(image.data)
+                temporary.replace(blob)
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
+            self._blob_bytes[key] = len(image.data)
+            self._blob_runs[key] = set()
+            self._total += len(image.data)
+        target = self.folder(run_id) / name
+        try:
+            os.link(blob, target)
+        except OSError:
+            # No hard links here (another filesystem, or too many links to one file): the run keeps a copy.
+            if not self._blob_runs[key]:
+                self._drop_blob(key)
+            self._make_room(usage.owner, len(image.data), len(image.data), keep={run_id}, what="This run")
+            target.write_bytes(image.data)
+            self._count_file(usage, name, len(image.data))
+            return
+        self._link(usage, run_id, key)
 
     def save(self, record: RunRecord) -> None:
-        folder = self.folder(record.run_id)
+        """Write a run's record, atomically, pruning other runs if the bounds need it.
+
+        Never refused: after `create` a record only grows by a few hundred bytes (states, an error, the
+        metrics), and refusing it would leave a paid job's state unknown. So when only live runs are
+        left to prune, a record may take the bound over by that much until they finish.
+        """
+        data = self._record_bytes(record)
         with self._lock:
-            temporary = folder / (RECORD_NAME + ".tmp")
-            temporary.write_text(json.dumps(record.to_json(), indent=2))
-            temporary.replace(folder / RECORD_NAME)  # atomic: a crash never leaves half a record
-            if self._index is not None:
-                self._index[record.run_id] = record
+            index = self._all()
+            self._write_file(record.run_id, RECORD_NAME, data, refuse=False)
+            index[record.run_id] = record
+            state = (record.status, record.result)
+            if self._seen.get(record.run_id) != state:
+                self._seen[record.run_id] = state
+                self._changed(record.owner)
 
     def add_result(self, record: RunRecord, filename: str, data: bytes) -> None:
-        (self.folder(record.run_id) / filename).write_bytes(data)
+        """Keep a run's result; StorageFull (an OSError) if the owner's share or the store cannot take it."""
+        self._write_file(record.run_id, filename, data, what="This result")
         record.result = filename
         self.save(record)
-        self.prune(keep={record.run_id})
+
+    @staticmethod
+    def _record_bytes(record: RunRecord) -> bytes:
+        return json.dumps(record.to_json(), indent=2).encode()
+
+    def _write_file(self, run_id: str, name: str, data: bytes, *, what: str = "", refuse: bool = True) -> None:
+        """Write one of a run's own files atomically, pruning other runs first if the bounds need it."""
+        with self._lock:
+            usage = self._usage.get(run_id)
+            if usage is None:
+                raise FileNotFoundError(f"run {run_id} is no longer kept")
+            need = len(data) - usage.files.get(name, 0)
+            self._make_room(usage.owner, need, need, keep={run_id}, what=what, refuse=refuse)
+            target = self.folder(run_id) / name
+            temporary = target.with_name(name + ".tmp")
+            try:
+                temporary.write_bytes(data)
+                temporary.replace(target)  # atomic: a crash or a reader never sees half a file
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
+            self._count_file(usage, name, len(data))
 
     # Reading -------------------------------------------------------------------
 
@@ -193,15 +360,18 @@ class HistoryStore:
     def _all(self) -> dict[str, RunRecord]:
         with self._lock:
             if self._index is None:
-                loaded = (self.load(f.name) for f in self.runs_dir.iterdir() if f.is_dir())
-                self._index = {r.run_id: r for r in loaded if r is not None}
-                for record in self._index.values():
+                self._index = {}
+                self._count_disk()
+                for record in list(self._index.values()):
                     if not record.finished and record.run_id not in self._live:
                         # Left unfinished by a restart: say so, with its request id, instead of "running".
                         submitting = record.status is RunStatus.SUBMITTING and not record.request_id
                         record.status = RunStatus.INTERRUPTED
                         record.error = record.error or (INTERRUPTED_IN_SUBMIT if submitting else INTERRUPTED)
-                        self.save(record)
+                        try:
+                            self.save(record)
+                        except OSError:  # it still reads as interrupted here; only its file says otherwise
+                            log.exception("could not mark run %s as interrupted", record.run_id)
             return self._index
 
     def protect(self, run_id: str) -> None:
@@ -221,12 +391,20 @@ class HistoryStore:
         if not owner:
             return []
         with self._lock:
-            found = [r for r in self._all().values() if r.owner == owner]
+            index = self._all()
+            found = [index[run_id] for run_id in self._by_owner.get(owner, ()) if run_id in index]
         return sorted(found, key=lambda r: r.created_at, reverse=True)
 
     def all_records(self) -> list[RunRecord]:
         with self._lock:
             return sorted(self._all().values(), key=lambda r: r.created_at, reverse=True)
+
+    def version(self, owner: str) -> int:
+        """A number that changes whenever one of this owner's runs is created, changes status or result, or
+        is pruned (0 while they have none): the same number means the same list of runs."""
+        with self._lock:
+            self._all()
+            return self._versions.get(owner, 0)
 
     def path(self, record: RunRecord, name: str | None) -> Path | None:
         if not name or "://" in name or "/" in name or "\\" in name or name.startswith("."):
@@ -241,9 +419,11 @@ class HistoryStore:
             return None
         thumb = self.folder(record.run_id) / f"{THUMBNAIL_PREFIX}.png"
         if not thumb.exists():
-            with Image.open(source) as image:
+            buffer = io.BytesIO()
+            with open_bounded(source, "the result", longest=max(THUMBNAIL_SIZE)) as image:
                 image.thumbnail(THUMBNAIL_SIZE)
-                image.save(thumb)
+                image.save(buffer, format="PNG")
+            self._write_file(record.run_id, thumb.name, buffer.getvalue(), what="This thumbnail")
         return thumb
 
     def status_tile(self, record: RunRecord, text: str, colour: str) -> Path:
@@ -254,12 +434,12 @@ class HistoryStore:
         tile = self.folder(record.run_id) / f"{THUMBNAIL_PREFIX}-{record.status.value.lower()}.png"
         if not tile.exists():
             source = self.path(record, record.inputs[0]) if record.inputs else None
-            temporary = tile.with_suffix(".tmp")
-            status_tile(source, text, colour, THUMBNAIL_SIZE).save(temporary, format="PNG")
-            temporary.replace(tile)  # two refreshes at once never serve half a tile
+            buffer = io.BytesIO()
+            status_tile(source, text, colour, THUMBNAIL_SIZE).save(buffer, format="PNG")
+            self._write_file(record.run_id, tile.name, buffer.getvalue(), what="This status tile")
         return tile
 
-    # Export and bounds -----------------------------------------------------------
+    # Export ----------------------------------------------------------------------
 
     def zip_runs(self, records: Iterable[RunRecord], target: Path) -> Path:
         """One zip of the given runs, each in its own folder, streamed to `target`.
@@ -280,27 +460,218 @@ class HistoryStore:
                         archive.write(item, f"{record.run_id}/{item.name}")
         return target
 
-    def size(self) -> int:
-        return sum(f.stat().st_size for f in self.runs_dir.rglob("*") if f.is_file())
+    # Bounds ------------------------------------------------------------------------
+
+    def size(self, owner: str | None = None) -> int:
+        """Bytes kept, each blob once however many runs link it: in all, or for one owner's runs."""
+        with self._lock:
+            self._all()
+            return self._total if owner is None else self._owner_bytes.get(owner, 0)
 
     def prune(self, keep: Iterable[str] = ()) -> list[str]:
-        """Delete the oldest finished runs until the store fits its bound."""
-        keep = set(keep)
-        removed = []
+        """Prune runs, in the usual order, until every owner's share and the whole store fit their bounds."""
+        keep = frozenset(keep)
+        removed: list[str] = []
         with self._lock:
-            total = self.size()
-            if total <= self.max_bytes:
-                return removed
-            for record in sorted(self._all().values(), key=lambda r: r.created_at):
-                if total <= self.max_bytes:
+            self._all()
+            for owner in [o for o, held in self._owner_bytes.items() if held > self.owner_max_bytes]:
+                removed += self._make_room(owner, 0, 0, keep=keep)
+            return removed + self._make_room(None, 0, 0, keep=keep)
+
+    @staticmethod
+    def _rank(record: RunRecord | None) -> int | None:
+        """Where a run stands in the pruning order (0 goes first); None while it must be kept.
+
+        0: nothing of value: a folder without a readable record, or a finished run without a result that
+           never got a request id or failed, errored or was interrupted (what a hostile visitor piles up).
+        1: an emulator run: its result costs nothing to make again.
+        2: a paid result, or a job that may still have one.
+        """
+        if record is None:
+            return 0
+        if not record.finished:
+            return None
+        if not record.result and (not record.request_id or record.status in LOST):
+            return 0
+        return 1 if record.backend == BackendKind.EMULATOR.value else 2
+
+    def _prunable(self, keep: Iterable[str]) -> list[tuple[int, str]]:
+        """(rank, run id) of every run that may go, in pruning order: by rank, then oldest first."""
+        keep = set(keep)
+        index = self._all()
+        found = []
+        for run_id in self._usage:
+            record = index.get(run_id)
+            rank = self._rank(record)
+            if rank is not None and run_id not in keep and run_id not in self._live:
+                found.append((rank, record.created_at if record else "", run_id))
+        found.sort(key=lambda item: item[:2])  # stable: runs made in the same millisecond keep their order
+        return [(rank, run_id) for rank, _, run_id in found]
+
+    def _make_room(self, owner: str | None, need_owner: int, need_total: int, *, keep: Iterable[str],
+                   pinned: frozenset[str] = frozenset(), what: str = "", refuse: bool = True) -> list[str]:
+        """Prune so that a write adding `need_owner` bytes to `owner`'s share and `need_total` to the store fits.
+
+        An owner over their share loses only their own runs. Over the store's bound, everyone's runs of no
+        value go first, then emulator results, then the oldest paid results of whoever holds the most.
+        The plan is made before anything is deleted: a write that cannot fit raises StorageFull and prunes
+        nothing; one that adds nothing (need <= 0), or may not be refused, prunes what it can and goes on.
+        """
+        with self._lock:
+            owner_fits = owner is None or self._owner_bytes.get(owner, 0) + need_owner <= self.owner_max_bytes
+            if owner_fits and self._total + need_total <= self.max_bytes:
+                return []
+            plan = _Plan(self, owner, pinned)
+            prunable = self._prunable(keep)
+            if owner is not None:
+                for _, run_id in prunable:
+                    if plan.held(owner) + need_owner <= self.owner_max_bytes:
+                        break
+                    if self._usage[run_id].owner == owner:
+                        plan.take(run_id)
+                if plan.held(owner) + need_owner > self.owner_max_bytes and need_owner > 0 and refuse:
+                    raise self._refusal(what, need_owner, plan.held(owner), self.owner_max_bytes,
+                                        "one visitor's runs may keep", "OUTPUT_OWNER_MAX_MB")
+            taken = set(plan.taken)
+            left = [(rank, run_id) for rank, run_id in prunable if run_id not in taken]
+            for rank, run_id in left:
+                if rank == 2 or plan.total + need_total <= self.max_bytes:
                     break
-                if record.run_id in keep or record.run_id in self._live or not record.finished:
+                plan.take(run_id)
+            paid: dict[str, list[str]] = {}
+            for rank, run_id in left:
+                if rank == 2:
+                    paid.setdefault(self._usage[run_id].owner, []).append(run_id)
+            while paid and plan.total + need_total > self.max_bytes:
+                biggest = max(paid, key=plan.held)
+                plan.take(paid[biggest].pop(0))
+                if not paid[biggest]:
+                    del paid[biggest]
+            if plan.total + need_total > self.max_bytes and need_total > 0 and refuse:
+                raise self._refusal(what, need_total, plan.total, self.max_bytes, "the app may keep in all",
+                                    "OUTPUT_MAX_MB")
+            for run_id in plan.taken:
+                self._remove(run_id, pinned)
+        if plan.taken:
+            log.info("pruned %d runs to stay under %s (%s per visitor)", len(plan.taken), amount(self.max_bytes),
+                     amount(self.owner_max_bytes))
+        return plan.taken
+
+    @staticmethod
+    def _refusal(what: str, need: int, held: int, limit: int, whose: str, setting: str) -> StorageFull:
+        if need > limit:
+            message = (f"{what} needs {amount(need)} of storage, more than the {amount(limit)} {whose} "
+                       f"({setting}). Use fewer or smaller images.")
+        else:
+            message = (f"{what} needs {amount(need)} of storage, but {whose} {amount(limit)} ({setting}) and runs "
+                       f"still in progress hold {amount(held)} of that. Try again when they finish, or use "
+                       "smaller images.")
+        return StorageFull(message, needed=need, limit=limit)
+
+    # Counting ----------------------------------------------------------------------
+
+    def _count_disk(self) -> None:
+        """Read every record and count every byte kept, each blob once (by inode), as the store starts."""
+        assert self._index is not None
+        inodes: dict[tuple[int, int], str] = {}
+        for blob in self.blobs_dir.iterdir():
+            if blob.name.endswith(".tmp"):
+                blob.unlink(missing_ok=True)  # cut off mid-write by a crash
+                continue
+            stat = blob.stat()
+            inodes[stat.st_dev, stat.st_ino] = blob.name
+            self._blob_bytes[blob.name] = stat.st_size
+            self._blob_runs[blob.name] = set()
+            self._total += stat.st_size
+        found = []
+        for folder in self.runs_dir.iterdir():
+            if folder.is_dir() and RUN_ID.fullmatch(folder.name):
+                record = self.load(folder.name)
+                found.append((record.created_at if record else "", folder, record))
+        # Oldest first, so runs made in the same millisecond keep one order for pruning.
+        for _, folder, record in sorted(found, key=lambda item: (item[0], item[1].name)):
+            # A folder without a readable record belongs to nobody: it is counted, and pruned first.
+            usage = self._register(folder.name, record.owner if record else "")
+            for item in folder.iterdir():
+                if not item.is_file():
                     continue
-                folder = self.folder(record.run_id)
-                total -= sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-                shutil.rmtree(folder, ignore_errors=True)
-                self._all().pop(record.run_id, None)
-                removed.append(record.run_id)
-        if removed:
-            log.info("pruned %d old runs to stay under %d MB", len(removed), self.max_bytes // 1024**2)
-        return removed
+                stat = item.stat()
+                key = inodes.get((stat.st_dev, stat.st_ino))
+                if key is None:
+                    self._count_file(usage, item.name, stat.st_size)
+                else:
+                    self._link(usage, folder.name, key)
+            if record is not None:
+                self._index[record.run_id] = record
+                self._seen[record.run_id] = (record.status, record.result)
+        for key in [key for key, runs in self._blob_runs.items() if not runs]:
+            self._drop_blob(key)  # written, then a crash before any run linked it: nothing can reach it
+        for owner in self._by_owner:
+            self._changed(owner)
+
+    def _register(self, run_id: str, owner: str) -> _Usage:
+        usage = self._usage[run_id] = _Usage(owner)
+        self._by_owner.setdefault(owner, {})[run_id] = None
+        self._owner_bytes.setdefault(owner, 0)
+        return usage
+
+    def _count_file(self, usage: _Usage, name: str, size: int) -> None:
+        delta = size - usage.files.get(name, 0)
+        usage.files[name] = size
+        self._total += delta
+        self._owner_bytes[usage.owner] += delta
+
+    def _link(self, usage: _Usage, run_id: str, key: str) -> None:
+        """Count a blob as linked by a run: its bytes count once in all, and once for the run's owner."""
+        self._blob_runs[key].add(run_id)
+        if key in usage.blobs:
+            return
+        usage.blobs.add(key)
+        links = self._owner_blobs.setdefault(usage.owner, Counter())
+        links[key] += 1
+        if links[key] == 1:
+            self._owner_bytes[usage.owner] += self._blob_bytes[key]
+
+    def _drop_blob(self, key: str) -> None:
+        """Delete a blob no run links any more (st_nlink 1: the blob store's own name is its last)."""
+        blob = self.blobs_dir / key
+        try:
+            if blob.stat().st_nlink > 1:
+                return  # linked from a folder this store does not count (another store on the same root)
+            blob.unlink()
+        except FileNotFoundError:
+            pass
+        self._total -= self._blob_bytes.pop(key)
+        del self._blob_runs[key]
+
+    def _remove(self, run_id: str, pinned: frozenset[str] = frozenset()) -> None:
+        """Delete a run and its counts, and each blob it was the last to link (unless a write is about to)."""
+        usage = self._usage.pop(run_id)
+        shutil.rmtree(self.runs_dir / run_id, ignore_errors=True)
+        own = usage.own_bytes
+        self._total -= own
+        self._owner_bytes[usage.owner] -= own
+        links = self._owner_blobs.get(usage.owner, Counter())
+        for key in usage.blobs:
+            links[key] -= 1
+            if links[key] <= 0:
+                del links[key]
+                self._owner_bytes[usage.owner] -= self._blob_bytes[key]
+            self._blob_runs[key].discard(run_id)
+            if not self._blob_runs[key] and key not in pinned:
+                self._drop_blob(key)
+        if self._index is not None:
+            self._index.pop(run_id, None)
+        self._seen.pop(run_id, None)
+        runs = self._by_owner[usage.owner]
+        del runs[run_id]
+        if runs:
+            self._changed(usage.owner)
+        else:  # nothing left of this owner: keep no entry (visitors come and go); version() reads 0
+            for table in (self._by_owner, self._owner_bytes, self._owner_blobs, self._versions):
+                table.pop(usage.owner, None)
+
+    def _changed(self, owner: str) -> None:
+        # One counter for the whole store, so an owner's number never comes back to a value it had.
+        self._changes += 1
+        self._versions[owner] = self._changes

@@ -17,12 +17,12 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import AsyncIterator, Callable
 
-from components.api import errors
+from components.api import constants, errors
 from components.api.client import SegmindClient
 from components.api.models import EditResult, JobEvent
 from components.app.backend import Backend, BackendKind
 from components.app.retired import RetiredModels
-from components.app.history import HistoryStore, RunRecord, now_iso, prompt_slug
+from components.app.history import HistoryStore, RunRecord, StorageFull, now_iso, prompt_slug
 from components.media.memory import give_back_memory
 from components.app.status import RunStatus
 
@@ -51,6 +51,14 @@ class RunUpdate:
 
 
 Emit = Callable[[RunUpdate], None]
+
+
+class ResultNotKept(errors.SegmindError):
+    """The job completed (and was billed), but this server's storage bounds left no room for its result."""
+
+    summary = "The job completed at Segmind, but this server had no room left to keep its result"
+    remedy = (f"Resume it by its request id once some of your runs have finished or been deleted. "
+              f"{constants.RESULT_RETENTION}.")
 
 
 class CancelledBeforeSubmit(errors.PollingStoppedError):
@@ -89,6 +97,7 @@ class Run:
     record: RunRecord
     started: float = field(default_factory=time.monotonic)
     ticket: str | None = None   # the page's id for the click that started it, so Cancel can find it
+    address: str | None = None  # the client's network address, for its share of live runs (never written down)
     latest: RunUpdate | None = None
     kind: BackendKind | None = None
     error: BaseException | None = None
@@ -217,8 +226,8 @@ class RunManager:
 
     def launch(self, record: RunRecord, work: Work, visitor_key: str | None,
                gate: threading.Semaphore | None = None, *, ticket: str | None = None,
-               started: float | None = None) -> Run:
-        run = Run(record, ticket=ticket)
+               started: float | None = None, address: str | None = None) -> Run:
+        run = Run(record, ticket=ticket, address=address)
         if started is not None:
             run.started = started  # the click, so "total time" is what the person waited
         self.history.protect(run.run_id)
@@ -287,7 +296,10 @@ class RunManager:
             record.remaining_credits = result.metrics.remaining_credits
             record.total_time = round(update.elapsed, 3)
             name = f"{record.model}_{record.run_id}_{prompt_slug(record.prompt)}.{result.extension}"
-            self.history.add_result(record, name, result.image)
+            try:
+                self.history.add_result(record, name, result.image)
+            except StorageFull as exc:
+                raise ResultNotKept(str(exc), request_id=record.request_id) from None
             run.result_path = str(self.history.folder(record.run_id) / name)
         if record.status is not update.status:
             record.status = update.status

@@ -110,7 +110,16 @@ ENV_VARS: tuple[EnvVar, ...] = (
            "Jobs running at once across all visitors (they wait on Segmind, so this only protects memory)."),
     EnvVar("OUTPUT_DIR", "output_dir", Path, "Where runs are kept."),
     EnvVar("OUTPUT_MAX_MB", "output_max_mb", _number,
-           "Bound on OUTPUT_DIR/runs; the oldest finished runs are pruned first."),
+           "Bound on OUTPUT_DIR/runs, enforced on every write: failed and never-submitted runs are pruned "
+           "first, then the oldest results of whoever holds the most."),
+    EnvVar("OUTPUT_OWNER_MAX_MB", "output_owner_max_mb", _number,
+           "One browser's share of OUTPUT_MAX_MB: past it, that browser's own oldest runs make room, never "
+           "another's."),
+    EnvVar("TRUSTED_PROXY", "trusted_proxy", _flag,
+           "Read the client address from X-Forwarded-For (only behind a proxy that sets it; on by default "
+           "on Hugging Face Spaces)."),
+    EnvVar("MAX_RUNS_PER_ADDRESS", "max_runs_per_address", _count,
+           "Live runs at once from one client address (a sweep counts every variant)."),
     EnvVar("EMULATOR_LATENCY", "emulator_latency", _number, "Seconds emulated jobs stay PROCESSING."),
     EnvVar("EMULATOR_QUEUE_SECONDS", "emulator_queue_seconds", _number, "Seconds emulated jobs stay QUEUED."),
     EnvVar("EMULATOR_RETIRED_MODELS", "emulator_retired_models", _models,
@@ -138,6 +147,9 @@ class AppSettings:
     max_concurrent_jobs: int = 32
     output_dir: Path = Path("outputs")
     output_max_mb: float = 2048.0
+    output_owner_max_mb: float = 256.0
+    trusted_proxy: bool | None = None   # None: trusted on Hugging Face Spaces only (see behind_proxy)
+    max_runs_per_address: int = 16
     emulator_latency: float = 5.0
     emulator_queue_seconds: float = 1.0
     emulator_retired_models: tuple[str, ...] = ()
@@ -180,6 +192,16 @@ class AppSettings:
     @property
     def output_max_bytes(self) -> int:
         return int(self.output_max_mb * 1024**2)
+
+    @property
+    def output_owner_max_bytes(self) -> int:
+        return int(min(self.output_owner_max_mb, self.output_max_mb) * 1024**2)
+
+    def behind_proxy(self, env: Mapping[str, str] | None = None) -> bool:
+        """Whether X-Forwarded-For names the client: the deployer's word, or a Hugging Face Space (SPACE_ID)."""
+        if self.trusted_proxy is not None:
+            return self.trusted_proxy
+        return bool((os.environ if env is None else env).get("SPACE_ID"))
 
 
 assert [v.setting for v in ENV_VARS] == [f.name for f in fields(AppSettings)], "ENV_VARS and AppSettings disagree"
