@@ -69,11 +69,12 @@ def test_sources_of_every_kind_are_accepted(client, emulator, tmp_path):
 
 def test_a_data_uri_is_held_to_the_file_byte_limit_before_it_is_decoded(monkeypatch):
     """A typed data: link used to bypass the upload size cap."""
+    from components.media import decoding
     from components.media import images as media_images
     decoded = []
     real = media_images._decode
     monkeypatch.setattr(media_images, "_decode", lambda data, name: decoded.append(name) or real(data, name))
-    monkeypatch.setattr(media_images, "MAX_READ_BYTES", 1_000)
+    monkeypatch.setattr(decoding, "MAX_READ_BYTES", 1_000)
     huge = "data:image/png;base64," + "A" * 4_000
     inputs, issues = media_images.prepare_inputs([png_bytes(color=(3, 1, 4)), media_images.UrlText(huge)])
     assert inputs is None and any("this app reads at most" in issue.message for issue in issues)

@@ -15,6 +15,7 @@ from typing import Sequence
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from components.media.decoding import open_bounded
 from components.media.images import has_alpha
 
 # The canvas's longer side at most: the slider is a few hundred pixels wide, and a 12 MP photo should not go out.
@@ -27,9 +28,8 @@ TILE_BACKGROUND = (226, 228, 232)
 
 def open_for_display(path: str | Path, bound: int = COMPARE_MAX_SIDE) -> Image.Image:
     """The image as a viewer shows it (EXIF rotation applied), decoded no larger than needed."""
-    with Image.open(path) as opened:
-        # A JPEG can be decoded at 1/2, 1/4 or 1/8 scale directly: far less memory for a 12 MP photo.
-        opened.draft("RGB", (bound, bound))
+    # A JPEG is decoded at 1/2, 1/4 or 1/8 scale directly: far less memory for a 12 MP photo.
+    with open_bounded(path, Path(path).name, longest=bound) as opened:
         image = ImageOps.exif_transpose(opened)
         image.load()
     return image

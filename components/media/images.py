@@ -25,24 +25,17 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from components.api import errors, schema
 from components.api.models import EditInputs, InputImage, LocalImage, RemoteImage
 from components.api.schema import ValidationIssue
+from components.media.decoding import InputError, check_file_size, open_bounded
+from components.media.memory import give_back_memory
 
 ImageSource = Union[str, os.PathLike, bytes, Image.Image]
 
 
 # Larger inputs only cost upload time: the model's output is at most 1536 px a side.
 MAX_INPUT_SIDE = 4096
-# Refused from the header, before any decode: a 200-megapixel phone photo is the largest ordinary
-# input; past this a small file is a decompression bomb (Pillow itself only warns below ~89 MP).
-MAX_INPUT_PIXELS = 200_000_000
 # A painted mask may differ from its image's aspect by rounding only (it was painted on a scaled copy).
 ASPECT_TOLERANCE = 0.02
-# A file over the model's 50 MB may still be reduced to fit; beyond this it is not worth reading.
-MAX_READ_BYTES = 200 * 1024 * 1024
 REENCODE_OPTIONS = {"JPEG": {"quality": 92}, "WEBP": {"quality": 90}, "PNG": {}}
-
-
-class InputError(ValueError):
-    """One input could not be used; the message says which and why."""
 
 
 class UrlText(str):
@@ -78,7 +71,7 @@ class _CheckedImages:
         found = self._get(key)
         if found is not None:
             return found
-        with Image.open(io.BytesIO(mask.data)) as image:
+        with open_bounded(mask.data, mask.name) as image:
             # NEAREST keeps the mask hard-edged: alpha stays exactly 0 or 255.
             resized = image.convert("RGBA").resize(size, Image.Resampling.NEAREST)
         scaled = LocalImage(_encode(resized, "PNG"), "image/png", size[0], size[1], True, mask.name, original_size,
@@ -93,6 +86,7 @@ class _CheckedImages:
             return found
         image = _decode(data, name)
         self._put(key, image)
+        give_back_memory()  # the decode's pixels are garbage now; without this the process keeps them
         return image
 
     def _get(self, key: tuple[str, str]) -> LocalImage | None:
@@ -115,46 +109,33 @@ class _CheckedImages:
 CHECKED = _CheckedImages()
 
 
-def check_header(opened: Image.Image, size_bytes: int, name: str) -> None:
-    """Refuse from what the header says, before any pixel is decoded."""
-    width, height = opened.size
-    if width * height > MAX_INPUT_PIXELS:
-        raise InputError(f"{name} is {width}x{height} ({width * height / 1e6:.0f} megapixels); this app opens at "
-                         f"most {MAX_INPUT_PIXELS / 1e6:.0f} megapixels")
-    check_file_size(size_bytes, name)
-
-
-def check_file_size(size_bytes: int, name: str) -> None:
-    if size_bytes > MAX_READ_BYTES:
-        raise InputError(f"{name} is {size_bytes / 1e6:.0f} MB; this app reads at most "
-                         f"{MAX_READ_BYTES // 1_000_000} MB (the model takes 50 MB)")
-
-
 def _decode(data: bytes, name: str) -> LocalImage:
     """Check the bytes; pass them through untouched unless the model needs them changed."""
     if not data:
         raise InputError(f"{name} is empty")
     notes = []
     try:
-        with Image.open(io.BytesIO(data)) as opened:
-            check_header(opened, len(data), name)
+        with open_bounded(data, name, longest=MAX_INPUT_SIDE) as opened:
+            declared = opened.info.get("declared_size", opened.size)
+            orientation = opened.getexif().get(0x0112, 1)
             opened.load()
             fmt = opened.format or ""
-            original = opened.size
+            original = declared
             image: Image.Image = opened
             if fmt not in schema.INPUT_IMAGE_TYPES:
                 # Other formats (GIF, BMP, TIFF...) become PNG, which the model takes.
                 image = opened.convert("RGBA" if has_alpha(opened) else "RGB")
                 fmt = "PNG"
                 notes.append(f"converted from {opened.format or 'an unknown format'} to PNG")
-            if opened.getexif().get(0x0112, 1) != 1:
+            if orientation != 1:
                 # Cameras store rotation as a tag; bake it in so the model sees what a viewer shows.
                 image = ImageOps.exif_transpose(image)
-                original = image.size  # sizes are judged as shown, as a mask would be drawn
+                # Sizes are judged as shown, as a mask would be drawn.
+                original = declared[::-1] if orientation in (5, 6, 7, 8) else declared
                 notes.append("rotated as its EXIF orientation says")
-            if max(image.size) > MAX_INPUT_SIDE or len(data) > schema.MAX_IMAGE_BYTES:
-                scale = min(1.0, MAX_INPUT_SIDE / max(image.size))
-                reduced = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+            if max(original) > MAX_INPUT_SIDE or image.size != original or len(data) > schema.MAX_IMAGE_BYTES:
+                scale = min(1.0, MAX_INPUT_SIDE / max(original))
+                reduced = (max(1, round(original[0] * scale)), max(1, round(original[1] * scale)))
                 image = image.resize(reduced, Image.Resampling.LANCZOS)
                 notes.append(f"reduced from {original[0]}x{original[1]} to {reduced[0]}x{reduced[1]} "
                              f"(inputs are capped at {MAX_INPUT_SIDE} px a side)")
@@ -164,11 +145,9 @@ def _decode(data: bytes, name: str) -> LocalImage:
                     raise InputError(f"{name} is still over 50 MB after reducing it")
             return LocalImage(data, schema.INPUT_IMAGE_TYPES[fmt], image.width, image.height, has_alpha(image),
                               name, original, f"{name} was {' and '.join(notes)}." if notes else None)
-    except Image.DecompressionBombError:
-        raise InputError(f"{name} has too many pixels to be a safe image to open") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        if isinstance(exc, InputError):
-            raise
+    except InputError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise InputError(f"{name} is not an image this app can read (corrupt or another kind of file)") from None
 
 

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from PIL import Image, ImageChops, ImageDraw
 
-from components.media.images import MAX_INPUT_PIXELS
+from components.media.decoding import open_bounded
 
 
 def painted_area(value: Mapping[str, Any] | None) -> Image.Image | None:
@@ -76,9 +76,7 @@ def paint_layer_from_mask(mask_path: str, size: tuple[int, int]) -> Image.Image:
 
     Restoring a run puts its painted mask back as paint, so it can be changed with the brush again.
     """
-    with Image.open(mask_path) as mask:
-        if mask.width * mask.height > MAX_INPUT_PIXELS:
-            raise ValueError("mask too large")
+    with open_bounded(mask_path, "the mask") as mask:
         alpha = mask.convert("RGBA").getchannel("A").resize(size, Image.Resampling.NEAREST)
     painted = alpha.point(lambda a: 255 if a == 0 else 0)
     layer = Image.new("RGBA", size, (0, 0, 0, 0))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from components.media.images import InputError, check_header
+from components.media.decoding import InputError, open_bounded
 from components.media.memory import give_back_memory
 
 WORKING_SIDE = 640
@@ -46,18 +46,17 @@ def make_working_copy(source: str | Path, target: Path, name: str = "image 1") -
     """
     path = Path(source)
     try:
-        with Image.open(path) as opened:
-            check_header(opened, path.stat().st_size, name)
+        with open_bounded(path, name, longest=WORKING_SIDE) as opened:
+            declared = opened.info["declared_size"]
             orientation = opened.getexif().get(0x0112, 1)
-            shown = opened.size[::-1] if orientation in (5, 6, 7, 8) else opened.size
+            shown = declared[::-1] if orientation in (5, 6, 7, 8) else declared
             size = working_size(shown)
-            opened.draft("RGB", (max(size), max(size)))  # JPEG only; other formats ignore it
             image = ImageOps.exif_transpose(opened)
             has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
             image = image.convert("RGBA" if has_alpha else "RGB").resize(size, Image.Resampling.LANCZOS)
     except InputError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise InputError(f"{name} is not an image this app can read (corrupt or another kind of file)") from None
     target = target.with_suffix(".png" if has_alpha else ".jpg")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,76 @@
+"""What reaches Gradio's routes at all: request bodies bounded, and the deep-link route closed.
+
+Gradio reads some request bodies whole into memory (a component's server
+function gets every uploaded part as bytes, up to a thousand parts) and has a
+route, `/gradio_api/deep_link`, that writes a session's every component value
+to a file anyone may then fetch by its name: a visitor's typed Segmind key
+included. The app uses no deep links, so the route answers 404; bodies past
+their bound are refused from their Content-Length, or cut off as they stream.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CLOSED_ROUTES = ("/gradio_api/deep_link",)
+# A component's server function (the editor's blobs) gets its body in memory: a painted layer is ~1 MB.
+SMALL_BODY_ROUTES = ("/gradio_api/component_server",)
+SMALL_BODY_BYTES = 20 * 1024 * 1024
+
+
+class RequestGuard:
+    """ASGI middleware: refuse closed routes, and bodies over `max_body` (smaller for in-memory routes)."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int, small_body: int = SMALL_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.small_body = small_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "").rstrip("/")
+        if path.endswith(CLOSED_ROUTES):
+            await _answer(send, 404, b"Not found")
+            return
+        limit = self.small_body if path.endswith(SMALL_BODY_ROUTES) else self.max_body
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await _answer(send, 413, b"Request body too large")
+            return
+        received = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # As if the client had gone: whatever reads the body stops, and its partial files go.
+                    return {"type": "http.disconnect"}
+            return message
+
+        await self.app(scope, bounded_receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _answer(send: Send, status: int, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
