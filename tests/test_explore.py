@@ -12,6 +12,7 @@ import zipfile
 import gradio as gr
 import pytest
 from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
 
 from components.api import schema
 from components.app.backend import Backend
@@ -207,7 +208,12 @@ def test_resume_follows_a_job_by_its_id_into_the_history(app, emulator, inputs):
     from components.api.client import SegmindClient
     outside = SegmindClient(ClientSettings(api_base=emulator.url, storage_base=emulator.url), api_key=KEY)
     job = outside.submit(outside.prepare_payload(edit_inputs("made elsewhere", [str(image)])))
-    messages = list(Client(url, verbose=False).submit(owner_id("owner-resume"), job.request_id, "", 60, api_name="/resume"))
+    # A job this app did not start for this browser: followed only with the visitor's own key.
+    with pytest.raises(AppError, match="only follow it with your own"):
+        Client(url, verbose=False).predict(owner_id("owner-resume"), job.request_id, "", 60, api_name="/resume")
+    assert not demo.history.records(owner_id("owner-resume"))
+    messages = list(Client(url, verbose=False).submit(owner_id("owner-resume"), job.request_id, KEY, 60,
+                                                      api_name="/resume"))
     assert "COMPLETED" in messages[-1]
     (record,) = demo.history.records(owner_id("owner-resume"))
     assert record.request_id == job.request_id and record.status is RunStatus.COMPLETED and record.result

@@ -5,6 +5,8 @@ They carry facts, not sentences: the UI words them (components/ui/copy.py).
 
 from __future__ import annotations
 
+import enum
+
 
 class Refusal(Exception):
     """A run this server will not start."""
@@ -27,10 +29,34 @@ class HourlyQuotaUsed(Refusal):
         super().__init__(f"the deployer's {limit} jobs this hour are used")
 
 
-class TooManyRuns(Refusal):
-    """This server already follows as many runs as it should (all visitors, or this owner)."""
+class Share(enum.Enum):
+    """Whose live runs a limit counts."""
 
-    def __init__(self, limit: int, per_owner: bool) -> None:
+    SERVER = "on this server"
+    OWNER = "for this browser"
+    ADDRESS = "from this network address"
+
+
+class TooManyRuns(Refusal):
+    """This server already follows as many runs as it should (all visitors, this browser, or this address)."""
+
+    def __init__(self, limit: int, share: Share) -> None:
         self.limit = limit
-        self.per_owner = per_owner
-        super().__init__(f"{limit} runs are live {'for this owner' if per_owner else 'on this server'}")
+        self.share = share
+        super().__init__(f"{limit} runs are live {share.value}")
+
+    @property
+    def per_owner(self) -> bool:
+        return self.share is Share.OWNER
+
+
+class UnknownRequestId(Refusal):
+    """Resume names a job this app did not start for this browser, and no visitor key of its own was given."""
+
+
+class NoStorageRoom(Refusal):
+    """The run's inputs would not fit this browser's share of the server's storage."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(detail)

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Any, Sequence
 
 from components.api import errors, schema
 from components.api.client import SegmindClient
@@ -26,16 +26,18 @@ from components.api.models import EditInputs, LocalImage
 from components.api.polling import bucket
 from components.api.schema import ValidationIssue
 from components.app.backend import Backend
-from components.app.history import HistoryStore
-from components.app.refusals import TooManyRuns
+from components.app.history import HistoryStore, RunRecord, StorageFull
+from components.app.refusals import NoStorageRoom, Share, TooManyRuns, UnknownRequestId
 from components.app.retired import RetiredModels
 from components.app.runs import CancelledBeforeSubmit, Run, RunContext, RunManager, RunUpdate
 from components.app.status import RunStatus
 from components.media.images import EditRequest, prepare
 
-# Runs outlive the page that started them, so they are bounded here, not by Gradio's queue.
+# Runs outlive the page that started them, so they are bounded here, not by Gradio's queue: in all, per
+# browser, and per client address (a script can make owner ids, and /edit calls have none, but not addresses).
 MAX_LIVE_RUNS = 128
 MAX_RUNS_PER_OWNER = 16
+MAX_RUNS_PER_ADDRESS = 16
 # How long Cancel waits to learn the request id of a submit already on its way.
 CANCEL_SETTLE_SECONDS = 5.0
 MAX_TICKETS = 10_000
@@ -83,13 +85,29 @@ class Tickets:
 
 class EditService:
     def __init__(self, backend: Backend, history: HistoryStore, *, max_live_runs: int = MAX_LIVE_RUNS,
-                 max_runs_per_owner: int = MAX_RUNS_PER_OWNER) -> None:
+                 max_runs_per_owner: int = MAX_RUNS_PER_OWNER,
+                 max_runs_per_address: int = MAX_RUNS_PER_ADDRESS, trusted_proxy: bool = False) -> None:
         self.backend = backend
         self.history = history
         self.runs = RunManager(backend, history)
         self.tickets = Tickets()
         self.max_live_runs = max_live_runs
         self.max_runs_per_owner = max_runs_per_owner
+        self.max_runs_per_address = max_runs_per_address
+        self.trusted_proxy = trusted_proxy
+
+    def client_address(self, peer: str | None, forwarded_for: str | None) -> str | None:
+        """Whose share of live runs a request counts against.
+
+        Behind a trusted proxy (a Hugging Face Space), the peer is the proxy and X-Forwarded-For's last
+        entry is the address that proxy saw; earlier entries are whatever the client wrote, so they are
+        ignored. Without a trusted proxy the header is the client's own word and is ignored entirely.
+        """
+        if self.trusted_proxy and forwarded_for:
+            last = forwarded_for.split(",")[-1].strip()
+            if last:
+                return last[:64]
+        return peer
 
     @property
     def retired(self) -> RetiredModels:
@@ -98,17 +116,24 @@ class EditService:
 
     # Admission -------------------------------------------------------------------
 
-    def admit(self, owner: str, visitor_key: str | None, jobs: int = 1, *, quota_session: str | None = None) -> None:
-        """Raise a Refusal unless `jobs` more runs may start for this owner now.
+    def admit(self, owner: str, visitor_key: str | None, jobs: int = 1, *, quota_session: str | None = None,
+              address: str | None = None) -> None:
+        """Raise a Refusal unless `jobs` more runs may start for this owner and address now.
 
         Deployer limits count per `quota_session` (the owner unless said otherwise).
         """
+        self.check_capacity(owner, jobs, address=address)
+        self.backend.admit(quota_session or owner, visitor_key, jobs)
+
+    def check_capacity(self, owner: str, jobs: int = 1, *, address: str | None = None) -> None:
+        """The live-run limits alone: cheap, so it is asked before any image is decoded, and again at admission."""
         live = self.runs.live()
         if len(live) + jobs > self.max_live_runs:
-            raise TooManyRuns(self.max_live_runs, per_owner=False)
+            raise TooManyRuns(self.max_live_runs, Share.SERVER)
         if sum(r.owner == owner for r in live) + jobs > self.max_runs_per_owner:
-            raise TooManyRuns(self.max_runs_per_owner, per_owner=True)
-        self.backend.admit(quota_session or owner, visitor_key, jobs)
+            raise TooManyRuns(self.max_runs_per_owner, Share.OWNER)
+        if address and sum(r.address == address for r in live) + jobs > self.max_runs_per_address:
+            raise TooManyRuns(self.max_runs_per_address, Share.ADDRESS)
 
     def check(self, request: EditRequest | EditInputs) -> EditInputs:
         """The checked inputs, on the model they name or the deployer's; or ValidationError naming every problem."""
@@ -120,23 +145,29 @@ class EditService:
 
     def start_edit(self, request: EditRequest | EditInputs, *, owner: str, visitor_key: str | None = None,
                    deadline: float | None = None, quota_session: str | None = None,
-                   ticket: str | None = None) -> Run:
+                   ticket: str | None = None, address: str | None = None) -> Run:
         """Check, admit and launch one edit; returns at once.
 
         With a ticket, the run's clock starts at the click, and a cancelled ticket starts nothing.
         """
         started = self.tickets.clicked(ticket) if ticket else None
+        self.check_capacity(owner, address=address)  # a flood is refused before it costs a decode
         inputs = self.check(request)
         mask_painted = bool(getattr(request, "mask_painted", False))
         if self.tickets.is_cancelled(ticket):
             raise CancelledBeforeSubmit(reason="cancelled before the job was submitted; nothing was sent")
-        self.admit(owner, visitor_key, quota_session=quota_session)
+        self.admit(owner, visitor_key, quota_session=quota_session, address=address)
         return self._launch_edit(inputs, owner=owner, visitor_key=visitor_key, deadline=deadline, ticket=ticket,
-                                 started=started, mask_painted=mask_painted)
+                                 started=started, mask_painted=mask_painted, address=address)
 
     def start_sweep(self, variants: Sequence[tuple[str, EditRequest | EditInputs]], *, owner: str, limit: int,
-                    visitor_key: str | None = None, deadline: float | None = None) -> list[Run]:
-        """Several labelled variants, every one checked before any starts, at most `limit` at a time."""
+                    visitor_key: str | None = None, deadline: float | None = None,
+                    address: str | None = None) -> list[Run]:
+        """Several labelled variants, every one checked before any starts, at most `limit` at a time.
+
+        Every variant counts as a live run against each limit, waiting or not.
+        """
+        self.check_capacity(owner, len(variants), address=address)
         checked, issues = [], []
         for label, request in variants:
             try:
@@ -145,26 +176,31 @@ class EditService:
                 issues += [ValidationIssue(issue.param, f"{issue.message} (variant {label})") for issue in exc.issues]
         if issues:
             raise errors.ValidationError(issues)
-        self.admit(owner, visitor_key, len(checked))
+        self.admit(owner, visitor_key, len(checked), address=address)
         gate = threading.Semaphore(max(1, limit))
         sweep_id = f"sweep-{time.strftime('%Y%m%d-%H%M%S')}"
         painted = {label: bool(getattr(request, "mask_painted", False)) for label, request in variants}
         return [self._launch_edit(inputs, owner=owner, visitor_key=visitor_key, deadline=deadline, label=label,
-                                  sweep_id=sweep_id, gate=gate, mask_painted=painted[label]) for label, inputs in checked]
+                                  sweep_id=sweep_id, gate=gate, mask_painted=painted[label], address=address)
+                for label, inputs in checked]
 
     def resume(self, request_id: str, *, owner: str, visitor_key: str | None = None,
-               deadline: float | None = None) -> Run:
+               deadline: float | None = None, address: str | None = None) -> Run:
         """Follow a job submitted earlier into the history, while Segmind still keeps it.
 
         A job this owner's history already has is followed into that same run, with its
-        prompt, inputs and settings; only a job started elsewhere gets a new entry.
+        prompt, inputs and settings. Any other request id would let a visitor collect a job
+        someone else paid for (a request id is no secret: it is in every status line), so it
+        is followed only with the visitor's own key, which Segmind checks against the job.
         """
         request_id = request_id.strip()
-        self.admit(owner, visitor_key)
         record = next((r for r in self.history.records(owner) if r.request_id == request_id), None)
+        own_key = bool((visitor_key or "").strip()) and self.backend.allow_visitor_keys
+        if record is None and not own_key:
+            raise UnknownRequestId(request_id)
+        self.admit(owner, visitor_key, address=address)
         if record is None:
-            record = self.history.create(owner=owner, inputs=None, prompt=f"(resumed {request_id})",
-                                         label="resumed")
+            record = self._create(owner=owner, inputs=None, prompt=f"(resumed {request_id})", label="resumed")
             record.request_id = request_id
             record.model = self.backend.settings.model  # a guess: a request id does not say its model
         else:
@@ -178,13 +214,21 @@ class EditService:
             for event in client.job(request_id, context.stop).events(deadline=deadline, started_at=context.started):
                 context.emit(RunUpdate.from_event(event))
 
-        return self.runs.launch(record, work, visitor_key)
+        return self.runs.launch(record, work, visitor_key, address=address)
+
+    def _create(self, **kwargs: Any) -> RunRecord:
+        """A new record, or NoStorageRoom when its inputs would not fit the owner's share of the store."""
+        try:
+            return self.history.create(**kwargs)
+        except StorageFull as exc:
+            raise NoStorageRoom(str(exc)) from None
 
     def _launch_edit(self, inputs: EditInputs, *, owner: str, visitor_key: str | None, deadline: float | None,
                      label: str = "", sweep_id: str | None = None, gate: threading.Semaphore | None = None,
-                     ticket: str | None = None, started: float | None = None, mask_painted: bool = False) -> Run:
-        record = self.history.create(owner=owner, inputs=inputs, label=label, sweep_id=sweep_id,
-                                     mask_painted=mask_painted, deadline=deadline)
+                     ticket: str | None = None, started: float | None = None, mask_painted: bool = False,
+                     address: str | None = None) -> Run:
+        record = self._create(owner=owner, inputs=inputs, label=label, sweep_id=sweep_id,
+                              mask_painted=mask_painted, deadline=deadline)
         model = schema.model(record.model)
         sent = (*inputs.images, inputs.mask) if model.takes_mask else inputs.images
         local = [image for image in sent if isinstance(image, LocalImage)]
@@ -202,7 +246,7 @@ class EditService:
             for event in job.events(deadline=deadline, started_at=context.started, kind=bucket(model.slug, payload)):
                 context.emit(RunUpdate.from_event(event))
 
-        return self.runs.launch(record, work, visitor_key, gate, ticket=ticket, started=started)
+        return self.runs.launch(record, work, visitor_key, gate, ticket=ticket, started=started, address=address)
 
     # Live runs ---------------------------------------------------------------------
 

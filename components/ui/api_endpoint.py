@@ -11,7 +11,7 @@ from components.app.runs import Run, RunUpdate
 from components.app.service import EditService
 from components.media.images import EditRequest, check_request
 from components.ui.errors import as_gr_error, in_thread
-from components.ui.form import IMAGE_PARAMS, Form, file_paths, option_values, visitor_key_from
+from components.ui.form import IMAGE_PARAMS, Form, client_address, file_paths, option_values, visitor_key_from
 from components.ui.serving import servable
 
 
@@ -67,7 +67,8 @@ class EditEndpoint:
         # Program runs are kept on disk too, under an owner nobody holds: no browser can list them.
         # Deployer limits count per Gradio session, as a browser's do.
         run = await in_thread(self.service.start_edit, api_request(values), owner=f"api-{secrets.token_hex(16)}",
-                              visitor_key=visitor_key_from(request, None), quota_session=f"api:{request.session_hash}")
+                              visitor_key=visitor_key_from(request, None), quota_session=f"api:{request.session_hash}",
+                              address=client_address(self.service, request))
         try:
             async for update in run.subscribe():
                 yield (servable(run.result_path) if update.result is not None else None), status_record(update, run)

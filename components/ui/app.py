@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.utils import get_upload_folder
+from starlette.middleware import Middleware
 
 from components.api import schema
 from components.app.backend import Backend
@@ -18,11 +20,17 @@ from components.ui.api_endpoint import add_edit_endpoint
 from components.ui.code_panel import build_code_panel
 from components.ui.edit_tab import EditHandlers, build_edit_tab, follow_the_model, wire_edit_tab
 from components.ui.form import Form, ensure_owner
+from components.ui.guard import RequestGuard
+from components.ui.janitor import keep_bounded
 from components.ui.history_tab import HistoryHandlers, build_history_tab, wire_history_tab
 from components.ui.status import status_css
 from components.ui.sweep_tab import SweepHandlers, build_sweep_tab, wire_sweep_tab
 
 UPLOAD_LIMIT = f"{schema.MAX_IMAGE_BYTES // (1024 * 1024)}mb"
+# One request: every image the model takes at its largest, and the form around them.
+MAX_REQUEST_BYTES = schema.MAX_IMAGES * schema.MAX_IMAGE_BYTES + 16 * 1024 * 1024
+# Gradio's own clean-up of the files it registered: every 10 minutes, those older than an hour.
+DELETE_CACHE = (600, 3600)
 OWNER_STORAGE_KEY = "gpt-image-edit-explorer-owner"
 # Every event that starts or watches runs shares one concurrency group.
 JOBS_CONCURRENCY_ID = "segmind-jobs"
@@ -50,20 +58,23 @@ CSS = f"""
 
 
 def history_for(settings: AppSettings) -> HistoryStore:
-    return HistoryStore(settings.output_dir.resolve(), max_bytes=settings.output_max_bytes)
+    return HistoryStore(settings.output_dir.resolve(), max_bytes=settings.output_max_bytes,
+                        owner_max_bytes=settings.output_owner_max_bytes)
 
 
 def build_app(backend: Backend, *, settings: AppSettings | None = None, history: HistoryStore | None = None,
               service: EditService | None = None) -> gr.Blocks:
     settings = settings or AppSettings.from_env()
     history = history or (service.history if service else history_for(settings))
-    service = service or EditService(backend, history)
+    service = service or EditService(backend, history, max_runs_per_address=settings.max_runs_per_address,
+                                     trusted_proxy=settings.behind_proxy())
     # Jobs spend nearly all their time waiting on Segmind, not on this server's CPU, so many run
     # at once; Gradio's default of one running job per event would make each visitor wait for
     # the one before. The bound only protects memory.
     concurrency = {"concurrency_limit": settings.max_concurrent_jobs, "concurrency_id": JOBS_CONCURRENCY_ID}
 
-    with gr.Blocks(title=copy.TITLE) as demo:
+    keep_bounded(get_upload_folder())  # what Gradio's own clean-up misses: aborted uploads, and any byte bound
+    with gr.Blocks(title=copy.TITLE, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(copy.intro(settings.offered_models))
         gr.Markdown(copy.banner(backend), elem_id=f"banner-{backend.kind.value}")
         retired_notice = gr.Markdown(visible=False, elem_id="retired-notice")
@@ -120,6 +131,7 @@ def launch_options() -> dict[str, Any]:
         "css": CSS,
         "js": PAGE_JS,
         "max_file_size": UPLOAD_LIMIT,
+        "app_kwargs": {"middleware": [Middleware(RequestGuard, max_body=MAX_REQUEST_BYTES)]},
         # No allowed_paths: OUTPUT_DIR is never served as such (files go out as copies, see serving.py).
         "footer_links": ["api", "gradio"],
         "show_error": False,

@@ -121,9 +121,15 @@ def refusal_message(refusal: refusals.Refusal) -> str:
         return (f"The Space's key has paid for its {refusal.limit} jobs this hour. Try again in about "
                 f"{refusal.wait_seconds / 60:.0f} minutes, or enter your own Segmind key.")
     if isinstance(refusal, refusals.TooManyRuns):
-        whose = "You have" if refusal.per_owner else "This server has"
+        whose = {refusals.Share.OWNER: "You have", refusals.Share.ADDRESS: "Your network address has",
+                 refusals.Share.SERVER: "This server has"}[refusal.share]
         return (f"{whose} {refusal.limit} jobs running already. Wait for some to finish (see *History*: Still "
                 "running), then try again. Nothing was sent.")
+    if isinstance(refusal, refusals.UnknownRequestId):
+        return ("This app did not start that job for this browser, so it can only follow it with your own "
+                "Segmind key: enter the key that submitted it, then resume. Nothing was sent.")
+    if isinstance(refusal, refusals.NoStorageRoom):
+        return f"Not started: {refusal.detail} Nothing was sent."
     return f"Not started: {refusal}. Nothing was sent."
 
 

@@ -21,14 +21,15 @@ from components.app.history import HistoryStore
 from components.app.retired import RetiredModels
 from components.app.service import CancelOutcome, EditService
 from components.app.status import RunStatus
-from components.media.images import InputError
+from components.media.decoding import InputError, open_bounded
 from components.media.mask import edit_fraction, mask_preview
 from components.media.working_copy import BRUSH_SIZE, make_working_copy
 from components.ui import copy
+from components.ui.editor import BoundedImageEditor
 from components.ui.errors import as_gr_error, in_thread
 from components.ui.form import (
-    EMPTY_COUNT, Form, UiImages, chosen_model, ensure_owner, file_paths, form_problems, form_request, problem_summary,
-    visitor_key_from,
+    EMPTY_COUNT, Form, UiImages, chosen_model, client_address, ensure_owner, file_paths, form_problems, form_request,
+    problem_summary, visitor_key_from,
 )
 from components.ui.models import (
     CUSTOM_SIZE, estimate, follow_model, mask_note_for, model_card, model_choices, size_check, size_choices,
@@ -103,12 +104,11 @@ def inspect_inputs(values: dict[str, Any]) -> tuple[str, Image.Image | None, str
     mask = images.mask
     if images.mask_file:
         try:
-            with Image.open(images.mask_file) as opened:
-                if opened.width * opened.height > 64_000_000:
-                    return images.count_text(model), None, "The uploaded mask is too large to preview."
-                opened.draft("RGBA", (1024, 1024))
+            with open_bounded(images.mask_file, "The uploaded mask") as opened:
                 mask = opened.copy()
-        except (OSError, Image.DecompressionBombError):
+        except InputError as exc:
+            return images.count_text(model), None, str(exc)
+        except OSError:
             return images.count_text(model), None, "The uploaded mask is not a readable image."
         source = f"Mask from the uploaded file: {mask.width}×{mask.height} PNG"
     else:
@@ -201,7 +201,8 @@ class EditHandlers:
                tab.switch_model: gr.update(visible=False)}
         try:
             run = await in_thread(self.service.start_edit, form_request(values), owner=owner_id, visitor_key=key,
-                                  deadline=float(values["deadline"]), ticket=ticket)
+                                  deadline=float(values["deadline"]), ticket=ticket,
+                                  address=client_address(self.service, request))
         except gr.Error:
             if self.service.tickets.is_cancelled(ticket):
                 yield {tab.status: cancel_message(CancelOutcome.NOT_SUBMITTED, None)}
@@ -284,7 +285,7 @@ def build_edit_tab(backend: Backend, offered: tuple[str, ...] | None = None) -> 
             photo = gr.File(label=copy.PHOTO_LABEL, file_types=["image"], file_count="single", elem_id="photo",
                             height=96)
             gr.Markdown(f"**{copy.EDITOR_LABEL}**", elem_id="editor-heading")
-            editor = gr.ImageEditor(
+            editor = BoundedImageEditor(
                 label=copy.EDITOR_LABEL, show_label=False, type="pil", image_mode="RGBA", sources=(), transforms=(),
                 brush=gr.Brush(colors=["#ff00aa"], color_mode="fixed", default_size=BRUSH_SIZE),
                 eraser=gr.Eraser(default_size=BRUSH_SIZE), layers=False, interactive=True, elem_id="editor",

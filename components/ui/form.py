@@ -13,6 +13,7 @@ import gradio as gr
 from components.api import errors, schema
 from components.api.schema import ValidationIssue
 from components.api.transport import check_key
+from components.app.service import EditService
 from components.media.images import EditRequest, UrlText, check_request
 from components.media.mask import mask_from_editor
 from components.ui import copy
@@ -50,6 +51,14 @@ def visitor_key_from(request: gr.Request | None, typed_key: str | None) -> str |
     if request is not None and request.headers.get("x-api-key"):
         return request.headers["x-api-key"].strip()
     return None
+
+
+def client_address(service: EditService, request: gr.Request | None) -> str | None:
+    """The request's client address, as the service trusts it (see EditService.client_address)."""
+    if request is None:
+        return None
+    client = getattr(request, "client", None)
+    return service.client_address(getattr(client, "host", None), request.headers.get("x-forwarded-for"))
 
 
 def chosen_model(values: Mapping[str, Any]) -> schema.Model:

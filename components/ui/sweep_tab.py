@@ -17,7 +17,7 @@ from components.media.images import EditRequest
 from components.ui import copy
 from components.ui.errors import in_thread
 from components.ui.form import (
-    IMAGE_PARAMS, Form, UiImages, form_request, option_values, valid_owner, visitor_key_from,
+    IMAGE_PARAMS, Form, UiImages, client_address, form_request, option_values, valid_owner, visitor_key_from,
 )
 from components.ui.models import size_value
 from components.ui.serving import servable
@@ -288,7 +288,8 @@ class SweepHandlers:
         variants = await in_thread(self.variants, name, picked, compression_text, list(prompt_texts), values)
         key = visitor_key_from(request, values.get("visitor_key"))
         runs = await in_thread(self.service.start_sweep, variants, owner=owner_id, limit=int(limit_value),
-                               visitor_key=key, deadline=float(values["deadline"]))
+                               visitor_key=key, deadline=float(values["deadline"]),
+                               address=client_address(self.service, request))
         ids = [run.run_id for run in runs]
         shown: dict[str, str] = {}
         # Watching ends when the tab closes; the runs go on and land in the history.
