@@ -1,0 +1,305 @@
+"""Attacks a visitor to a public Space can make, replayed (bounded, loopback only) with their outcomes.
+
+Each test names the attack from issue #13 it replays; SECURITY.md points here.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import gradio as gr
+import pytest
+import requests
+from gradio.components.image_editor import AcceptBlobs
+from gradio.data_classes import FileData
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from components.api.config import ClientSettings, Secret
+from components.app.backend import Backend
+from components.app.history import HistoryStore
+from components.app.refusals import Share, TooManyRuns, UnknownRequestId
+from components.app.service import EditService
+from components.app.settings import AppSettings
+from components.emulator import Emulator
+from components.media.decoding import MAX_DECODE_PIXELS, DecodePool, InputError, open_bounded
+from components.media.images import EditRequest, UrlText, prepare_inputs
+from components.ui import build_app, launch_options
+from components.ui.editor import EDITOR_MAX_PENDING, BoundedImageEditor
+from components.ui.janitor import CacheJanitor
+from tests.conftest import KEY, png_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def solid_png(width: int, height: int, mode: str = "RGBA") -> bytes:
+    """A large image that compresses to almost nothing: the shape of a decompression bomb."""
+    buffer = io.BytesIO()
+    Image.new(mode, (width, height), (1, 2, 3, 255) if mode == "RGBA" else 0).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+# 1. Memory -------------------------------------------------------------------------------------------------------
+
+PEAK_SCRIPT = textwrap.dedent("""
+    import io, json, sys, threading
+    from pathlib import Path
+    from PIL import Image
+
+    def kib(field):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+
+    from components.media.images import EditRequest, UrlText, prepare_inputs
+    from components.media.memory import give_back_memory
+    import base64
+
+    def png(side):
+        buffer = io.BytesIO()
+        Image.new("RGBA", (side, side), (1, 2, 3, 255)).save(buffer, "PNG")
+        return buffer.getvalue()
+
+    bombs = [png(11_800) + bytes([i]) for i in range(3)]       # ~140 MP each, ~0.5 MB
+    largest = [png(6_900) + bytes([i]) for i in range(3)]      # ~48 MP each: the most this app opens
+    data_uri = UrlText("data:image/png;base64," + base64.b64encode(bombs[0]).decode())
+    give_back_memory()
+    Path("/proc/self/clear_refs").write_text("5")              # the peak from here on
+    idle = kib("VmRSS")
+    refusals = []
+
+    def attack(source):
+        inputs, issues = prepare_inputs([source])
+        refusals.extend(issue.message for issue in issues)
+
+    threads = [threading.Thread(target=attack, args=(s,)) for s in [*bombs, data_uri, *largest]]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    print(json.dumps({"idle_mb": idle / 1024, "peak_mb": kib("VmHWM") / 1024, "refusals": refusals}))
+""")
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux's /proc to read peak memory")
+def test_bombs_and_the_largest_images_at_once_stay_within_the_decode_budget():
+    """Attack 1: 140 MP PNGs of 0.5 MB (as files and as a typed data: link) and three of the largest images this
+    app opens, all at once. Bombs are refused from the header; the large ones take turns in the decode pool."""
+    result = subprocess.run([sys.executable, "-c", PEAK_SCRIPT], cwd=ROOT, capture_output=True, text=True,
+                            timeout=240, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    import json
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    print(f"idle {measured['idle_mb']:.0f} MB, peak {measured['peak_mb']:.0f} MB")
+    assert len(measured["refusals"]) == 4   # the three bombs and the data: link; the large images pass
+    assert all("139 megapixels" in message and "at most 50 megapixels" in message for message in measured["refusals"])
+    # One 48 MP decode peaks near 550 MB; three at once without the pool would be ~1.6 GB.
+    assert measured["peak_mb"] - measured["idle_mb"] < 800
+
+
+def test_a_bomb_is_refused_from_its_header_without_being_decoded():
+    pool = DecodePool()
+    with pytest.raises(InputError, match="at most 50 megapixels"):
+        with open_bounded(solid_png(8_000, 8_000, "L"), "the photo", pool=pool):
+            pass
+    assert pool.peak == 0   # nothing was ever reserved, so nothing was decoded
+
+
+def test_decodes_wait_for_their_share_of_the_pool_and_a_full_pool_refuses_in_the_end():
+    pool = DecodePool(budget_pixels=1_000, wait_seconds=0.2)
+    image = solid_png(30, 30, "L")   # 900 pixels: one fits, two don't
+    inside, release = threading.Event(), threading.Event()
+
+    def hold():
+        with open_bounded(image, "first", pool=pool):
+            inside.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert inside.wait(10)
+    with pytest.raises(InputError, match="busy opening other large images"):
+        with open_bounded(image, "second", pool=pool, max_pixels=MAX_DECODE_PIXELS) as opened:
+            opened.load()
+    release.set()
+    holder.join()
+    assert pool.peak == 900 and pool.in_use == 0
+
+
+def test_the_decode_pool_serves_everyone_in_turn():
+    pool = DecodePool(budget_pixels=1_000)
+    image = solid_png(30, 30, "L")
+    with ThreadPoolExecutor(4) as workers:
+        def one(_):
+            try:
+                with open_bounded(image, "x", pool=pool) as opened:
+                    opened.load()
+                return "ok"
+            except InputError:
+                return "busy"
+        outcomes = list(workers.map(one, range(8)))
+    assert outcomes == ["ok"] * 8 and pool.peak <= 1_000 and pool.in_use == 0
+
+
+def test_a_data_uri_is_held_to_the_pixel_limit_too():
+    import base64
+    link = UrlText("data:image/png;base64," + base64.b64encode(solid_png(8_000, 8_000, "L")).decode())
+    inputs, issues = prepare_inputs([link])
+    assert inputs is None and "at most 50 megapixels" in issues[0].message
+
+
+def test_the_editor_refuses_a_huge_layer_and_bounds_what_it_holds(tmp_path):
+    """Attack 1 through the image editor: a 'painted layer' that is a bomb, layer indexes in the billions,
+    and blobs never collected."""
+    editor = BoundedImageEditor(type="pil", image_mode="RGBA", render=False)
+    huge = tmp_path / "layer.png"
+    huge.write_bytes(solid_png(3_000, 3_000))
+    with pytest.raises(gr.Error, match="at most 7 megapixels"):
+        editor.convert_and_format_image(FileData(path=str(huge), orig_name="layer.png"))
+    small = tmp_path / "small.png"
+    small.write_bytes(solid_png(640, 480))
+    assert editor.convert_and_format_image(FileData(path=str(small), orig_name="small.png")).size == (640, 480)
+    with pytest.raises(gr.Error, match="more layers"):
+        editor.accept_blobs(AcceptBlobs(data={"type": "layer", "index": 10**9, "id": "x", "file": b""},
+                                        files=[("blob", b"x")]))
+    for number in range(EDITOR_MAX_PENDING * 2):
+        editor.accept_blobs(AcceptBlobs(data={"type": "layer", "index": 0, "id": f"id-{number}", "file": b""},
+                                        files=[("blob", b"x" * 1000)]))
+    assert len(editor.blob_storage) == EDITOR_MAX_PENDING
+
+
+# 4. Capacity -----------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def slow_service(tmp_path):
+    with Emulator(key=KEY, queue_seconds=0.0, processing_seconds=30.0) as emulator:
+        settings = ClientSettings(api_base=emulator.url, storage_base=emulator.url, api_key=Secret(KEY),
+                                  poll_interval=0.05)
+        service = EditService(Backend(settings), HistoryStore(tmp_path / "history"), max_runs_per_address=3,
+                              max_runs_per_owner=100, trusted_proxy=True)
+        yield service
+        for run in service.live():
+            run.stop()
+        assert service.wait_idle(20)
+        service.backend.close()
+
+
+def test_live_runs_are_bounded_per_address_whatever_owner_ids_a_script_makes_up(slow_service):
+    """Attack 4: many made-up owner ids from one address. Sweeps count every variant."""
+    request = EditRequest("x", [png_bytes()])
+    for number in range(3):
+        slow_service.start_edit(request, owner=f"made-up-{number}", address="203.0.113.7")
+    with pytest.raises(TooManyRuns) as refused:
+        slow_service.start_edit(request, owner="made-up-4", address="203.0.113.7")
+    assert refused.value.share is Share.ADDRESS
+    with pytest.raises(TooManyRuns):   # four variants from a fresh address: one more than its share
+        slow_service.start_sweep([(str(n), request) for n in range(4)], owner="made-up-5", limit=1,
+                                 address="198.51.100.1")
+    assert slow_service.start_edit(request, owner="someone-else", address="198.51.100.2")  # others still start
+
+
+def test_the_client_address_comes_from_x_forwarded_for_only_behind_a_trusted_proxy(tmp_path):
+    backend = Backend(ClientSettings(api_key=Secret("k")))
+    trusting = EditService(backend, HistoryStore(tmp_path / "a"), trusted_proxy=True)
+    direct = EditService(backend, HistoryStore(tmp_path / "b"))
+    # The proxy appends the address it saw; whatever the client wrote before it is its own word.
+    assert trusting.client_address("10.0.0.1", "1.2.3.4, 198.51.100.9") == "198.51.100.9"
+    assert direct.client_address("10.0.0.1", "1.2.3.4, 198.51.100.9") == "10.0.0.1"
+    assert trusting.client_address("10.0.0.1", None) == "10.0.0.1"
+    backend.close()
+
+
+def test_a_flood_of_edit_calls_is_refused_at_its_address_and_a_normal_visitor_still_finishes(tmp_path):
+    """Attack 4 through /edit: 40 concurrent calls from one address; another visitor's job completes."""
+    image = tmp_path / "in.png"
+    image.write_bytes(png_bytes((64, 48)))
+    settings = AppSettings(output_dir=tmp_path / "out", trusted_proxy=True, max_runs_per_address=4)
+    with Emulator(key=KEY, queue_seconds=0.0, processing_seconds=1.0) as emulator:
+        backend = Backend(ClientSettings(poll_interval=0.05), emulator=emulator)
+        demo = build_app(backend, settings=settings)
+        _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
+        try:
+            def call(headers):
+                try:
+                    _, status = Client(url, verbose=False, headers=headers).predict(
+                        prompt="x", images=[handle_file(str(image))], mask=None, api_name="/edit")
+                    return status["status"]
+                except AppError as exc:
+                    return str(exc)
+
+            with ThreadPoolExecutor(41) as workers:
+                flood = [workers.submit(call, {"x-forwarded-for": "203.0.113.66"}) for _ in range(40)]
+                normal = workers.submit(call, {"x-forwarded-for": "198.51.100.5"})
+                outcomes = [f.result() for f in flood]
+                assert normal.result() == "COMPLETED"
+            refused = [o for o in outcomes if "Your network address has 4 jobs running" in o]
+            assert len(refused) >= 30 and outcomes.count("COMPLETED") + len(refused) == 40
+        finally:
+            demo.close()
+            backend.close()
+
+
+# 5. Secrets ------------------------------------------------------------------------------------------------------
+
+def test_resuming_someone_elses_request_id_needs_your_own_key(slow_service):
+    """Attack 7: a request id seen in another visitor's status line, resumed into one's own history."""
+    run = slow_service.start_edit(EditRequest("paid by the deployer", [png_bytes()]), owner="victim")
+    while not run.record.request_id:
+        run.wait(0.01)
+    with pytest.raises(UnknownRequestId):
+        slow_service.resume(run.record.request_id, owner="attacker")
+    assert slow_service.history.records("attacker") == []
+
+
+def test_the_deep_link_route_is_closed_and_oversized_bodies_are_refused(tmp_path):
+    """Attack 5: Gradio's deep-link route wrote every component value of a session (a typed key too) to a file
+    anyone could fetch. And bodies Gradio reads into memory whole."""
+    with Emulator(key=KEY) as emulator:
+        backend = Backend(ClientSettings(), emulator=emulator)
+        demo = build_app(backend, settings=AppSettings(output_dir=tmp_path / "out"))
+        _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
+        try:
+            assert requests.get(f"{url}gradio_api/deep_link", params={"session_hash": "abc"}, timeout=10).status_code \
+                == 404
+            # A header announcing 200 MB, and no body: refused before a byte of it is read.
+            host, port = url.split("//")[1].rstrip("/").split(":")
+            connection = http.client.HTTPConnection(host, int(port), timeout=10)
+            connection.putrequest("POST", "/gradio_api/component_server")
+            connection.putheader("content-type", "multipart/form-data; boundary=x")
+            connection.putheader("content-length", str(200 * 1024 * 1024))
+            connection.endheaders()
+            assert connection.getresponse().status == 413
+            connection.close()
+            assert requests.get(url, timeout=10).status_code == 200   # the page itself is untouched
+        finally:
+            demo.close()
+            backend.close()
+
+
+# 2. Gradio's own folders -----------------------------------------------------------------------------------------
+
+def test_gradio_cache_is_expired_and_bounded_in_bytes(tmp_path):
+    """Attack 8: aborted uploads and cached copies that never expire."""
+    folder = tmp_path / "gradio"
+    (folder / "partial").mkdir(parents=True)
+    old = folder / "partial" / "aborted-upload"
+    old.write_bytes(b"x" * 1000)
+    os.utime(old, (time.time() - 3 * 3600, time.time() - 3 * 3600))
+    recent = []
+    for number in range(5):
+        path = folder / f"recent-{number}"
+        path.write_bytes(b"y" * 1000)
+        os.utime(path, (time.time() - 100 + number, time.time() - 100 + number))
+        recent.append(path)
+    janitor = CacheJanitor(folder, max_age=3600, max_bytes=3000)
+    janitor.sweep()
+    assert not old.exists() and not (folder / "partial").exists()
+    assert [p.exists() for p in recent] == [False, False, True, True, True]   # the oldest went first
