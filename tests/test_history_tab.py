@@ -5,20 +5,28 @@ Runs are made through EditService against the emulator over real HTTP; no server
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+from contextlib import contextmanager
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Iterator
 
 import gradio as gr
 import pytest
 from PIL import Image, ImageChops
 
 from components.app.history import HistoryStore
+from components.app.runs import Run, RunUpdate
 from components.app.service import EditService
 from components.app.status import RunStatus
 from components.media.compare import COMPARE_MAX_SIDE, LETTERBOX_RGB, compare_pair
 from components.media.images import EditRequest
-from components.ui.history_tab import COMPARE_MAX_HEIGHT, HistoryHandlers, build_history_tab
+from components.ui import serving
+from components.ui.history_tab import COMPARE_MAX_HEIGHT, NO_JOBS, HistoryHandlers, build_history_tab
 from components.ui.status import label
-from tests.conftest import edit_inputs, owner_id, png_bytes
+from tests.conftest import KEY, edit_inputs, owner_id, png_bytes
 
 OWNER = owner_id("history-tab")
 
@@ -71,8 +79,9 @@ def make_mixed_runs(service: EditService) -> dict[str, str]:
         owner=OWNER, limit=1, deadline=30)
     second.stop()
     made[first.run_id], made[second.run_id] = "completed", "stopped"
-    # Resumed by an id Segmind does not know: no inputs, no result.
-    resumed = service.resume("no-such-request-id", owner=OWNER, deadline=10)
+    # Resumed by an id Segmind does not know (with the visitor's own key, as any unknown id must be): no inputs,
+    # no result.
+    resumed = service.resume("no-such-request-id", owner=OWNER, deadline=10, visitor_key=KEY)
     made[resumed.run_id] = "resumed"
     assert service.wait_idle(20)
     # Left unfinished by a restart: the next start of the app reads it as INTERRUPTED.
@@ -116,14 +125,14 @@ def test_every_run_is_in_the_gallery_and_each_tile_selects_its_own_run(service, 
 def test_the_gallery_is_redrawn_only_when_a_run_is_added_or_changes_state(service, handlers):
     service.start_edit(EditRequest("one", [image_bytes((64, 48), (1, 2, 3))], None, {}), owner=OWNER, deadline=30)
     assert service.wait_idle(20)
-    _, gallery, ids, signature = handlers.refresh_all(OWNER, [])
-    assert len(gallery["value"]) == 1 and len(ids) == 1
-    _, gallery, ids, same = handlers.refresh_all(OWNER, signature)
-    assert "value" not in gallery and same == signature  # nothing new: the page keeps what it shows
+    running, gallery, ids, shown = handlers.refresh_all(OWNER, None)
+    assert running == NO_JOBS and len(gallery["value"]) == 1 and len(ids) == 1
+    assert handlers.refresh_all(OWNER, shown) == gr.skip()  # nothing new: every output keeps what it shows
     service.start_edit(EditRequest("two #fail", [image_bytes((64, 48), (4, 5, 6))], None, {}), owner=OWNER,
                        deadline=30)
     assert service.wait_idle(20)
-    _, gallery, ids, _ = handlers.refresh_all(OWNER, signature)
+    running, gallery, ids, _ = handlers.refresh_all(OWNER, shown)
+    assert running == gr.skip()  # the running list said "no jobs" and still does
     assert len(gallery["value"]) == 2 and len(ids) == 2
     assert label(RunStatus.FAILED) in gallery["value"][0][1]  # newest first, its status in the caption
 
@@ -147,7 +156,7 @@ def test_a_resumed_run_with_no_inputs_shows_its_details(service, handlers, emula
     job_run = outside.start_edit(EditRequest("made elsewhere", [image_bytes((64, 48), (7, 7, 7))], None, {}),
                                  owner=owner_id("elsewhere"), deadline=30)
     assert outside.wait_idle(20)
-    resumed = service.resume(job_run.record.request_id, owner=OWNER, deadline=30)
+    resumed = service.resume(job_run.record.request_id, owner=OWNER, deadline=30, visitor_key=emulator.key)
     assert service.wait_idle(20)
     items, ids = handlers.gallery_items(OWNER)
     index = ids.index(resumed.run_id)
@@ -213,3 +222,169 @@ def test_a_run_cut_off_during_its_submit_says_it_has_no_request_id_and_where_to_
     assert "no request id" in restarted[cut.run_id].error and "Segmind dashboard" in restarted[cut.run_id].error
     assert restarted[followed.run_id].status is RunStatus.INTERRUPTED
     assert "resume it with its request id" in restarted[followed.run_id].error
+
+
+# Refreshing: the timer's tick costs nothing when nothing changed ---------------------------------------
+
+# What touching a file looks like to Python's audit hooks: opening one (Pillow included), listing or walking a
+# folder, copying, writing a folder, removing.
+FILE_WORK = {"open", "os.scandir", "os.listdir", "os.mkdir", "os.rename", "os.replace", "os.remove", "os.unlink",
+             "os.rmdir", "shutil.copyfile", "shutil.rmtree"}
+_watched: dict[int, list[tuple[str, tuple]]] = {}
+
+
+def _audit(event: str, args: tuple) -> None:
+    seen = _watched.get(threading.get_ident())
+    if seen is not None and event in FILE_WORK:
+        seen.append((event, args))
+
+
+sys.addaudithook(_audit)  # once per process (hooks cannot be removed); it records only inside `file_work()`
+
+
+@contextmanager
+def file_work() -> Iterator[list[tuple[str, tuple]]]:
+    """Every file this thread opens, lists, copies, writes or removes inside the block."""
+    seen: list[tuple[str, tuple]] = []
+    _watched[threading.get_ident()] = seen
+    try:
+        yield seen
+    finally:
+        del _watched[threading.get_ident()]
+
+
+def served_files() -> int:
+    return sum(1 for p in serving.SERVE_DIR.rglob("*") if p.is_file()) if serving.SERVE_DIR.exists() else 0
+
+
+class Calls:
+    """Counts the calls of some of an object's methods, which still do their work."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, target: object, names: list[str]) -> None:
+        self.counts = dict.fromkeys(names, 0)
+        for name in names:
+            monkeypatch.setattr(target, name, self._counting(name, getattr(target, name)))
+
+    def _counting(self, name, method):
+        def counted(*args, **kwargs):
+            self.counts[name] += 1
+            return method(*args, **kwargs)
+        return counted
+
+
+def thousand_runs(store: HistoryStore, owner: str) -> None:
+    """1,000 finished runs: half with a (tiny) result, half failed without one."""
+    result = png_bytes((8, 8), (90, 20, 160))
+    for index in range(1000):
+        record = store.create(owner=owner, inputs=None, prompt=f"run {index}")
+        if index % 2:
+            record.status = RunStatus.FAILED
+            store.save(record)
+        else:
+            record.status = RunStatus.COMPLETED
+            store.add_result(record, "result.png", result)
+
+
+def test_an_unchanged_tick_skips_every_output_and_touches_no_file_however_many_runs(tmp_path, monkeypatch):
+    store = HistoryStore(tmp_path / "history")
+    thousand_runs(store, OWNER)
+    handlers = HistoryHandlers(SimpleNamespace(live=lambda owner: []), store)
+    with file_work() as drawing:
+        _, gallery, ids, shown = handlers.refresh_all(OWNER, None)  # the page's first tick draws all of them
+    assert len(gallery["value"]) == len(ids) == 1000
+    assert sum(event == "shutil.copyfile" for event, _ in drawing) == 1000  # what the watch sees when work is done
+    with file_work() as walking:
+        served_files()
+    assert any(event == "os.scandir" for event, _ in walking)  # and a walk of the serve folder would be seen
+
+    calls = Calls(monkeypatch, store, ["records", "get", "path", "thumbnail", "status_tile", "zip_runs"])
+    before = served_files()
+    for _ in range(3):
+        with file_work() as touched:
+            assert handlers.refresh_all(OWNER, shown) == gr.skip()
+        assert touched == []  # nothing opened, listed (the serve folder included), copied or written
+    assert served_files() == before
+    assert set(calls.counts.values()) == {0}  # no record was read: the owner's version number said it all
+
+
+def test_a_changed_status_shows_on_the_next_tick_and_only_then(tmp_path):
+    store = HistoryStore(tmp_path / "history")
+    record = store.create(owner=OWNER, inputs=None, prompt="waiting")
+    record.status = RunStatus.PROCESSING
+    store.save(record)
+    handlers = HistoryHandlers(SimpleNamespace(live=lambda owner: []), store)
+    _, gallery, _, shown = handlers.refresh_all(OWNER, None)
+    assert label(RunStatus.PROCESSING) in gallery["value"][0][1]
+
+    record.status = RunStatus.FAILED
+    store.save(record)
+    running, gallery, ids, shown = handlers.refresh_all(OWNER, shown)
+    assert running == gr.skip() and ids == [record.run_id]
+    (picture, caption_text), = gallery["value"]
+    assert label(RunStatus.FAILED) in caption_text
+    assert Path(picture).is_file() and serving.SERVE_DIR in Path(picture).parents
+    assert handlers.refresh_all(OWNER, shown) == gr.skip()
+
+
+def test_live_runs_show_their_state_and_time_while_the_gallery_waits_for_a_change(tmp_path):
+    store = HistoryStore(tmp_path / "history")
+    record = store.create(owner=OWNER, inputs=None, prompt="a live one")
+    record.request_id = "req-live"  # as the run's thread sets it, without saving, when Segmind answers the submit
+    live = Run(record)
+    runs = [live]
+    handlers = HistoryHandlers(SimpleNamespace(live=lambda owner: list(runs)), store)
+    live.publish(RunUpdate(RunStatus.QUEUED, 1.0, "req-live"))
+    running, gallery, _, shown = handlers.refresh_all(OWNER, None)
+    assert label(RunStatus.QUEUED) in running and "req-live" in running and len(gallery["value"]) == 1
+    assert handlers.refresh_all(OWNER, shown) == gr.skip()  # no new poll, nothing to say
+
+    live.publish(RunUpdate(RunStatus.PROCESSING, 4.0, "req-live"))  # a poll: new state, new time; no record saved
+    running, gallery, ids, shown = handlers.refresh_all(OWNER, shown)
+    assert label(RunStatus.PROCESSING) in running and "4.0 s" in running and gallery == ids == gr.skip()
+
+    runs.clear()  # it ended
+    running, _, _, shown = handlers.refresh_all(OWNER, shown)
+    assert running == NO_JOBS
+    assert handlers.refresh_all(OWNER, shown) == gr.skip()
+
+
+def test_a_finished_run_shows_its_thumbnail_from_a_copy_never_from_the_kept_file(service, handlers):
+    _, gallery, _, shown = handlers.refresh_all(OWNER, None)
+    assert gallery["value"] == []
+    run = service.start_edit(EditRequest("done", [image_bytes((64, 48), (200, 40, 40))], None, {}), owner=OWNER,
+                             deadline=30)
+    assert service.wait_idle(20) and run.record.status is RunStatus.COMPLETED
+    _, gallery, ids, _ = handlers.refresh_all(OWNER, shown)
+    (picture, _), = gallery["value"]
+    assert ids == [run.run_id]
+    thumbnail = service.history.thumbnail(run.record)
+    assert Path(picture).read_bytes() == thumbnail.read_bytes()
+    assert serving.SERVE_DIR in Path(picture).parents and service.history.root not in Path(picture).parents
+
+
+def test_a_page_without_an_owner_yet_is_left_as_it_is(handlers):
+    assert handlers.refresh_all(None, None) == gr.skip()
+    assert handlers.refresh_all("", None) == gr.skip()
+
+
+def test_a_zip_takes_its_room_in_the_serve_cache_before_it_is_written_and_too_large_is_refused(tmp_path,
+                                                                                                monkeypatch):
+    store = HistoryStore(tmp_path / "history")
+    for index in range(3):
+        record = store.create(owner=OWNER, inputs=None, prompt=f"run {index}")
+        record.status = RunStatus.COMPLETED
+        store.add_result(record, "result.png", os.urandom(400_000))  # incompressible: deflate's worst case
+    handlers = HistoryHandlers(SimpleNamespace(live=lambda owner: []), store)
+    small = serving.ServeCache(tmp_path / "serve", max_bytes=1024**2)
+    monkeypatch.setattr(serving, "_cache", small)
+    with pytest.raises(gr.Error) as refused:
+        handlers.zip_everything(OWNER)
+    assert "come to about 1.2 MB, more than the 1 MB this server hands out" in refused.value.message
+    assert "Download this run" in refused.value.message  # the way that still works
+    assert small.files == 0
+
+    roomy = serving.ServeCache(tmp_path / "serve-roomy", max_bytes=2 * 1024**2)
+    monkeypatch.setattr(serving, "_cache", roomy)
+    archive = Path(handlers.zip_everything(OWNER)["value"])
+    assert roomy.folder in archive.parents
+    assert archive.stat().st_size <= roomy.bytes == handlers.zip_size_bound(store.records(OWNER))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
@@ -18,16 +19,25 @@ from components.media.working_copy import make_working_copy
 from components.ui import copy
 from components.ui.errors import in_thread
 from components.ui.models import CUSTOM_SIZE
-from components.ui.form import Form, valid_owner, visitor_key_from
-from components.ui.serving import fresh_path, servable, servable_unchanging
+from components.ui.form import Form, client_address, valid_owner, visitor_key_from
+from components.ui.serving import TooLargeToServe, fresh_path, servable, servable_unchanging
 from components.ui.status import STATUS_STYLE, backend_label, label, money, pill, seconds
 
+# The tab is refreshed by a timer, not pushed to: see `wire_history_tab`.
 REFRESH_SECONDS = 2.0
+NO_JOBS = "No jobs running."
+# What a zip adds to each file: its local and central headers with the name, and room for zip64 fields.
+ZIP_ENTRY_OVERHEAD = 512
 # The compare box's tallest: the slider scales the pair (one canvas, see media/compare.py) to fit it whole.
 COMPARE_MAX_HEIGHT = 360
 
-# What the gallery shows of each run: its id, status and whether it has a result (a change redraws the gallery).
-Signature = list[str]
+
+@dataclass(frozen=True)
+class Shown:
+    """What a page's History tab shows, as much as a refresh needs to know to change nothing when nothing changed."""
+    owner: str
+    runs: int        # the owner's runs as of the gallery shown: `HistoryStore.version`
+    running: str     # the running list's text
 
 
 def caption(record: RunRecord) -> str:
@@ -35,6 +45,10 @@ def caption(record: RunRecord) -> str:
     state = "" if record.status is RunStatus.COMPLETED else f"{record.status.value} · "
     model = "" if record.label.startswith(f"model={record.model}") else f"{record.model} · "
     return f"{name} · {model}{state}{seconds(record.total_time)} · {money(record.cost)}"
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1024**2:.1f}".removesuffix(".0") + " MB"
 
 
 def record_details(record: RunRecord) -> str:
@@ -85,7 +99,7 @@ class HistoryTab:
     resume: gr.Button
     resume_status: gr.Markdown
     ids: gr.State          # run ids in gallery order: the gallery's index → run
-    signature: gr.State    # what the gallery last showed, to redraw it only on change
+    shown: gr.State        # a Shown: what this page shows, so a refresh sends only what changed
     selected: gr.Textbox
     timer: gr.Timer
 
@@ -111,10 +125,6 @@ class HistoryHandlers:
             thumb = self.history.status_tile(record, label(record.status), STATUS_STYLE[record.status][1])
         return servable_unchanging(thumb)
 
-    @staticmethod
-    def signature_of(records: list[RunRecord]) -> Signature:
-        return [f"{r.run_id}:{r.status.value}:{r.result or ''}" for r in records]
-
     def gallery_items(self, owner_id: str) -> tuple[list[tuple[str, str]], list[str]]:
         """Every run of this owner, newest first, with or without a result; and their ids in the same order."""
         records = self.history.records(owner_id)
@@ -123,7 +133,7 @@ class HistoryHandlers:
     def running_text(self, owner_id: str) -> str:
         runs = self.service.live(owner_id)
         if not runs:
-            return "No jobs running."
+            return NO_JOBS
         rows = ["**Still running** (they go on if you close the tab):", "",
                 "| Run | State | Time | Request id |", "|---|---|---|---|"]
         for run in runs:
@@ -133,16 +143,27 @@ class HistoryHandlers:
                         f"{seconds(update.elapsed if update else 0)} | `{run.record.request_id or '—'}` |")
         return "\n".join(rows)
 
-    def refresh_all(self, owner_id: object, signature: Signature) -> tuple[str, Any, Any, Signature]:
-        """The running list; the gallery and its ids only when a run was added or changed state."""
+    def refresh_all(self, owner_id: object, shown: Shown | None) -> tuple[Any, Any, Any, Shown] | dict[str, Any]:
+        """The running list, the gallery and its ids, each only when it changed; `gr.skip()` when nothing did.
+
+        The timer calls this every few seconds for every open page, so an unchanged refresh does no
+        per-run work and no file work: it reads the owner's version number and their live runs, which
+        are few (the running list changes while runs are live: their state and elapsed time).
+        """
         if not isinstance(owner_id, str) or not owner_id:
-            return "No jobs running.", gr.update(), gr.update(), signature
+            return gr.skip()  # no owner yet (the page is still loading): nothing to show
         owner_id = valid_owner(owner_id)
-        now = self.signature_of(self.history.records(owner_id))
-        if now == signature:
-            return self.running_text(owner_id), gr.update(), gr.update(), signature
+        runs = self.history.version(owner_id)  # before the records are read: a change in between shows next time
+        running = self.running_text(owner_id)
+        same_runs = shown is not None and shown.owner == owner_id and shown.runs == runs
+        if same_runs and shown.running == running:
+            return gr.skip()
+        now = Shown(owner_id, runs, running)
+        running_update = gr.skip() if shown is not None and shown.running == running else running
+        if same_runs:
+            return running_update, gr.skip(), gr.skip(), now
         items, ids = self.gallery_items(owner_id)
-        return self.running_text(owner_id), gr.update(value=items), ids, now
+        return running_update, gr.update(value=items), ids, now
 
     def select(self, owner_id: str, shown: list[str], event: gr.SelectData):
         index = event.index if isinstance(event.index, int) else -1
@@ -220,19 +241,41 @@ class HistoryHandlers:
         updates.append(record.deadline or gr.update())
         return [*updates, gr.Tabs(selected="edit")]
 
-    def zip_selected(self, owner_id: str, run_id: str):
+    def zip_selected(self, owner_id: str, run_id: str) -> dict[str, Any]:
         record = self.owned(owner_id, run_id)
         if record is None:
             raise gr.Error("Select one of your runs first.")
-        archive_path = self.history.zip_runs([record], fresh_path(f"run-{record.run_id}.zip"))
-        return gr.update(value=str(archive_path), visible=True)
+        return self.zip_to_serve([record], f"run-{record.run_id}.zip", "")
 
-    def zip_everything(self, owner_id: object):
+    def zip_everything(self, owner_id: object) -> dict[str, Any]:
         records = self.history.records(valid_owner(owner_id))
         if not records:
             raise gr.Error("No runs yet.")
-        archive_path = self.history.zip_runs(records, fresh_path("gpt-image-edit-runs.zip"))
-        return gr.update(value=str(archive_path), visible=True)
+        return self.zip_to_serve(records, "gpt-image-edit-runs.zip",
+                                 " Download them one at a time: select a run, then **Download this run**.")
+
+    def zip_to_serve(self, records: list[RunRecord], name: str, advice: str) -> dict[str, Any]:
+        """A zip of the runs in the serve cache, its room taken before it is written; refused if it could not fit."""
+        size = self.zip_size_bound(records)
+        try:
+            target = fresh_path(name, size)
+        except TooLargeToServe as exc:
+            raise gr.Error(f"These runs come to about {megabytes(exc.size)}, more than the "
+                           f"{megabytes(exc.limit)} this server hands out as one file.{advice}",
+                           title="Too large to download") from None
+        return gr.update(value=str(self.history.zip_runs(records, target)), visible=True)
+
+    def zip_size_bound(self, records: list[RunRecord]) -> int:
+        """The most a zip of these runs' folders can take: deflate grows what it cannot shrink by well under
+        0.1%, and each file adds its headers."""
+        total = ZIP_ENTRY_OVERHEAD
+        for record in records:
+            try:
+                with os.scandir(self.history.folder(record.run_id)) as entries:
+                    total += sum(e.stat().st_size + ZIP_ENTRY_OVERHEAD for e in entries if e.is_file())
+            except OSError:
+                continue  # pruned meanwhile: the zip will not have it either
+        return total + total // 1000
 
     async def resume(self, owner_id: str, request: gr.Request, request_id: str, key: str,
                      deadline: float) -> AsyncIterator[str]:
@@ -241,7 +284,8 @@ class HistoryHandlers:
         if not request_id:
             raise gr.Error("Paste a request id first.")
         run = await in_thread(self.service.resume, request_id, owner=owner_id,
-                              visitor_key=visitor_key_from(request, key), deadline=float(deadline or 0) or None)
+                              visitor_key=visitor_key_from(request, key), deadline=float(deadline or 0) or None,
+                              address=client_address(self.service, request))
         try:
             async for update in run.subscribe():
                 yield f"{pill(update.status)} {seconds(update.elapsed)} · request `{request_id}`"
@@ -256,7 +300,7 @@ def build_history_tab() -> HistoryTab:
     gr.Markdown("Every run from this browser, kept on the server (results, inputs and a JSON record each) so "
                 "nothing you paid for is lost when the tab closes. Click a run to see it; **Restore** puts its "
                 "prompt, images and settings back into the form.")
-    running = gr.Markdown(elem_id="running-jobs")
+    running = gr.Markdown(NO_JOBS, elem_id="running-jobs")
     gallery = gr.Gallery(label="Runs (newest first)", columns=4, height=340, allow_preview=False, preview=False,
                          fit_columns=False, object_fit="contain", elem_id="history-gallery")
     with gr.Row():
@@ -283,15 +327,19 @@ def build_history_tab() -> HistoryTab:
     # A plain (hidden) field rather than State, so programs can name a run; ownership is checked regardless.
     selected = gr.Textbox(visible=False, elem_id="history-selected")
     return HistoryTab(running, gallery, refresh, zip_all, details, restore, zip_one, archive, compare_with, compare,
-                      resume_id, resume, resume_status, gr.State([]), gr.State([]), selected,
+                      resume_id, resume, resume_status, gr.State([]), gr.State(None), selected,
                       gr.Timer(REFRESH_SECONDS))
 
 
 def wire_history_tab(tab: HistoryTab, handlers: HistoryHandlers, form: Form, owner: gr.BrowserState,
                      tabs: gr.Tabs, concurrency: dict[str, Any], input_view: gr.Image) -> None:
     quiet = {"queue": False, "api_visibility": "private"}
+    # A timer, not a push: Gradio 6 runs every queued event, whatever its concurrency group, in one of its
+    # `max_threads` (40) worker slots, so a generator per open page awaiting its owner's changes would let 40
+    # idle pages stall every other event, Run included, and a closed page's generator would hold its slot
+    # until the owner's next change. An unqueued tick takes no slot and, when nothing changed, costs O(1).
     for trigger in (tab.refresh.click, tab.timer.tick):
-        trigger(handlers.refresh_all, [owner, tab.signature], [tab.running, tab.gallery, tab.ids, tab.signature],
+        trigger(handlers.refresh_all, [owner, tab.shown], [tab.running, tab.gallery, tab.ids, tab.shown],
                 show_progress="hidden", **quiet)
     tab.gallery.select(handlers.select, [owner, tab.ids], [tab.details, tab.selected, tab.compare_with, tab.compare],
                        **quiet)
