@@ -25,7 +25,6 @@ from components.media.decoding import InputError, open_bounded
 from components.media.mask import edit_fraction, mask_preview
 from components.media.working_copy import BRUSH_SIZE, make_working_copy
 from components.ui import copy
-from components.ui.editor import BoundedImageEditor
 from components.ui.errors import as_gr_error, in_thread
 from components.ui.form import (
     EMPTY_COUNT, Form, UiImages, chosen_model, client_address, ensure_owner, file_paths, form_problems, form_request,
@@ -285,7 +284,7 @@ def build_edit_tab(backend: Backend, offered: tuple[str, ...] | None = None) -> 
             photo = gr.File(label=copy.PHOTO_LABEL, file_types=["image"], file_count="single", elem_id="photo",
                             height=96)
             gr.Markdown(f"**{copy.EDITOR_LABEL}**", elem_id="editor-heading")
-            editor = BoundedImageEditor(
+            editor = gr.ImageEditor(
                 label=copy.EDITOR_LABEL, show_label=False, type="pil", image_mode="RGBA", sources=(), transforms=(),
                 brush=gr.Brush(colors=["#ff00aa"], color_mode="fixed", default_size=BRUSH_SIZE),
                 eraser=gr.Eraser(default_size=BRUSH_SIZE), layers=False, interactive=True, elem_id="editor",
