@@ -44,6 +44,24 @@ from components.api.urls import origin
 log = logging.getLogger("components.api.transport")
 
 
+class ClosingAdapter(HTTPAdapter):
+    """An adapter whose close() closes its connections now.
+
+    urllib3 2.x's pool manager forgets its pools on clear() without closing them, leaving their
+    sockets to a finaliser that runs when the pool is collected. A timed-out call's error and
+    response refer back to their pool, so that can wait for the cycle collector: a closed client
+    kept sockets open (CLOSE_WAIT) for as long as no collection happened.
+    """
+
+    def close(self) -> None:
+        pools = self.poolmanager.pools
+        for key in pools.keys():
+            pool = pools.get(key)
+            if pool is not None:
+                pool.close()
+        super().close()
+
+
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: ("<redacted>" if k.lower() in constants.SENSITIVE_HEADERS else v) for k, v in headers.items()}
 
@@ -151,7 +169,7 @@ class Transport:
         self.session = requests.Session()
         # One pool sized for many concurrent jobs: the default (10) would drop
         # and reopen connections once a busy Space runs more jobs than that.
-        adapter = HTTPAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
+        adapter = ClosingAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = constants.USER_AGENT
