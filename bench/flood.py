@@ -20,6 +20,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from bench.common import table
+from bench.photo import write_phone_photo
 from components.api.config import ClientSettings
 from components.app.backend import Backend
 from components.app.settings import AppSettings
@@ -42,10 +43,8 @@ def _call(url: str, image: str, address: str) -> tuple[str, float]:
 
 
 def run() -> str:
-    from tests.conftest import png_bytes
     folder = Path(tempfile.mkdtemp(prefix="bench-flood-"))
-    image = folder / "in.png"
-    image.write_bytes(png_bytes((512, 384)))
+    image = write_phone_photo(folder / "in.jpg", size=(512, 384))
     settings = AppSettings(output_dir=folder / "out", trusted_proxy=True)
     with Emulator(key="k", queue_seconds=0.0, processing_seconds=JOB_SECONDS) as emulator:
         backend = Backend(ClientSettings(poll_interval=0.1), emulator=emulator)

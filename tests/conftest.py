@@ -87,6 +87,22 @@ def owner_id(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:24]
 
 
+def open_sockets(port: int | None = None) -> int:
+    """This process's open sockets; with a port, only TCP connections to it (not the listener's own)."""
+    inodes = None
+    if port is not None:
+        inodes = {line.split()[9] for line in open("/proc/net/tcp").read().splitlines()[1:]
+                  if line.split()[2].endswith(f":{port:04X}")}
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except FileNotFoundError:  # the listing's own handle, already closed
+            continue
+        count += target.startswith("socket:") and (inodes is None or target[8:-1] in inodes)
+    return count
+
+
 def png_bytes(size=(64, 48), color=(20, 120, 220), mode="RGB", fmt="PNG") -> bytes:
     buffer = io.BytesIO()
     Image.new(mode, size, color if mode != "RGBA" else color + (255,)).save(buffer, format=fmt)

@@ -16,7 +16,7 @@ from components.api.config import UploadMode
 from components.emulator import FaultKind, Route
 from components.api.schema import JobState
 from components.api.transport import parse_retry_after
-from tests.conftest import edit_inputs, KEY, make_client, mask_bytes, png_bytes
+from tests.conftest import edit_inputs, KEY, make_client, mask_bytes, open_sockets, png_bytes
 
 
 def run(client, request=None, **follow):
@@ -408,23 +408,6 @@ def test_insufficient_credits_from_the_emulator():
 def test_closing_a_client_closes_its_sockets_at_once_even_after_timeouts(emulator):
     """urllib3 leaves a forgotten pool's sockets to the garbage collector; a closed client must not wait for it."""
     import gc
-    import os
-
-    def sockets_to_the_emulator() -> int:
-        port = emulator.url.rsplit(":", 1)[1].strip("/")
-        inodes = set()
-        for line in open("/proc/net/tcp").read().splitlines()[1:]:
-            fields = line.split()
-            if fields[2].endswith(f":{int(port):04X}"):
-                inodes.add(fields[9])
-        count = 0
-        for fd in os.listdir("/proc/self/fd"):
-            try:
-                target = os.readlink(f"/proc/self/fd/{fd}")
-            except OSError:
-                continue
-            count += any(target == f"socket:[{inode}]" for inode in inodes)
-        return count
 
     gc.disable()  # the finaliser must not be what closes them
     try:
@@ -433,6 +416,6 @@ def test_closing_a_client_closes_its_sockets_at_once_even_after_timeouts(emulato
         job = client.submit(client.prepare_payload(edit_inputs("x", [png_bytes()])))
         assert list(job.events())[-1].state is JobState.COMPLETED
         client.close()
-        assert sockets_to_the_emulator() == 0
+        assert open_sockets(int(emulator.url.rsplit(":", 1)[1].strip("/"))) == 0
     finally:
         gc.enable()

@@ -5,6 +5,7 @@ Runs are made through EditService against the emulator over real HTTP; no server
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -24,7 +25,8 @@ from components.app.status import RunStatus
 from components.media.compare import COMPARE_MAX_SIDE, LETTERBOX_RGB, compare_pair
 from components.media.images import EditRequest
 from components.ui import serving
-from components.ui.history_tab import COMPARE_MAX_HEIGHT, NO_JOBS, HistoryHandlers, build_history_tab
+from components.ui.copy import NO_JOBS
+from components.ui.history_tab import COMPARE_MAX_HEIGHT, HistoryHandlers, build_history_tab
 from components.ui.status import label
 from tests.conftest import KEY, edit_inputs, owner_id, png_bytes
 
@@ -239,12 +241,15 @@ def _audit(event: str, args: tuple) -> None:
         seen.append((event, args))
 
 
-sys.addaudithook(_audit)  # once per process (hooks cannot be removed); it records only inside `file_work()`
+@functools.cache
+def _install_audit_hook() -> None:
+    sys.addaudithook(_audit)  # once, when first needed (hooks can't be removed); it records only in `file_work()`
 
 
 @contextmanager
 def file_work() -> Iterator[list[tuple[str, tuple]]]:
     """Every file this thread opens, lists, copies, writes or removes inside the block."""
+    _install_audit_hook()
     seen: list[tuple[str, tuple]] = []
     _watched[threading.get_ident()] = seen
     try:

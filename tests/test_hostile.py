@@ -6,7 +6,6 @@ Each test names the attack from issue #13 it replays; SECURITY.md points here.
 from __future__ import annotations
 
 import http.client
-import io
 import os
 import subprocess
 import sys
@@ -20,7 +19,6 @@ import pytest
 import requests
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-from PIL import Image
 
 from components.api.config import ClientSettings, Secret
 from components.app.backend import Backend
@@ -29,20 +27,13 @@ from components.app.refusals import Share, TooManyRuns, UnknownRequestId
 from components.app.service import EditService
 from components.app.settings import AppSettings
 from components.emulator import Emulator
-from components.media.decoding import MAX_DECODE_PIXELS, DecodePool, InputError, open_bounded
+from components.media.decoding import DecodePool, InputError, open_bounded
 from components.media.images import EditRequest, UrlText, prepare_inputs
 from components.ui import build_app, launch_options
 from components.ui.janitor import CacheJanitor
 from tests.conftest import KEY, png_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def solid_png(width: int, height: int, mode: str = "RGBA") -> bytes:
-    """A large image that compresses to almost nothing: the shape of a decompression bomb."""
-    buffer = io.BytesIO()
-    Image.new(mode, (width, height), (1, 2, 3, 255) if mode == "RGBA" else 0).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 # 1. Memory -------------------------------------------------------------------------------------------------------
@@ -104,14 +95,14 @@ def test_bombs_and_the_largest_images_at_once_stay_within_the_decode_budget():
 def test_a_bomb_is_refused_from_its_header_without_being_decoded():
     pool = DecodePool()
     with pytest.raises(InputError, match="at most 50 megapixels"):
-        with open_bounded(solid_png(8_000, 8_000, "L"), "the photo", pool=pool):
+        with open_bounded(png_bytes((8_000, 8_000), color=0, mode="L"), "the photo", pool=pool):
             pass
     assert pool.peak == 0   # nothing was ever reserved, so nothing was decoded
 
 
 def test_decodes_wait_for_their_share_of_the_pool_and_a_full_pool_refuses_in_the_end():
     pool = DecodePool(budget_pixels=1_000, wait_seconds=0.2)
-    image = solid_png(30, 30, "L")   # 900 pixels: one fits, two don't
+    image = png_bytes((30, 30), color=0, mode="L")   # 900 pixels: one fits, two don't
     inside, release = threading.Event(), threading.Event()
 
     def hold():
@@ -123,7 +114,7 @@ def test_decodes_wait_for_their_share_of_the_pool_and_a_full_pool_refuses_in_the
     holder.start()
     assert inside.wait(10)
     with pytest.raises(InputError, match="busy opening other large images"):
-        with open_bounded(image, "second", pool=pool, max_pixels=MAX_DECODE_PIXELS) as opened:
+        with open_bounded(image, "second", pool=pool) as opened:
             opened.load()
     release.set()
     holder.join()
@@ -132,7 +123,7 @@ def test_decodes_wait_for_their_share_of_the_pool_and_a_full_pool_refuses_in_the
 
 def test_the_decode_pool_serves_everyone_in_turn():
     pool = DecodePool(budget_pixels=1_000)
-    image = solid_png(30, 30, "L")
+    image = png_bytes((30, 30), color=0, mode="L")
     with ThreadPoolExecutor(4) as workers:
         def one(_):
             try:
@@ -147,7 +138,7 @@ def test_the_decode_pool_serves_everyone_in_turn():
 
 def test_a_data_uri_is_held_to_the_pixel_limit_too():
     import base64
-    link = UrlText("data:image/png;base64," + base64.b64encode(solid_png(8_000, 8_000, "L")).decode())
+    link = UrlText("data:image/png;base64," + base64.b64encode(png_bytes((8_000, 8_000), color=0, mode="L")).decode())
     inputs, issues = prepare_inputs([link])
     assert inputs is None and "at most 50 megapixels" in issues[0].message
 

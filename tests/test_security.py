@@ -30,7 +30,7 @@ from components.app.history import HistoryStore
 from components.app.service import EditService
 from components.app.quota import DeployerQuota
 from components.ui import build_app, launch_options
-from tests.conftest import owner_id, FAST_RETRY, mask_bytes, png_bytes
+from tests.conftest import owner_id, FAST_RETRY, mask_bytes, open_sockets, png_bytes
 
 SENTINEL = "sk-SENTINEL-5e1d0c7b9a"
 VISITOR_SENTINEL = "sk-VISITOR-SENTINEL-8c2f"
@@ -137,7 +137,7 @@ def test_a_visitors_key_is_used_for_them_and_never_shown_stored_or_logged(tmp_pa
 def test_two_hundred_jobs_with_faults_leave_no_threads_sockets_or_temporary_files(tmp_path):
     rng = random.Random(11)
     threads_before = threading.active_count()
-    sockets_before = _open_sockets()
+    sockets_before = open_sockets()
     temporary_before = set(os.listdir(tempfile.gettempdir()))
     faults = [None, (Route.STATUS, dict(status=429, headers={"Retry-After": "0"})),
               (Route.STATUS, dict(status=500)), (Route.STATUS, dict(status=502)), (Route.STATUS, dict(status=504)),
@@ -166,18 +166,8 @@ def test_two_hundred_jobs_with_faults_leave_no_threads_sockets_or_temporary_file
         backend.close()
     assert sum(outcomes.values()) == 200 and outcomes.get("COMPLETED", 0) >= 150
     assert wait_until(lambda: threading.active_count() <= threads_before), [t.name for t in threading.enumerate()]
-    assert wait_until(lambda: _open_sockets() <= sockets_before), (_open_sockets(), sockets_before)
+    assert wait_until(lambda: open_sockets() <= sockets_before), (open_sockets(), sockets_before)
     assert set(os.listdir(tempfile.gettempdir())) - temporary_before == set(), outcomes
-
-
-def _open_sockets() -> int:
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
-        except FileNotFoundError:  # the listing's own handle, already closed
-            pass
-    return count
 
 
 # Bad input ---------------------------------------------------------------------------

@@ -64,7 +64,7 @@ def now_iso() -> str:
 def json_for_capture(value: Any, scrubber: Scrubber) -> Any:
     """A JSON value with every string (keys included) scrubbed and long data shortened."""
     if isinstance(value, str):
-        return shorten(scrubber.text(value))
+        return scrubber.text(shorten(value))
     if isinstance(value, list):
         return [json_for_capture(item, scrubber) for item in value]
     if isinstance(value, dict):
@@ -106,7 +106,7 @@ def body_for_capture(content: bytes | None, content_type: str, scrubber: Scrubbe
         except ValueError:
             pass
     if kind.startswith("text/") or "html" in kind or "json" in kind:
-        return {"kind": "text", "text": shorten(scrubber.text(content.decode("utf-8", "replace")))}
+        return {"kind": "text", "text": scrubber.text(shorten(content.decode("utf-8", "replace")))}
     return {"kind": "bytes", "length": len(content), "sha256": hashlib.sha256(content).hexdigest(),
             "prefix_base64": base64.b64encode(content[:BINARY_PREFIX_BYTES]).decode("ascii"),
             "note": f"binary body: only its length, hash and first {BINARY_PREFIX_BYTES} bytes are kept"}

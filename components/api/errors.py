@@ -30,13 +30,12 @@ import re
 from typing import TYPE_CHECKING, ClassVar, Iterable, Sequence
 
 from components.api.constants import RESULT_RETENTION, TRANSIENT_STATUSES
-from components.api.schema import MODELS, ValidationIssue
+from components.api.schema import ALL_PARAM_NAMES, ValidationIssue
 
 if TYPE_CHECKING:
     from components.api.models import Metrics
 
 RESULT_RETENTION_NOTE = f"{RESULT_RETENTION}."
-ALL_PARAM_NAMES = tuple(dict.fromkeys(p.name for m in MODELS.values() for p in m.params))
 
 
 class SegmindError(Exception):

@@ -221,10 +221,6 @@ class Model:
         listed = {choice: parse_size(choice) for choice in (size.choices if size else ())}
         return {choice: pixels for choice, pixels in listed.items() if pixels}
 
-    def output_size(self, size: Any) -> tuple[int, int] | None:
-        """The pixel size an allowed `size` value asks for; None for auto."""
-        return parse_size(size) if size != AUTO_SIZE else None
-
     def estimated_cost(self, params: Mapping[str, Any]) -> float:
         return self.pricing.estimate(params.get("quality"), params.get("size"))
 
@@ -466,8 +462,14 @@ def model(slug: str | None = None) -> Model:
         raise UnknownModelError(slug) from None
 
 
+def model_or_default(slug: object) -> Model:
+    """The registry's entry for `slug`; the default model for anything it does not know (a stale form, say)."""
+    return MODELS[slug] if isinstance(slug, str) and slug in MODELS else model()
+
+
 # Facts every model shares: the widgets are built from their union, in the first model's order.
 ALL_OPTION_NAMES: tuple[str, ...] = tuple(dict.fromkeys(p.name for m in MODELS.values() for p in m.options))
+ALL_PARAM_NAMES: tuple[str, ...] = tuple(dict.fromkeys(p.name for m in MODELS.values() for p in m.params))
 MAX_IMAGES = max(m.max_images for m in MODELS.values())
 
 

@@ -38,7 +38,7 @@ from requests.adapters import HTTPAdapter
 from components.api import constants, errors
 from components.api.capture import CaptureFile, body_for_capture, exchange_record
 from components.api.config import Secret
-from components.api.scrub import Scrubber
+from components.api.scrub import REDACTED, Scrubber
 from components.api.urls import origin
 
 log = logging.getLogger("components.api.transport")
@@ -63,7 +63,7 @@ class ClosingAdapter(HTTPAdapter):
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: ("<redacted>" if k.lower() in constants.SENSITIVE_HEADERS else v) for k, v in headers.items()}
+    return {k: (REDACTED if k.lower() in constants.SENSITIVE_HEADERS else v) for k, v in headers.items()}
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -220,8 +220,8 @@ class Transport:
         on what was asked. With `retry_rate_limits=False` a 429 comes straight back.
         """
         headers = self._headers_for(url)
-        # For log lines: a status or result URL is the server's text, and could carry the key.
-        shown_url = self.scrub(url)
+        # For log lines only: a status or result URL is the server's text, and could carry the key.
+        shown_url = self.scrub(url) if log.isEnabledFor(logging.DEBUG) else url
         retries = 0
         while True:
             started = time.monotonic()

@@ -77,9 +77,13 @@ class Backend:
     def is_default_api(self) -> bool:
         return self.settings.api_base == DEFAULT_API_BASE
 
+    def own_key(self, visitor_key: str | None) -> str:
+        """The visitor's own key, if they gave one and may use it; otherwise ""."""
+        return (visitor_key or "").strip() if self.allow_visitor_keys else ""
+
     def deployer_pays(self, visitor_key: str | None) -> bool:
         """Whether a run with this (possibly absent) visitor key is billed to the deployer's key."""
-        return self._emulator is None and not (self.allow_visitor_keys and (visitor_key or "").strip())
+        return self._emulator is None and not self.own_key(visitor_key)
 
     def admit(self, session: str, visitor_key: str | None, jobs: int = 1) -> None:
         """Raise a Refusal when the deployer's limits stop these jobs."""
@@ -98,7 +102,7 @@ class Backend:
     @contextmanager
     def client(self, visitor_key: str | None = None) -> Iterator[tuple[SegmindClient, BackendKind]]:
         """The client for one run; a visitor's key gets a client of its own, closed afterwards."""
-        visitor_key = (visitor_key or "").strip() if self.allow_visitor_keys else ""
+        visitor_key = self.own_key(visitor_key)
         if visitor_key:
             own = SegmindClient(self.settings, api_key=Secret(visitor_key), durations=self.durations,
                                 uploads=self.uploads)

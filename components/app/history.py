@@ -68,6 +68,17 @@ def prompt_slug(prompt: str, length: int = 40) -> str:
     return re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:length].strip("-") or "edit"
 
 
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file so that a crash or a reader never sees half of it."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        temporary.write_bytes(data)
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
 def amount(size: int) -> str:
     """A byte count as a person reads it, in the MB the OUTPUT_*_MB settings use."""
     return f"{size / 1024**2:.1f} MB" if size >= 1024**2 else f"{max(1, round(size / 1024))} KB"
@@ -280,13 +291,7 @@ class HistoryStore:
         key = blob_name(image)
         blob = self.blobs_dir / key
         if key not in self._blob_bytes:
-            temporary = self.blobs_dir / f".{key}.{secrets.token_hex(4)}.tmp"
-            try:
-                temporary.write_bytes(image.data)
-                temporary.replace(blob)
-            except BaseException:
-                temporary.unlink(missing_ok=True)
-                raise
+            write_atomic(blob, image.data)
             self._blob_bytes[key] = len(image.data)
             self._blob_runs[key] = set()
             self._total += len(image.data)
@@ -338,14 +343,7 @@ class HistoryStore:
                 raise FileNotFoundError(f"run {run_id} is no longer kept")
             need = len(data) - usage.files.get(name, 0)
             self._make_room(usage.owner, need, need, keep={run_id}, what=what, refuse=refuse)
-            target = self.folder(run_id) / name
-            temporary = target.with_name(name + ".tmp")
-            try:
-                temporary.write_bytes(data)
-                temporary.replace(target)  # atomic: a crash or a reader never sees half a file
-            except BaseException:
-                temporary.unlink(missing_ok=True)
-                raise
+            write_atomic(self.folder(run_id) / name, data)
             self._count_file(usage, name, len(data))
 
     # Reading -------------------------------------------------------------------
@@ -468,16 +466,6 @@ class HistoryStore:
             self._all()
             return self._total if owner is None else self._owner_bytes.get(owner, 0)
 
-    def prune(self, keep: Iterable[str] = ()) -> list[str]:
-        """Prune runs, in the usual order, until every owner's share and the whole store fit their bounds."""
-        keep = frozenset(keep)
-        removed: list[str] = []
-        with self._lock:
-            self._all()
-            for owner in [o for o, held in self._owner_bytes.items() if held > self.owner_max_bytes]:
-                removed += self._make_room(owner, 0, 0, keep=keep)
-            return removed + self._make_room(None, 0, 0, keep=keep)
-
     @staticmethod
     def _rank(record: RunRecord | None) -> int | None:
         """Where a run stands in the pruning order (0 goes first); None while it must be kept.
@@ -508,8 +496,8 @@ class HistoryStore:
         found.sort(key=lambda item: item[:2])  # stable: runs made in the same millisecond keep their order
         return [(rank, run_id) for rank, _, run_id in found]
 
-    def _make_room(self, owner: str | None, need_owner: int, need_total: int, *, keep: Iterable[str],
-                   pinned: frozenset[str] = frozenset(), what: str = "", refuse: bool = True) -> list[str]:
+    def _make_room(self, owner: str, need_owner: int, need_total: int, *, keep: Iterable[str],
+                   pinned: frozenset[str] = frozenset(), what: str = "", refuse: bool = True) -> None:
         """Prune so that a write adding `need_owner` bytes to `owner`'s share and `need_total` to the store fits.
 
         An owner over their share loses only their own runs. Over the store's bound, everyone's runs of no
@@ -518,20 +506,19 @@ class HistoryStore:
         nothing; one that adds nothing (need <= 0), or may not be refused, prunes what it can and goes on.
         """
         with self._lock:
-            owner_fits = owner is None or self._owner_bytes.get(owner, 0) + need_owner <= self.owner_max_bytes
+            owner_fits = self._owner_bytes.get(owner, 0) + need_owner <= self.owner_max_bytes
             if owner_fits and self._total + need_total <= self.max_bytes:
-                return []
+                return
             plan = _Plan(self, owner, pinned)
             prunable = self._prunable(keep)
-            if owner is not None:
-                for _, run_id in prunable:
-                    if plan.held(owner) + need_owner <= self.owner_max_bytes:
-                        break
-                    if self._usage[run_id].owner == owner:
-                        plan.take(run_id)
-                if plan.held(owner) + need_owner > self.owner_max_bytes and need_owner > 0 and refuse:
-                    raise self._refusal(what, need_owner, plan.held(owner), self.owner_max_bytes,
-                                        "one visitor's runs may keep", "OUTPUT_OWNER_MAX_MB")
+            for _, run_id in prunable:
+                if plan.held(owner) + need_owner <= self.owner_max_bytes:
+                    break
+                if self._usage[run_id].owner == owner:
+                    plan.take(run_id)
+            if plan.held(owner) + need_owner > self.owner_max_bytes and need_owner > 0 and refuse:
+                raise self._refusal(what, need_owner, plan.held(owner), self.owner_max_bytes,
+                                    "one visitor's runs may keep", "OUTPUT_OWNER_MAX_MB")
             taken = set(plan.taken)
             left = [(rank, run_id) for rank, run_id in prunable if run_id not in taken]
             for rank, run_id in left:
@@ -555,7 +542,6 @@ class HistoryStore:
         if plan.taken:
             log.info("pruned %d runs to stay under %s (%s per visitor)", len(plan.taken), amount(self.max_bytes),
                      amount(self.owner_max_bytes))
-        return plan.taken
 
     @staticmethod
     def _refusal(what: str, need: int, held: int, limit: int, whose: str, setting: str) -> StorageFull:

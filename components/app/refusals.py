@@ -45,10 +45,6 @@ class TooManyRuns(Refusal):
         self.share = share
         super().__init__(f"{limit} runs are live {share.value}")
 
-    @property
-    def per_owner(self) -> bool:
-        return self.share is Share.OWNER
-
 
 class UnknownRequestId(Refusal):
     """Resume names a job this app did not start for this browser, and no visitor key of its own was given."""

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from components.api.schema import MODELS
+from components.app.history import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -31,23 +32,20 @@ class RetiredModels:
         with self._lock:
             return slug in self._slugs
 
-    def learn(self, slug: str) -> bool:
-        """Remember a 410 for this model; True the first time (what a banner is shown for)."""
+    def learn(self, slug: str) -> None:
+        """Remember a 410 for this model."""
         if slug not in MODELS:
-            return False
+            return
         with self._lock:
             if slug in self._slugs:
-                return False
+                return
             self._slugs.add(slug)
             slugs = sorted(self._slugs)
         if self.path is not None:
             try:
-                temporary = self.path.with_suffix(".tmp")
-                temporary.write_text(json.dumps(slugs))
-                temporary.replace(self.path)
+                write_atomic(self.path, json.dumps(slugs).encode())
             except OSError:
                 log.warning("could not save the retired models to %s", self.path)
-        return True
 
     def replacement(self, slug: str) -> str | None:
         """The nearest successor not known to be retired (None when the chain runs out)."""

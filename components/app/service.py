@@ -26,6 +26,7 @@ from components.api.models import EditInputs, LocalImage
 from components.api.polling import bucket
 from components.api.schema import ValidationIssue
 from components.app.backend import Backend
+from components.app.settings import AppSettings
 from components.app.history import HistoryStore, RunRecord, StorageFull
 from components.app.refusals import NoStorageRoom, Share, TooManyRuns, UnknownRequestId
 from components.app.retired import RetiredModels
@@ -37,7 +38,7 @@ from components.media.images import EditRequest, prepare
 # browser, and per client address (a script can make owner ids, and /edit calls have none, but not addresses).
 MAX_LIVE_RUNS = 128
 MAX_RUNS_PER_OWNER = 16
-MAX_RUNS_PER_ADDRESS = 16
+MAX_RUNS_PER_ADDRESS = AppSettings.max_runs_per_address
 # How long Cancel waits to learn the request id of a submit already on its way.
 CANCEL_SETTLE_SECONDS = 5.0
 MAX_TICKETS = 10_000
@@ -195,8 +196,7 @@ class EditService:
         """
         request_id = request_id.strip()
         record = next((r for r in self.history.records(owner) if r.request_id == request_id), None)
-        own_key = bool((visitor_key or "").strip()) and self.backend.allow_visitor_keys
-        if record is None and not own_key:
+        if record is None and not self.backend.own_key(visitor_key):
             raise UnknownRequestId(request_id)
         self.admit(owner, visitor_key, address=address)
         if record is None:

@@ -148,7 +148,7 @@ class AppSettings:
     output_dir: Path = Path("outputs")
     output_max_mb: float = 2048.0
     output_owner_max_mb: float = 256.0
-    trusted_proxy: bool | None = None   # None: trusted on Hugging Face Spaces only (see behind_proxy)
+    trusted_proxy: bool = False         # from_env: on by default on a Hugging Face Space (SPACE_ID is set)
     max_runs_per_address: int = 16
     emulator_latency: float = 5.0
     emulator_queue_seconds: float = 1.0
@@ -175,6 +175,8 @@ class AppSettings:
                 chosen[var.setting] = var.parse(raw)
             except ValueError as exc:
                 raise ValueError(f"{var.name} {exc}: {raw if var.setting != 'api_key' else '<hidden>'!r}") from None
+        # A Space's only way in is Hugging Face's proxy, which writes X-Forwarded-For.
+        chosen.setdefault("trusted_proxy", bool(env.get("SPACE_ID")))
         return cls(**chosen)
 
     @property
@@ -197,11 +199,6 @@ class AppSettings:
     def output_owner_max_bytes(self) -> int:
         return int(min(self.output_owner_max_mb, self.output_max_mb) * 1024**2)
 
-    def behind_proxy(self, env: Mapping[str, str] | None = None) -> bool:
-        """Whether X-Forwarded-For names the client: the deployer's word, or a Hugging Face Space (SPACE_ID)."""
-        if self.trusted_proxy is not None:
-            return self.trusted_proxy
-        return bool((os.environ if env is None else env).get("SPACE_ID"))
 
 
 assert [v.setting for v in ENV_VARS] == [f.name for f in fields(AppSettings)], "ENV_VARS and AppSettings disagree"

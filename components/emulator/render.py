@@ -30,7 +30,7 @@ class Rendered:
 def output_size(size: str, first: Image.Image | None, model: schema.Model) -> tuple[int, int]:
     """The size asked for; `auto` picks the listed size whose shape is nearest the first image's
     (the smallest of equals), as the models do."""
-    asked = model.output_size(size)
+    asked = schema.parse_size(size)
     if asked:
         return asked
     ratio = first.width / first.height if first is not None else 1.0

@@ -99,7 +99,7 @@ def status_tile(source: str | Path | None, text: str, colour: str, size: tuple[i
             tile.thumbnail(size)
             # Dimmed, so the input is never taken for a result.
             tile = Image.blend(tile, Image.new("RGB", tile.size, TILE_BACKGROUND), 0.55)
-        except (OSError, ValueError, Image.DecompressionBombError):
+        except (OSError, ValueError):
             tile = None
     if tile is None:
         tile = Image.new("RGB", size, TILE_BACKGROUND)

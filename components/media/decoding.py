@@ -5,9 +5,9 @@ RGBA, more while it is converted or resized. Pillow only warns below ~89 MP,
 and the form's validators, previews and runs could each decode one at the same
 time. So:
 
-- A file's header is read (no pixels) and its size in bytes and pixels judged
-  before anything is decoded: past MAX_DECODE_PIXELS it is refused with a
-  reason a person can act on.
+- A file's size in bytes, then its header's pixel count, is judged before
+  anything is decoded: past MAX_DECODE_PIXELS it is refused with a reason a
+  person can act on.
 - MAX_DECODE_PIXELS is 50 MP, well under Pillow's 89 MP: the largest ordinary
   phone sensor (48 MP, 8064x6048) fits, and the model never receives more than
   4096 px a side (16.8 MP). One such decode peaks at ~550 MB (RGBA, then
@@ -19,8 +19,8 @@ time. So:
   DecodePool; past the pool's budget, decodes wait their turn (briefly, then
   refuse) instead of adding up. Peak memory is bounded by the budget, not by
   how many visitors send images at once.
-- Pillow's own limit is set to the same 50 MP, so a decode this module does not
-  see (Gradio's own, for instance) is refused by Pillow too.
+- Pillow's own limit is set to the same 50 MP: it is what judges the header
+  here, and it refuses a decode this module does not see (Gradio's own) too.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import threading
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator, Union
+from typing import Iterator, Union
 
 from PIL import Image
 
@@ -49,7 +49,7 @@ DECODE_WAIT_SECONDS = 30.0
 # A file over the model's 50 MB may still be reduced to fit; beyond this it is not worth reading.
 MAX_READ_BYTES = 200 * 1024 * 1024
 
-# Pillow refuses past twice its limit and warns past it: refuse at ours, and let our own checks speak first.
+# Pillow refuses past twice its limit, from the header, and warns past it: refuse at ours, without the warnings.
 Image.MAX_IMAGE_PIXELS = MAX_DECODE_PIXELS // 2
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 
@@ -89,26 +89,21 @@ class DecodePool:
             with self._changed:
                 self.in_use -= pixels
                 self._changed.notify_all()
-            if pixels >= TRIM_AFTER_PIXELS:
-                give_back_memory()  # decoding threads' freed arenas would otherwise stay with the process
 
 
 POOL = DecodePool()
+# EXIF orientations that turn the image a quarter: shown, its width and height swap.
+QUARTER_TURNS = (5, 6, 7, 8)
+
+
+def unreadable(name: str) -> InputError:
+    return InputError(f"{name} is not an image this app can read (corrupt or another kind of file)")
 
 
 def check_file_size(size_bytes: int, name: str) -> None:
     if size_bytes > MAX_READ_BYTES:
         raise InputError(f"{name} is {size_bytes / 1e6:.0f} MB; this app reads at most "
                          f"{MAX_READ_BYTES // 1_000_000} MB (the model takes 50 MB)")
-
-
-def check_header(opened: Image.Image, size_bytes: int, name: str) -> None:
-    """Refuse from what the header says, before any pixel is decoded."""
-    check_file_size(size_bytes, name)
-    width, height = opened.size
-    if width * height > MAX_DECODE_PIXELS:
-        raise InputError(f"{name} is {width}x{height} ({width * height / 1e6:.0f} megapixels); this app opens at "
-                         f"most {MAX_DECODE_PIXELS / 1e6:.0f} megapixels. Export it smaller and try again.")
 
 
 def reduce_on_decode(opened: Image.Image, longest: int) -> None:
@@ -119,46 +114,55 @@ def reduce_on_decode(opened: Image.Image, longest: int) -> None:
 
 
 @contextmanager
-def open_bounded(source: Source | BinaryIO, name: str = "the image", *, longest: int | None = None,
-                 max_pixels: int = MAX_DECODE_PIXELS, pool: DecodePool | None = None) -> Iterator[Image.Image]:
+def open_bounded(source: Source, name: str = "the image", *, longest: int | None = None,
+                 pool: DecodePool | None = None) -> Iterator[Image.Image]:
     """An image opened for decoding, checked from its header and holding its share of the decode pool.
 
-    `longest`: the caller only needs this many pixels on the long side, so a JPEG may decode reduced;
-    `info["declared_size"]` keeps the size its header declares.
-    Decode inside the `with` (load, convert, resize); the reservation ends with it. Raises InputError.
+    `longest`: the caller only needs this many pixels on the long side, so a JPEG may decode reduced.
+    `info["shown_size"]` is the size its header declares, as a viewer shows it (EXIF orientation applied).
+    Decode inside the `with` (load, convert, resize); the reservation ends with it. Raises InputError,
+    for what the header says and for whatever goes wrong decoding inside the `with`.
     """
     pool = pool or POOL
     if isinstance(source, (bytes, bytearray)):
         size_bytes, stream = len(source), io.BytesIO(source)
-    elif isinstance(source, (str, Path)):
+    else:
         try:
             size_bytes = Path(source).stat().st_size
         except OSError:
             raise InputError(f"{name} cannot be read") from None
         stream = source
-    else:
-        size_bytes, stream = 0, source
+    check_file_size(size_bytes, name)
     try:
         opened = Image.open(stream)
     except Image.DecompressionBombError as exc:
-        # Pillow judged the header first (its limit is ours); its message holds the pixel count.
+        # Pillow judges the pixel count from the header (its limit is ours); its message holds the count.
         declared = re.search(r"\((\d+) pixels\)", str(exc))
         count = f" ({int(declared.group(1)) / 1e6:.0f} megapixels)" if declared else ""
         raise InputError(f"{name} is too large{count}; this app opens at most {MAX_DECODE_PIXELS / 1e6:.0f} "
                          "megapixels. Export it smaller and try again.") from None
     except (OSError, SyntaxError, ValueError):
-        raise InputError(f"{name} is not an image this app can read (corrupt or another kind of file)") from None
-    with opened:
-        check_header(opened, size_bytes, name)
-        opened.info["declared_size"] = opened.size   # callers judge masks and notes by the size as given
+        raise unreadable(name) from None
+    try:
+        width, height = opened.size
         if longest is not None:
             reduce_on_decode(opened, longest)
-        width, height = opened.size   # after any reduction: what will really be decoded
-        if width * height > max_pixels:
-            raise InputError(f"{name} is {width}x{height} ({width * height / 1e6:.0f} megapixels); this app opens "
-                             f"at most {max_pixels / 1e6:.0f} megapixels. Export it smaller and try again.")
-        with pool.reserve(width * height, name):
+        decoded = opened.width * opened.height   # after any reduction: what will really be decoded
+        with pool.reserve(decoded, name):
             try:
+                # Inside the reservation: a PNG's EXIF may follow its pixels, so reading it decodes them.
+                turned = opened.getexif().get(0x0112, 1) in QUARTER_TURNS
+                opened.info["shown_size"] = (height, width) if turned else (width, height)
                 yield opened
-            except Image.DecompressionBombError:
-                raise InputError(f"{name} has too many pixels to be a safe image to open") from None
+            except InputError:
+                raise
+            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+                raise unreadable(name) from None
+            finally:
+                # Its pixels go, and back to the system, while the reservation still counts them: each
+                # decoding thread has its own allocator arena, and the next decode must not add to this one.
+                opened.close()
+                if decoded >= TRIM_AFTER_PIXELS:
+                    give_back_memory()
+    finally:
+        opened.close()

@@ -20,13 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence, Union
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from components.api import errors, schema
 from components.api.models import EditInputs, InputImage, LocalImage, RemoteImage
 from components.api.schema import ValidationIssue
 from components.media.decoding import InputError, check_file_size, open_bounded
-from components.media.memory import give_back_memory
 
 ImageSource = Union[str, os.PathLike, bytes, Image.Image]
 
@@ -86,7 +85,6 @@ class _CheckedImages:
             return found
         image = _decode(data, name)
         self._put(key, image)
-        give_back_memory()  # the decode's pixels are garbage now; without this the process keeps them
         return image
 
     def _get(self, key: tuple[str, str]) -> LocalImage | None:
@@ -114,41 +112,33 @@ def _decode(data: bytes, name: str) -> LocalImage:
     if not data:
         raise InputError(f"{name} is empty")
     notes = []
-    try:
-        with open_bounded(data, name, longest=MAX_INPUT_SIDE) as opened:
-            declared = opened.info.get("declared_size", opened.size)
-            orientation = opened.getexif().get(0x0112, 1)
-            opened.load()
-            fmt = opened.format or ""
-            original = declared
-            image: Image.Image = opened
-            if fmt not in schema.INPUT_IMAGE_TYPES:
-                # Other formats (GIF, BMP, TIFF...) become PNG, which the model takes.
-                image = opened.convert("RGBA" if has_alpha(opened) else "RGB")
-                fmt = "PNG"
-                notes.append(f"converted from {opened.format or 'an unknown format'} to PNG")
-            if orientation != 1:
-                # Cameras store rotation as a tag; bake it in so the model sees what a viewer shows.
-                image = ImageOps.exif_transpose(image)
-                # Sizes are judged as shown, as a mask would be drawn.
-                original = declared[::-1] if orientation in (5, 6, 7, 8) else declared
-                notes.append("rotated as its EXIF orientation says")
-            if max(original) > MAX_INPUT_SIDE or image.size != original or len(data) > schema.MAX_IMAGE_BYTES:
-                scale = min(1.0, MAX_INPUT_SIDE / max(original))
-                reduced = (max(1, round(original[0] * scale)), max(1, round(original[1] * scale)))
-                image = image.resize(reduced, Image.Resampling.LANCZOS)
-                notes.append(f"reduced from {original[0]}x{original[1]} to {reduced[0]}x{reduced[1]} "
-                             f"(inputs are capped at {MAX_INPUT_SIDE} px a side)")
-            if notes:
-                data = _encode(image, fmt)
-                if len(data) > schema.MAX_IMAGE_BYTES:
-                    raise InputError(f"{name} is still over 50 MB after reducing it")
-            return LocalImage(data, schema.INPUT_IMAGE_TYPES[fmt], image.width, image.height, has_alpha(image),
-                              name, original, f"{name} was {' and '.join(notes)}." if notes else None)
-    except InputError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise InputError(f"{name} is not an image this app can read (corrupt or another kind of file)") from None
+    with open_bounded(data, name, longest=MAX_INPUT_SIDE) as opened:
+        original = opened.info["shown_size"]   # sizes are judged as shown, as a mask would be drawn
+        orientation = opened.getexif().get(0x0112, 1)
+        opened.load()
+        fmt = opened.format or ""
+        image: Image.Image = opened
+        if fmt not in schema.INPUT_IMAGE_TYPES:
+            # Other formats (GIF, BMP, TIFF...) become PNG, which the model takes.
+            image = opened.convert("RGBA" if has_alpha(opened) else "RGB")
+            fmt = "PNG"
+            notes.append(f"converted from {opened.format or 'an unknown format'} to PNG")
+        if orientation != 1:
+            # Cameras store rotation as a tag; bake it in so the model sees what a viewer shows.
+            image = ImageOps.exif_transpose(image)
+            notes.append("rotated as its EXIF orientation says")
+        if max(original) > MAX_INPUT_SIDE or image.size != original or len(data) > schema.MAX_IMAGE_BYTES:
+            scale = min(1.0, MAX_INPUT_SIDE / max(original))
+            reduced = (max(1, round(original[0] * scale)), max(1, round(original[1] * scale)))
+            image = image.resize(reduced, Image.Resampling.LANCZOS)
+            notes.append(f"reduced from {original[0]}x{original[1]} to {reduced[0]}x{reduced[1]} "
+                         f"(inputs are capped at {MAX_INPUT_SIDE} px a side)")
+        if notes:
+            data = _encode(image, fmt)
+            if len(data) > schema.MAX_IMAGE_BYTES:
+                raise InputError(f"{name} is still over 50 MB after reducing it")
+        return LocalImage(data, schema.INPUT_IMAGE_TYPES[fmt], image.width, image.height, has_alpha(image),
+                          name, original, f"{name} was {' and '.join(notes)}." if notes else None)
 
 
 def load_image(source: ImageSource, name: str = "image") -> InputImage:

@@ -13,10 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-from components.media.decoding import InputError, open_bounded
-from components.media.memory import give_back_memory
+from components.media.decoding import open_bounded
 
 WORKING_SIDE = 640
 # The default brush: a share of the working copy's long side, so of any photo.
@@ -44,23 +43,13 @@ def make_working_copy(source: str | Path, target: Path, name: str = "image 1") -
     The header is checked before anything is decoded; JPEGs are decoded at a reduced
     scale (Pillow's draft mode), so a 12 MP photo costs a fraction of its full decode.
     """
-    path = Path(source)
-    try:
-        with open_bounded(path, name, longest=WORKING_SIDE) as opened:
-            declared = opened.info["declared_size"]
-            orientation = opened.getexif().get(0x0112, 1)
-            shown = declared[::-1] if orientation in (5, 6, 7, 8) else declared
-            size = working_size(shown)
-            image = ImageOps.exif_transpose(opened)
-            has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-            image = image.convert("RGBA" if has_alpha else "RGB").resize(size, Image.Resampling.LANCZOS)
-    except InputError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise InputError(f"{name} is not an image this app can read (corrupt or another kind of file)") from None
+    with open_bounded(source, name, longest=WORKING_SIDE) as opened:
+        shown = opened.info["shown_size"]
+        size = working_size(shown)
+        image = ImageOps.exif_transpose(opened)
+        has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+        image = image.convert("RGBA" if has_alpha else "RGB").resize(size, Image.Resampling.LANCZOS)
     target = target.with_suffix(".png" if has_alpha else ".jpg")
     target.parent.mkdir(parents=True, exist_ok=True)
     image.save(target, **({"format": "PNG"} if has_alpha else {"format": "JPEG", "quality": WORKING_QUALITY}))
-    del image
-    give_back_memory()
     return WorkingCopy(target, size, shown)

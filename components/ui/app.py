@@ -67,13 +67,13 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
     settings = settings or AppSettings.from_env()
     history = history or (service.history if service else history_for(settings))
     service = service or EditService(backend, history, max_runs_per_address=settings.max_runs_per_address,
-                                     trusted_proxy=settings.behind_proxy())
+                                     trusted_proxy=settings.trusted_proxy)
     # Jobs spend nearly all their time waiting on Segmind, not on this server's CPU, so many run
     # at once; Gradio's default of one running job per event would make each visitor wait for
     # the one before. The bound only protects memory.
     concurrency = {"concurrency_limit": settings.max_concurrent_jobs, "concurrency_id": JOBS_CONCURRENCY_ID}
 
-    keep_bounded(get_upload_folder())  # what Gradio's own clean-up misses: aborted uploads, and any byte bound
+    keep_bounded(Path(get_upload_folder()).resolve())  # what Gradio's own clean-up misses: aborted uploads, and any byte bound
     with gr.Blocks(title=copy.TITLE, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(copy.intro(settings.offered_models))
         gr.Markdown(copy.banner(backend), elem_id=f"banner-{backend.kind.value}")

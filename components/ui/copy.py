@@ -51,6 +51,8 @@ SWITCHED = "Switched to `{model}`. Everything else in the form is as you left it
 RETENTION = f"{RESULT_RETENTION}."
 
 # History, Sweep and Copy as code.
+NO_JOBS = "No jobs running."
+ZIP_TOO_LARGE = "These runs come to about {size}, more than the {limit} this server hands out as one file.{advice}"
 COMPARE_UNREADABLE = "One of the two images could not be read, so there is nothing to compare."
 NO_RESULT_TO_COMPARE = "This run has no result to compare."
 COMPARE_INFO = "Its input, or another run's result."

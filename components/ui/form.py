@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import gradio as gr
@@ -63,8 +63,7 @@ def client_address(service: EditService, request: gr.Request | None) -> str | No
 
 def chosen_model(values: Mapping[str, Any]) -> schema.Model:
     """The model the form names; the default when it names none the registry knows."""
-    slug = values.get("model")
-    return schema.MODELS.get(slug) if isinstance(slug, str) and slug in schema.MODELS else schema.model()
+    return schema.model_or_default(values.get("model"))
 
 
 def option_values(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -181,12 +180,20 @@ class Form:
 def form_request(values: Mapping[str, Any], **overrides: Any) -> EditRequest:
     """The edit the form describes; `overrides` replace the prompt or an option (a sweep's variants)."""
     images = UiImages.read(values)
-    options = {**option_values(values), **{k: v for k, v in overrides.items() if k not in ("prompt", "model")}}
-    model = overrides.get("model") or chosen_model(values).slug
-    if overrides.get("model"):  # another model than the form's: it keeps what it allows of the form's options
+    request = EditRequest(values.get("prompt") or "", images.images, images.mask, option_values(values),
+                          mask_painted=images.mask_painted, names=[name for name, _ in images.named],
+                          model=chosen_model(values).slug)
+    return with_overrides(request, **overrides)
+
+
+def with_overrides(request: EditRequest, **overrides: Any) -> EditRequest:
+    """`request` with a sweep variant's changes: its prompt, an option, or another model (which keeps what it
+    allows of the options). The images are the same objects: nothing is read again."""
+    options = {**request.options, **{k: v for k, v in overrides.items() if k not in ("prompt", "model")}}
+    model = overrides.get("model") or request.model
+    if overrides.get("model"):
         options = schema.model(model).adapt_options(options)
-    return EditRequest(overrides.get("prompt", values.get("prompt") or ""), images.images, images.mask, options,
-                       mask_painted=images.mask_painted, names=[name for name, _ in images.named], model=model)
+    return replace(request, prompt=overrides.get("prompt", request.prompt), options=options, model=model)
 
 
 def form_problems(values: Mapping[str, Any]) -> dict[str, list[str]]:

@@ -10,13 +10,8 @@ their bound are refused from their Content-Length, or cut off as they stream.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
-
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CLOSED_ROUTES = ("/gradio_api/deep_link",)
 # A component's server function (the editor's blobs) gets its body in memory: a painted layer is ~1 MB.
@@ -38,12 +33,12 @@ class RequestGuard:
             return
         path = scope.get("path", "").rstrip("/")
         if path.endswith(CLOSED_ROUTES):
-            await _answer(send, 404, b"Not found")
+            await PlainTextResponse("Not found", status_code=404)(scope, receive, send)
             return
         limit = self.small_body if path.endswith(SMALL_BODY_ROUTES) else self.max_body
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _answer(send, 413, b"Request body too large")
+            await PlainTextResponse("Request body too large", status_code=413)(scope, receive, send)
             return
         received = 0
 
@@ -69,8 +64,3 @@ def _content_length(scope: Scope) -> int | None:
                 return None
     return None
 
-
-async def _answer(send: Send, status: int, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})

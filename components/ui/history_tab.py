@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
 import gradio as gr
-from PIL import Image
 
 from components.api import errors, schema
 from components.app.history import HistoryStore, RunRecord
@@ -25,7 +24,6 @@ from components.ui.status import STATUS_STYLE, backend_label, label, money, pill
 
 # The tab is refreshed by a timer, not pushed to: see `wire_history_tab`.
 REFRESH_SECONDS = 2.0
-NO_JOBS = "No jobs running."
 # What a zip adds to each file: its local and central headers with the name, and room for zip64 fields.
 ZIP_ENTRY_OVERHEAD = 512
 # The compare box's tallest: the slider scales the pair (one canvas, see media/compare.py) to fit it whole.
@@ -119,21 +117,24 @@ class HistoryHandlers:
         """The run's gallery picture: its result's thumbnail, or a tile saying its status."""
         try:
             thumb = self.history.thumbnail(record)
-        except (OSError, ValueError, Image.DecompressionBombError):
+        except (OSError, ValueError):
             thumb = None  # an unreadable result still gets a tile: the run must stay listed
         if thumb is None:
-            thumb = self.history.status_tile(record, label(record.status), STATUS_STYLE[record.status][1])
+            try:
+                thumb = self.history.status_tile(record, label(record.status), STATUS_STYLE[record.status][1])
+            except OSError:  # no room for a tile, or the run was pruned since the list was read
+                return None
         return servable_unchanging(thumb)
 
     def gallery_items(self, owner_id: str) -> tuple[list[tuple[str, str]], list[str]]:
         """Every run of this owner, newest first, with or without a result; and their ids in the same order."""
-        records = self.history.records(owner_id)
-        return [(self.tile(r), caption(r)) for r in records], [r.run_id for r in records]
+        shown = [(tile, record) for record in self.history.records(owner_id) if (tile := self.tile(record))]
+        return [(tile, caption(record)) for tile, record in shown], [record.run_id for _, record in shown]
 
     def running_text(self, owner_id: str) -> str:
         runs = self.service.live(owner_id)
         if not runs:
-            return NO_JOBS
+            return copy.NO_JOBS
         rows = ["**Still running** (they go on if you close the tab):", "",
                 "| Run | State | Time | Request id |", "|---|---|---|---|"]
         for run in runs:
@@ -198,7 +199,7 @@ class HistoryHandlers:
             return None
         try:
             left, right = save_pair(base, result, (fresh_path("compare-before.png"), fresh_path("compare-after.png")))
-        except (OSError, ValueError, Image.DecompressionBombError):
+        except (OSError, ValueError):
             gr.Warning(copy.COMPARE_UNREADABLE, title="Compare")
             return None
         return str(left), str(right)
@@ -229,9 +230,9 @@ class HistoryHandlers:
                 layers = [str(layer)]
             editor = {"background": working_path, "layers": layers, "composite": None}
         mask_file = servable(mask) if mask is not None and not record.mask_painted else None
-        model = schema.MODELS.get(record.model) or schema.model()
+        model = schema.model_or_default(record.model)
         options = {p.name: record.options.get(p.name, p.default) for p in model.options}
-        custom = model.output_size(options["size"]) if options["size"] not in model.pixel_sizes() else None
+        custom = schema.parse_size(options["size"]) if options["size"] not in model.pixel_sizes() else None
         if custom:  # a custom size goes back to the width and height boxes
             options["size"] = CUSTOM_SIZE
         updates = [model.slug, record.prompt, servable(first), editor, working_path, references or None, urls,
@@ -260,9 +261,8 @@ class HistoryHandlers:
         try:
             target = fresh_path(name, size)
         except TooLargeToServe as exc:
-            raise gr.Error(f"These runs come to about {megabytes(exc.size)}, more than the "
-                           f"{megabytes(exc.limit)} this server hands out as one file.{advice}",
-                           title="Too large to download") from None
+            raise gr.Error(copy.ZIP_TOO_LARGE.format(size=megabytes(exc.size), limit=megabytes(exc.limit),
+                                                     advice=advice), title="Too large to download") from None
         return gr.update(value=str(self.history.zip_runs(records, target)), visible=True)
 
     def zip_size_bound(self, records: list[RunRecord]) -> int:
@@ -300,7 +300,7 @@ def build_history_tab() -> HistoryTab:
     gr.Markdown("Every run from this browser, kept on the server (results, inputs and a JSON record each) so "
                 "nothing you paid for is lost when the tab closes. Click a run to see it; **Restore** puts its "
                 "prompt, images and settings back into the form.")
-    running = gr.Markdown(NO_JOBS, elem_id="running-jobs")
+    running = gr.Markdown(copy.NO_JOBS, elem_id="running-jobs")
     gallery = gr.Gallery(label="Runs (newest first)", columns=4, height=340, allow_preview=False, preview=False,
                          fit_columns=False, object_fit="contain", elem_id="history-gallery")
     with gr.Row():

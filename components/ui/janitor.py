@@ -10,11 +10,12 @@ MAX_AGE, then the oldest files until the folder fits MAX_BYTES.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger("components.ui.janitor")
@@ -30,16 +31,14 @@ class CacheJanitor:
     folder: Path
     max_age: float = MAX_AGE_SECONDS
     max_bytes: int = MAX_BYTES
-    removed: int = field(default=0, init=False)   # files removed so far (for the log and tests)
-    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
-    _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
-    def sweep(self, now: float | None = None) -> int:
-        """Remove what is too old, then the oldest until the folder fits; returns how many files went."""
-        now = time.time() if now is None else now
+    def sweep(self) -> int:
+        """Remove what is too old, then the oldest until the folder fits, then empty folders; returns files gone."""
         files: list[tuple[float, int, str]] = []
-        for root, _, names in os.walk(self.folder):
-            for name in names:
+        folders: list[str] = []
+        for root, names, file_names in os.walk(self.folder, topdown=False):   # deepest first: folders empty out
+            folders += [os.path.join(root, name) for name in names]
+            for name in file_names:
                 path = os.path.join(root, name)
                 try:
                     stat = os.lstat(path)
@@ -48,9 +47,10 @@ class CacheJanitor:
                 files.append((stat.st_mtime, stat.st_size, path))
         files.sort()
         total = sum(size for _, size, _ in files)
+        cutoff = time.time() - self.max_age
         gone = 0
         for changed, size, path in files:
-            if changed >= now - self.max_age and total <= self.max_bytes:
+            if changed >= cutoff and total <= self.max_bytes:
                 break
             try:
                 os.remove(path)
@@ -58,48 +58,28 @@ class CacheJanitor:
                 continue
             total -= size
             gone += 1
-        self._remove_empty_folders()
-        self.removed += gone
+        for folder in folders:
+            try:
+                os.rmdir(folder)   # only succeeds when empty
+            except OSError:
+                pass
         if gone:
             log.info("removed %d old files from Gradio's cache (%d MB left)", gone, total // 1024**2)
         return gone
 
-    def _remove_empty_folders(self) -> None:
-        for root, folders, _ in os.walk(self.folder, topdown=False):
-            for name in folders:
-                try:
-                    os.rmdir(os.path.join(root, name))   # only succeeds when empty
-                except OSError:
-                    pass
-
-    def start(self, every: float = SWEEP_EVERY) -> None:
-        if self._thread is not None:
-            return
-
+    def start(self) -> None:
         def loop() -> None:
-            while not self._stop.wait(every):
+            while True:
+                time.sleep(SWEEP_EVERY)
                 try:
                     self.sweep()
                 except Exception:  # a sweep must never end the loop: the next one may succeed
                     log.exception("sweeping Gradio's cache failed")
 
-        self._thread = threading.Thread(target=loop, name="gradio-cache-janitor", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
+        threading.Thread(target=loop, name="gradio-cache-janitor", daemon=True).start()
 
 
-_started: dict[Path, CacheJanitor] = {}
-_lock = threading.Lock()
-
-
-def keep_bounded(folder: str | Path, *, max_bytes: int = MAX_BYTES) -> CacheJanitor:
-    """The one janitor for `folder`, started on first call."""
-    path = Path(folder).resolve()
-    with _lock:
-        janitor = _started.get(path)
-        if janitor is None:
-            janitor = _started[path] = CacheJanitor(path, max_bytes=max_bytes)
-            janitor.start()
-        return janitor
+@functools.cache
+def keep_bounded(folder: Path) -> None:
+    """Start the one janitor for `folder` (later calls for it do nothing)."""
+    CacheJanitor(folder).start()

@@ -104,7 +104,7 @@ def estimate(slug: str, quality: str, size: str, width: Any = None, height: Any 
     notes = [copy.PRICE_BASIS]
     if quality not in model.pricing.per_quality:
         notes.append(f"quality `{quality}` estimated as {model.pricing.estimated_quality}")
-    if model.output_size(size) is None:
+    if schema.parse_size(size) is None:
         notes.append(f"size `{size}` estimated as {schema.PRICED_SIZE[0]}×{schema.PRICED_SIZE[1]}")
     return f"Estimated price per image on `{model.slug}`: about **{price}** ({'; '.join(notes)})."
 

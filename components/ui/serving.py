@@ -1,8 +1,8 @@
 """Handing kept files to the browser without serving OUTPUT_DIR itself.
 
 OUTPUT_DIR is never exposed (no `allowed_paths`): every file the app shows or offers goes to
-Gradio as a copy in SERVE_DIR, and Gradio moves that copy into its own cache, which is what the
-browser fetches. The copies live in one cache, bounded in files and in bytes: a new copy that
+Gradio as a copy in SERVE_DIR. That folder is inside Gradio's own cache, so Gradio serves the copy
+as it is instead of hashing it and copying it again. The copies live in one cache, bounded in files and in bytes: a new copy that
 would not fit pushes out the least recently served ones first, so the files handed out last (those
 a page is being drawn with) go last, and at the usual pace they last for hours. The bounds hold
 even under a flood of requests: refusing new copies instead would let one visitor keep every other
@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import tempfile
 import threading
 import time
 from collections import OrderedDict, deque
@@ -25,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-SERVE_DIR = Path(tempfile.gettempdir()) / "gpt-image-edit-serve"
+from gradio.utils import get_upload_folder
+
+SERVE_DIR = Path(get_upload_folder()) / "gpt-image-edit-serve"
 # Room for the gallery tiles of a few large histories at once (a tile is 20-150 KB), beside the results,
 # zips and compare canvases being handed out; a zip of more than MAX_BYTES is refused, not served.
 MAX_BYTES = 256 * 1024**2

@@ -17,7 +17,8 @@ from components.media.images import EditRequest
 from components.ui import copy
 from components.ui.errors import in_thread
 from components.ui.form import (
-    IMAGE_PARAMS, Form, UiImages, client_address, form_request, option_values, valid_owner, visitor_key_from,
+    IMAGE_PARAMS, Form, UiImages, client_address, form_request, valid_owner, visitor_key_from,
+    with_overrides,
 )
 from components.ui.models import size_value
 from components.ui.serving import servable
@@ -42,8 +43,7 @@ def sweep_choices(param: str, model: str | None = None,
 
 
 def _spec(param: str, model: str | None = None) -> schema.Param:
-    entry = schema.MODELS.get(model or "") or schema.model()
-    return entry.params_by_name.get(param) or schema.model().params_by_name[param]
+    return schema.model_or_default(model).params_by_name[param]
 
 
 def sweep_values(param: str, ticked: list[str] | None, compressions: str | None,
@@ -75,11 +75,11 @@ def sweep_variants(param: str, ticked: list[str], compressions: str, prompts: li
     its label says which options it could not take.
     """
     variants = []
+    form = form_request(values)  # the images are read once, for every variant
     for label, overrides in sweep_values(param, ticked, compressions, prompts):
-        request = form_request(values, **overrides)
+        request = with_overrides(form, **overrides)
         if param == MODEL_AXIS:
-            asked = option_values(values)
-            changed = [f"{name} {value}" for name, value in request.options.items() if asked.get(name) != value]
+            changed = [f"{name} {value}" for name, value in request.options.items() if form.options.get(name) != value]
             label += f" ({', '.join(changed)})" if changed else ""
         variants.append((label, request))
     return variants
@@ -97,7 +97,7 @@ def sweep_cost(param: str, ticked: list[str] | None, compressions: str | None, p
     form_options = {"quality": quality, "size": size}
     prices = []
     for _, changes in entries:
-        entry = schema.model(changes.get("model") or (model if model in schema.MODELS else None))
+        entry = schema.model_or_default(changes.get("model") or model)
         options = {**form_options, **{k: v for k, v in changes.items() if k != "model"}}
         prices.append(entry.estimated_cost(entry.adapt_options(options) if "model" in changes else options))
     count, total = len(prices), sum(prices)
@@ -194,9 +194,10 @@ def _variant_problems(param: str, entries: list[tuple[str, dict[str, Any]]], val
                       check: Callable[[EditRequest], Any], add: Callable[..., None]) -> None:
     """Each variant checked as it would be sent; problems grouped by what is wrong."""
     by_issue: dict[tuple[str, str], list[str]] = {}
+    form = form_request(values)
     for label, changes in entries:
         try:
-            check(form_request(values, **changes))
+            check(with_overrides(form, **changes))
         except errors.ValidationError as exc:
             for issue in exc.issues:
                 by_issue.setdefault((issue.param, issue.message), []).append(label)
