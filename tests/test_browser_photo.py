@@ -116,3 +116,25 @@ def test_cancel_after_the_submit_says_it_may_be_billed_and_names_the_job(photo_p
     assert demo.service.wait_idle(20)
     assert emulator.calls[Route.SUBMIT] == submits + 1 and request_id in emulator.jobs
     emulator.faults.clear()
+
+
+def test_a_photo_that_cannot_be_opened_says_why_in_the_page(cancel_app, tmp_path):
+    """A 139-megapixel bomb of 0.1 MB, then a text file named .png: each is refused, in a toast, with the reason."""
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+    url, _, _, _ = cancel_app
+    bomb = tmp_path / "bomb.png"
+    Image.new("L", (11_800, 11_800), 0).save(bomb)
+    text = tmp_path / "notes.png"
+    text.write_text("not an image at all")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), headless=True,
+                                             args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(url)
+        for path, reason in ((bomb, "too large (139 megapixels); this app opens at most 50 megapixels"),
+                             (text, "is not an image this app can read")):
+            page.locator("#photo input[type=file]").set_input_files(str(path))
+            page.get_by_text(reason).first.wait_for(timeout=20_000)
+        page.screenshot(path=str(ARTIFACTS / "photo-refused-phone.png"))
+        browser.close()

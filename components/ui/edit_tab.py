@@ -163,7 +163,7 @@ class EditHandlers:
         try:
             working = make_working_copy(paths[0], fresh_path("working-copy"), copy.PHOTO_LABEL)
         except InputError as exc:
-            gr.Warning(f"{exc}. Choose a JPEG, PNG or WebP photo.", title="Not an image")
+            gr.Warning(f"{str(exc).rstrip('.')}. Choose a JPEG, PNG or WebP photo.", title="Not an image")
             return (None, None, None, *inspect_inputs({**values, "photo": None}))
         editor = {"background": str(working.path), "layers": [], "composite": None}
         return (gr.update(), editor, str(working.path), *inspect_inputs(values))
@@ -418,12 +418,13 @@ def wire_edit_tab(tab: EditTab, handlers: EditHandlers, owner: gr.BrowserState, 
     # every stroke (that would re-upload its images); the page asks for a preview on mouse-up instead.
     photo_kwargs = {k: v for k, v in form.image_kwargs.items() if k not in ("photo", "editor")}
     photo_outputs = [form.photo, form.editor, tab.input_view, *tab.inspected]
+    # Queued: a refused photo says why in a toast, which Gradio delivers only to queued events.
     for trigger in (form.photo.upload, form.photo.clear):
         trigger(handlers.load_photo, inputs=[form.photo], inputs_kwargs=photo_kwargs, outputs=photo_outputs,
-                show_progress="hidden", **quiet)
+                show_progress="hidden", api_visibility="private")
     if examples is not None:
         examples.load_input_event.then(handlers.load_photo, inputs=[form.photo], inputs_kwargs=photo_kwargs,
-                                       outputs=photo_outputs, show_progress="hidden", **quiet)
+                                       outputs=photo_outputs, show_progress="hidden", api_visibility="private")
     for trigger in (tab.mask_refresh.click, form.files.change, form.urls.change, form.mask_file.change,
                     form.model.change):
         trigger(handlers.inspect, inputs_kwargs=form.image_kwargs, outputs=tab.inspected, show_progress="hidden",
