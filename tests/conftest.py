@@ -87,6 +87,11 @@ def owner_id(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:24]
 
 
+def owner_token(service, name: str) -> str:
+    """What a browser holds for `owner_id(name)`: the id signed by this service's (or app's) own secret."""
+    return getattr(service, "service", service).owners.token(owner_id(name))
+
+
 def open_sockets(port: int | None = None) -> int:
     """This process's open sockets; with a port, only TCP connections to it (not the listener's own)."""
     inodes = None

@@ -61,7 +61,8 @@ def app(tmp_path_factory):
             with gr.Column():
                 compare = compare_slider()
         pick = gr.Textbox(elem_id="pick")
-        pick.submit(lambda name: handlers.compare_pair(OWNER, runs[name], "input"), pick, compare)
+        token = handlers.service.owners.token(OWNER)
+        pick.submit(lambda name: handlers.compare_pair(token, runs[name], "input"), pick, compare)
     _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
     yield url
     demo.close()

@@ -23,7 +23,7 @@ from components.app.service import EditService
 from components.app.status import RunStatus
 from components.ui import build_app, launch_options
 from components.ui.edit_tab import build_edit_tab
-from tests.conftest import edit_inputs, owner_id, KEY, mask_bytes, png_bytes
+from tests.conftest import edit_inputs, owner_id, owner_token, KEY, mask_bytes, png_bytes
 
 OPTIONS = ["auto", "auto", "opaque", 100, "png", "auto"]  # in schema.ALL_OPTION_NAMES order
 
@@ -86,7 +86,7 @@ def test_every_run_lands_in_the_history_with_its_record_and_files(app, inputs):
     demo, url = app
     image, reference, mask = inputs
     client = Client(url, verbose=False)
-    client.predict(*run_args(owner_id("owner-history"), "a red door", image, reference, mask), api_name="/run_ui")
+    client.predict(*run_args(owner_token(demo, "owner-history"), "a red door", image, reference, mask), api_name="/run_ui")
     assert demo.service.wait_idle(10)
     (record,) = demo.history.records(owner_id("owner-history"))
     folder = demo.history.folder(record.run_id)
@@ -105,10 +105,10 @@ def test_restore_puts_prompt_images_and_every_parameter_back(app, inputs):
     image, reference, mask = inputs
     chosen = ["1536x1024", "high", "transparent", 40, "webp", "low"]
     client = Client(url, verbose=False)
-    client.predict(*run_args(owner_id("owner-restore"), "restore me", image, reference, mask, chosen), api_name="/run_ui")
+    client.predict(*run_args(owner_token(demo, "owner-restore"), "restore me", image, reference, mask, chosen), api_name="/run_ui")
     assert demo.service.wait_idle(10)
     (record,) = demo.history.records(owner_id("owner-restore"))
-    restored = client.predict(owner_id("owner-restore"), record.run_id, api_name="/restore")
+    restored = client.predict(owner_token(demo, "owner-restore"), record.run_id, api_name="/restore")
     model, prompt, photo, editor, input_view, files, urls, mask_file, *options = restored[:17]
     assert model == schema.DEFAULT_MODEL
     # Every option, then the custom width and height (untouched: the size is a listed one), then the deadline.
@@ -121,9 +121,9 @@ def test_download_all_runs_as_one_zip(app, inputs):
     image, _, _ = inputs
     client = Client(url, verbose=False)
     for prompt in ("first", "second"):
-        client.predict(*run_args(owner_id("owner-zip"), prompt, image), api_name="/run_ui")
+        client.predict(*run_args(owner_token(demo, "owner-zip"), prompt, image), api_name="/run_ui")
     assert demo.service.wait_idle(10)
-    archive = client.predict(owner_id("owner-zip"), api_name="/download_all")
+    archive = client.predict(owner_token(demo, "owner-zip"), api_name="/download_all")
     zipped = zipfile.ZipFile(archive["value"] if isinstance(archive, dict) else archive)
     names = zipped.namelist()
     records = [n for n in names if n.endswith("record.json")]
@@ -132,7 +132,7 @@ def test_download_all_runs_as_one_zip(app, inputs):
     for name in records:
         text = zipped.read(name).decode()
         assert json.loads(text)["model"] == "gpt-image-1-edit" and "owner" not in json.loads(text)
-        assert owner_id("owner-zip") not in text
+        assert owner_id("owner-zip") not in text and owner_token(demo, "owner-zip") not in text
 
 
 def test_a_sweep_runs_every_value_at_most_n_at_a_time(app, emulator, inputs):
@@ -140,7 +140,7 @@ def test_a_sweep_runs_every_value_at_most_n_at_a_time(app, emulator, inputs):
     image, _, _ = inputs
     before = set(emulator.jobs)
     client = Client(url, verbose=False)
-    job = client.submit(owner_id("owner-sweep"), "quality", ["low", "medium", "high", "auto"], "", 2, "", "", "", "",
+    job = client.submit(owner_token(demo, "owner-sweep"), "quality", ["low", "medium", "high", "auto"], "", 2, "", "", "", "",
                         *form_args(None, "sweep me", image)[1:], api_name="/sweep")
     outputs = list(job)
     table, grid = outputs[-1][:2]
@@ -156,23 +156,23 @@ def test_a_sweep_runs_every_value_at_most_n_at_a_time(app, emulator, inputs):
 
 
 def test_a_sweep_with_an_invalid_variant_sends_nothing(app, emulator, inputs):
-    _, url = app
+    demo, url = app
     image, _, _ = inputs
     before = dict(emulator.calls)
     client = Client(url, verbose=False)
     transparent_jpeg = ["auto", "auto", "transparent", 100, "jpeg", "auto"]
     with pytest.raises(Exception, match="quality=low") as caught:
-        client.predict(owner_id("owner-bad-sweep"), "quality", ["low", "high"], "", 2, "", "", "", "",
+        client.predict(owner_token(demo, "owner-bad-sweep"), "quality", ["low", "high"], "", 2, "", "", "", "",
                        *form_args(None, "x", image, options=transparent_jpeg)[1:], api_name="/sweep")
     assert "Nothing was sent" in str(caught.value)
     assert dict(emulator.calls) == before
 
 
 def test_prompt_variants_sweep(app, emulator, inputs):
-    _, url = app
+    demo, url = app
     image, _, _ = inputs
     client = Client(url, verbose=False)
-    table, grid = client.predict(owner_id("owner-prompts"), "prompt", [], "", 4, "a cat", "a dog", "", "",
+    table, grid = client.predict(owner_token(demo, "owner-prompts"), "prompt", [], "", 4, "a cat", "a dog", "", "",
                                     *form_args(None, "ignored", image)[1:], api_name="/sweep")[:2]
     assert table.count(">COMPLETED<") == 2 and len(grid) == 2
 
@@ -210,9 +210,9 @@ def test_resume_follows_a_job_by_its_id_into_the_history(app, emulator, inputs):
     job = outside.submit(outside.prepare_payload(edit_inputs("made elsewhere", [str(image)])))
     # A job this app did not start for this browser: followed only with the visitor's own key.
     with pytest.raises(AppError, match="only follow it with your own"):
-        Client(url, verbose=False).predict(owner_id("owner-resume"), job.request_id, "", 60, api_name="/resume")
+        Client(url, verbose=False).predict(owner_token(demo, "owner-resume"), job.request_id, "", 60, api_name="/resume")
     assert not demo.history.records(owner_id("owner-resume"))
-    messages = list(Client(url, verbose=False).submit(owner_id("owner-resume"), job.request_id, KEY, 60,
+    messages = list(Client(url, verbose=False).submit(owner_token(demo, "owner-resume"), job.request_id, KEY, 60,
                                                       api_name="/resume"))
     assert "COMPLETED" in messages[-1]
     (record,) = demo.history.records(owner_id("owner-resume"))
@@ -224,7 +224,7 @@ def test_a_run_whose_tab_closed_is_followed_to_the_end(app, emulator, inputs):
     image, _, _ = inputs
     emulator.processing_seconds = 1.5
     try:
-        job = Client(url, verbose=False).submit(*run_args(owner_id("owner-closed"), "left behind", image),
+        job = Client(url, verbose=False).submit(*run_args(owner_token(demo, "owner-closed"), "left behind", image),
                                                 api_name="/run_ui")
         for output in job:  # watch until the job is at Segmind, then walk away
             if "PROCESSING" in str(output[0]):
@@ -254,11 +254,13 @@ def test_no_other_browser_program_or_url_can_reach_a_run(app, inputs):
     demo, url = app
     image, _, _ = inputs
     client = Client(url, verbose=False)
-    client.predict(*run_args(owner_id("owner-private"), "private", image), api_name="/run_ui")
+    client.predict(*run_args(owner_token(demo, "owner-private"), "private", image), api_name="/run_ui")
     client.predict(prompt="from a program", images=[handle_file(str(image))], mask=None, api_name="/edit")
     assert demo.service.wait_idle(10)
     (record,) = demo.history.records(owner_id("owner-private"))
-    for intruder in (owner_id("intruder"), "api", None, "", "../../etc"):
+    victim = owner_id("owner-private")
+    # The victim's id itself, or with a made-up signature, is refused: only this server signs owner tokens.
+    for intruder in (victim, f"{victim}.{'A' * 32}", owner_id("intruder"), "api", None, "", "../../etc"):
         with pytest.raises(Exception):
             client.predict(intruder, record.run_id, api_name="/restore")
         with pytest.raises(Exception):

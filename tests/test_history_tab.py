@@ -28,9 +28,14 @@ from components.ui import serving
 from components.ui.copy import NO_JOBS
 from components.ui.history_tab import COMPARE_MAX_HEIGHT, HistoryHandlers, build_history_tab
 from components.ui.status import label
-from tests.conftest import KEY, edit_inputs, owner_id, png_bytes
+from tests.conftest import KEY, edit_inputs, owner_id, owner_token, png_bytes
 
 OWNER = owner_id("history-tab")
+
+
+def signed(handlers: HistoryHandlers) -> str:
+    """What OWNER's browser holds: its id, signed by the app."""
+    return owner_token(handlers.service, "history-tab")
 
 
 @pytest.fixture
@@ -113,7 +118,7 @@ def test_every_run_is_in_the_gallery_and_each_tile_selects_its_own_run(service, 
 
     for index, run_id in enumerate(ids):
         record = records[run_id]
-        details, selected, compare_with, pair = handlers.select(OWNER, ids, SimpleNamespace(index=index))
+        details, selected, compare_with, pair = handlers.select(signed(handlers), ids, SimpleNamespace(index=index))
         assert selected == run_id and label(record.status) in details
         assert record.prompt in details
         if made[run_id] == "completed":
@@ -121,19 +126,19 @@ def test_every_run_is_in_the_gallery_and_each_tile_selects_its_own_run(service, 
         else:
             assert pair is None and compare_with["choices"] == [] and compare_with["value"] is None
     # An index the page should never send selects nothing.
-    assert handlers.select(OWNER, ids, SimpleNamespace(index=len(ids)))[1] == ""
+    assert handlers.select(signed(handlers), ids, SimpleNamespace(index=len(ids)))[1] == ""
 
 
 def test_the_gallery_is_redrawn_only_when_a_run_is_added_or_changes_state(service, handlers):
     service.start_edit(EditRequest("one", [image_bytes((64, 48), (1, 2, 3))], None, {}), owner=OWNER, deadline=30)
     assert service.wait_idle(20)
-    running, gallery, ids, shown = handlers.refresh_all(OWNER, None)
+    running, gallery, ids, shown = handlers.refresh_all(signed(handlers), None)
     assert running == NO_JOBS and len(gallery["value"]) == 1 and len(ids) == 1
-    assert handlers.refresh_all(OWNER, shown) == gr.skip()  # nothing new: every output keeps what it shows
+    assert handlers.refresh_all(signed(handlers), shown) == gr.skip()  # nothing new: every output keeps what it shows
     service.start_edit(EditRequest("two #fail", [image_bytes((64, 48), (4, 5, 6))], None, {}), owner=OWNER,
                        deadline=30)
     assert service.wait_idle(20)
-    running, gallery, ids, _ = handlers.refresh_all(OWNER, shown)
+    running, gallery, ids, _ = handlers.refresh_all(signed(handlers), shown)
     assert running == gr.skip()  # the running list said "no jobs" and still does
     assert len(gallery["value"]) == 2 and len(ids) == 2
     assert label(RunStatus.FAILED) in gallery["value"][0][1]  # newest first, its status in the caption
@@ -144,7 +149,7 @@ def test_the_compare_pair_is_one_canvas_with_both_images_whole_at_one_scale(serv
     run = service.start_edit(EditRequest("tall", [image_bytes((96, 64), (200, 40, 40))], None,
                                          {"size": "1024x1536"}), owner=OWNER, deadline=30)
     assert service.wait_idle(20) and run.record.status is RunStatus.COMPLETED
-    before, after = handlers.compare_pair(OWNER, run.run_id, "input")
+    before, after = handlers.compare_pair(signed(handlers), run.run_id, "input")
     with Image.open(before) as left, Image.open(after) as right:
         assert left.size == right.size
         canvas = left.size
@@ -162,12 +167,12 @@ def test_a_resumed_run_with_no_inputs_shows_its_details(service, handlers, emula
     assert service.wait_idle(20)
     items, ids = handlers.gallery_items(OWNER)
     index = ids.index(resumed.run_id)
-    details, selected, _, pair = handlers.select(OWNER, ids, SimpleNamespace(index=index))
+    details, selected, _, pair = handlers.select(signed(handlers), ids, SimpleNamespace(index=index))
     record = service.history.get(resumed.run_id)
     assert record.inputs == [] and record.status is RunStatus.COMPLETED
     assert selected == resumed.run_id and job_run.record.request_id in details and "Inputs: —" in details
     assert pair is None  # it has no input to compare with, and is the only run
-    restored = handlers.restore(OWNER, resumed.run_id)
+    restored = handlers.restore(signed(handlers), resumed.run_id)
     assert restored[0] == record.model and restored[1] == record.prompt  # the restore outputs start with the model
 
 
@@ -293,9 +298,9 @@ def thousand_runs(store: HistoryStore, owner: str) -> None:
 def test_an_unchanged_tick_skips_every_output_and_touches_no_file_however_many_runs(tmp_path, monkeypatch):
     store = HistoryStore(tmp_path / "history")
     thousand_runs(store, OWNER)
-    handlers = HistoryHandlers(SimpleNamespace(live=lambda owner: []), store)
+    handlers = HistoryHandlers(SimpleNamespace(live=lambda owner: [], owners=store.owner_ids()), store)
     with file_work() as drawing:
-        _, gallery, ids, shown = handlers.refresh_all(OWNER, None)  # the page's first tick draws all of them
+        _, gallery, ids, shown = handlers.refresh_all(signed(handlers), None)  # the page's first tick draws all of them
     assert len(gallery["value"]) == len(ids) == 1000
     assert sum(event == "shutil.copyfile" for event, _ in drawing) == 1000  # what the watch sees when work is done
     with file_work() as walking:
@@ -306,7 +311,7 @@ def test_an_unchanged_tick_skips_every_output_and_touches_no_file_however_many_r
     before = served_files()
     for _ in range(3):
         with file_work() as touched:
-            assert handlers.refresh_all(OWNER, shown) == gr.skip()
+            assert handlers.refresh_all(signed(handlers), shown) == gr.skip()
         assert touched == []  # nothing opened, listed (the serve folder included), copied or written
     assert served_files() == before
     assert set(calls.counts.values()) == {0}  # no record was read: the owner's version number said it all
@@ -317,18 +322,18 @@ def test_a_changed_status_shows_on_the_next_tick_and_only_then(tmp_path):
     record = store.create(owner=OWNER, inputs=None, prompt="waiting")
     record.status = RunStatus.PROCESSING
     store.save(record)
-    handlers = HistoryHandlers(SimpleNamespace(live=lambda owner: []), store)
-    _, gallery, _, shown = handlers.refresh_all(OWNER, None)
+    handlers = HistoryHandlers(SimpleNamespace(live=lambda owner: [], owners=store.owner_ids()), store)
+    _, gallery, _, shown = handlers.refresh_all(signed(handlers), None)
     assert label(RunStatus.PROCESSING) in gallery["value"][0][1]
 
     record.status = RunStatus.FAILED
     store.save(record)
-    running, gallery, ids, shown = handlers.refresh_all(OWNER, shown)
+    running, gallery, ids, shown = handlers.refresh_all(signed(handlers), shown)
     assert running == gr.skip() and ids == [record.run_id]
     (picture, caption_text), = gallery["value"]
     assert label(RunStatus.FAILED) in caption_text
     assert Path(picture).is_file() and serving.SERVE_DIR in Path(picture).parents
-    assert handlers.refresh_all(OWNER, shown) == gr.skip()
+    assert handlers.refresh_all(signed(handlers), shown) == gr.skip()
 
 
 def test_live_runs_show_their_state_and_time_while_the_gallery_waits_for_a_change(tmp_path):
@@ -337,29 +342,29 @@ def test_live_runs_show_their_state_and_time_while_the_gallery_waits_for_a_chang
     record.request_id = "req-live"  # as the run's thread sets it, without saving, when Segmind answers the submit
     live = Run(record)
     runs = [live]
-    handlers = HistoryHandlers(SimpleNamespace(live=lambda owner: list(runs)), store)
+    handlers = HistoryHandlers(SimpleNamespace(live=lambda owner: list(runs), owners=store.owner_ids()), store)
     live.publish(RunUpdate(RunStatus.QUEUED, 1.0, "req-live"))
-    running, gallery, _, shown = handlers.refresh_all(OWNER, None)
+    running, gallery, _, shown = handlers.refresh_all(signed(handlers), None)
     assert label(RunStatus.QUEUED) in running and "req-live" in running and len(gallery["value"]) == 1
-    assert handlers.refresh_all(OWNER, shown) == gr.skip()  # no new poll, nothing to say
+    assert handlers.refresh_all(signed(handlers), shown) == gr.skip()  # no new poll, nothing to say
 
     live.publish(RunUpdate(RunStatus.PROCESSING, 4.0, "req-live"))  # a poll: new state, new time; no record saved
-    running, gallery, ids, shown = handlers.refresh_all(OWNER, shown)
+    running, gallery, ids, shown = handlers.refresh_all(signed(handlers), shown)
     assert label(RunStatus.PROCESSING) in running and "4.0 s" in running and gallery == ids == gr.skip()
 
     runs.clear()  # it ended
-    running, _, _, shown = handlers.refresh_all(OWNER, shown)
+    running, _, _, shown = handlers.refresh_all(signed(handlers), shown)
     assert running == NO_JOBS
-    assert handlers.refresh_all(OWNER, shown) == gr.skip()
+    assert handlers.refresh_all(signed(handlers), shown) == gr.skip()
 
 
 def test_a_finished_run_shows_its_thumbnail_from_a_copy_never_from_the_kept_file(service, handlers):
-    _, gallery, _, shown = handlers.refresh_all(OWNER, None)
+    _, gallery, _, shown = handlers.refresh_all(signed(handlers), None)
     assert gallery["value"] == []
     run = service.start_edit(EditRequest("done", [image_bytes((64, 48), (200, 40, 40))], None, {}), owner=OWNER,
                              deadline=30)
     assert service.wait_idle(20) and run.record.status is RunStatus.COMPLETED
-    _, gallery, ids, _ = handlers.refresh_all(OWNER, shown)
+    _, gallery, ids, _ = handlers.refresh_all(signed(handlers), shown)
     (picture, _), = gallery["value"]
     assert ids == [run.run_id]
     thumbnail = service.history.thumbnail(run.record)
@@ -379,17 +384,17 @@ def test_a_zip_takes_its_room_in_the_serve_cache_before_it_is_written_and_too_la
         record = store.create(owner=OWNER, inputs=None, prompt=f"run {index}")
         record.status = RunStatus.COMPLETED
         store.add_result(record, "result.png", os.urandom(400_000))  # incompressible: deflate's worst case
-    handlers = HistoryHandlers(SimpleNamespace(live=lambda owner: []), store)
+    handlers = HistoryHandlers(SimpleNamespace(live=lambda owner: [], owners=store.owner_ids()), store)
     small = serving.ServeCache(tmp_path / "serve", max_bytes=1024**2)
     monkeypatch.setattr(serving, "_cache", small)
     with pytest.raises(gr.Error) as refused:
-        handlers.zip_everything(OWNER)
+        handlers.zip_everything(signed(handlers))
     assert "come to about 1.2 MB, more than the 1 MB this server hands out" in refused.value.message
     assert "Download this run" in refused.value.message  # the way that still works
     assert small.files == 0
 
     roomy = serving.ServeCache(tmp_path / "serve-roomy", max_bytes=2 * 1024**2)
     monkeypatch.setattr(serving, "_cache", roomy)
-    archive = Path(handlers.zip_everything(OWNER)["value"])
+    archive = Path(handlers.zip_everything(signed(handlers))["value"])
     assert roomy.folder in archive.parents
     assert archive.stat().st_size <= roomy.bytes == handlers.zip_size_bound(store.records(OWNER))

@@ -270,3 +270,35 @@ def test_gradio_cache_is_expired_and_bounded_in_bytes(tmp_path):
     janitor.sweep()
     assert not old.exists() and not (folder / "partial").exists()
     assert [p.exists() for p in recent] == [False, False, True, True, True]   # the oldest went first
+
+
+# 6. Owner ids: made and signed by the server, so a page can't choose one -------------------------------------
+
+
+def test_only_owner_tokens_this_server_signed_are_honoured_and_its_secret_outlives_a_restart(tmp_path):
+    store = HistoryStore(tmp_path)
+    owners = store.owner_ids()
+    browser = owners.new()
+    assert owners.owner_of(browser.token) == browser.id
+    owner, _, signature = browser.token.partition(".")
+    forged = [owner, f"{owner}.{'A' * len(signature)}", f"{owner}.{signature.swapcase()}", f"{'x' * 24}.{signature}",
+              browser.token + "x", browser.token[:-1], None, 12, ""]
+    assert [owners.owner_of(token) for token in forged] == [None] * len(forged)
+    # Gradio serves the browser-state secret to every page; the signing secret is another, never served.
+    assert store.secret("owner-signing") != store.browser_secret()
+    assert (tmp_path / ".owner-signing-secret").stat().st_mode & 0o777 == 0o600
+    restarted = HistoryStore(tmp_path).owner_ids()
+    assert restarted.owner_of(browser.token) == browser.id  # a restart keeps every browser's history
+    assert HistoryStore(tmp_path / "other").owner_ids().owner_of(browser.token) is None
+
+
+def test_a_made_up_owner_id_gets_a_new_one_while_an_old_unsigned_id_with_runs_keeps_its_history(tmp_path):
+    store = HistoryStore(tmp_path)
+    before_signing = "o" * 24  # a browser from before owner ids were signed, with a run in the store
+    store.create(owner=before_signing, inputs=None, prompt="kept")
+    owners = store.owner_ids()
+    kept = owners.ensure(before_signing)
+    assert kept.id == before_signing and owners.owner_of(kept.token) == before_signing
+    made_up = owners.ensure("p" * 24)  # well formed, but nobody's: the script gets an id of its own
+    assert made_up.id != "p" * 24 and owners.owner_of(made_up.token) == made_up.id
+    assert owners.ensure(kept.token) == kept

@@ -30,7 +30,7 @@ from components.app.history import HistoryStore
 from components.app.service import EditService
 from components.app.quota import DeployerQuota
 from components.ui import build_app, launch_options
-from tests.conftest import owner_id, FAST_RETRY, mask_bytes, open_sockets, png_bytes
+from tests.conftest import owner_token, FAST_RETRY, mask_bytes, open_sockets, png_bytes
 
 SENTINEL = "sk-SENTINEL-5e1d0c7b9a"
 VISITOR_SENTINEL = "sk-VISITOR-SENTINEL-8c2f"
@@ -75,13 +75,13 @@ def test_the_deployer_key_appears_nowhere_a_visitor_or_a_log_could_see(tmp_path,
                                                   mask=handle_file(str(mask)), api_name="/edit"), default=str))
             editor = {"background": None, "layers": [], "composite": None}
             # /run_ui's inputs: the ticket, the owner, then the form (model first) as `Form.kwargs` orders it.
-            form = ["ticket-s", owner_id("owner-s"), DEFAULT_MODEL, "ui run", handle_file(str(image)), editor, None,
+            form = ["ticket-s", owner_token(demo, "owner-s"), DEFAULT_MODEL, "ui run", handle_file(str(image)), editor, None,
                     "", None, *OPTIONS, *CUSTOM_SIZE, 20, ""]
             seen.append(json.dumps(client.predict(*form, api_name="/run_ui"), default=str))
-            seen.append(json.dumps(client.predict(owner_id("owner-s"), "quality", ["low", "high"], "", 2, "", "", "", "",
+            seen.append(json.dumps(client.predict(owner_token(demo, "owner-s"), "quality", ["low", "high"], "", 2, "", "", "", "",
                                                   *form[2:], api_name="/sweep"), default=str))
             seen.append(json.dumps(client.predict(*form[2:], api_name="/show_code"), default=str))
-            archive = client.predict(owner_id("owner-s"), api_name="/download_all")
+            archive = client.predict(owner_token(demo, "owner-s"), api_name="/download_all")
             seen.append(Path(archive["value"] if isinstance(archive, dict) else archive).read_bytes().decode("latin-1"))
             # Every error path, including a server that echoes the key back in its error.
             for route, fault in [(Route.SUBMIT, dict(status=401, detail=f"bad key {SENTINEL}")),
@@ -120,7 +120,7 @@ def test_a_visitors_key_is_used_for_them_and_never_shown_stored_or_logged(tmp_pa
         demo, url = launch(backend, tmp_path / "history")
         try:
             editor = {"background": None, "layers": [], "composite": None}
-            typed = Client(url, verbose=False).predict("ticket-v", owner_id("owner-v"), DEFAULT_MODEL, "typed",
+            typed = Client(url, verbose=False).predict("ticket-v", owner_token(demo, "owner-v"), DEFAULT_MODEL, "typed",
                                                        handle_file(str(image)), editor, None, "", None, *OPTIONS,
                                                        *CUSTOM_SIZE, 20, VISITOR_SENTINEL, api_name="/run_ui")
             header = Client(url, verbose=False, headers={"x-api-key": VISITOR_SENTINEL}).predict(

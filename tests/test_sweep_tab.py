@@ -13,7 +13,7 @@ from components.api import schema
 from components.ui.copy import NO_COST_YET
 from components.ui.sweep_tab import SweepHandlers, build_sweep_tab, sweep_cost
 from components.ui.status import money
-from tests.conftest import owner_id
+from tests.conftest import owner_id, owner_token
 
 OWNER = owner_id("sweep-tab")
 MARKUP = re.compile(r"\*\*|`|<[a-z/]")  # markdown or HTML: validation messages and toasts show it raw
@@ -97,7 +97,8 @@ def test_without_the_validator_the_handler_still_says_it_plainly_and_logs_no_tra
     form.update(output_format="webp")
 
     async def drain():
-        return [item async for item in handlers.run(OWNER, Request(), "output_compression", [], "0, 50", 2,
+        token = owner_token(handlers.service, "sweep-tab")
+        return [item async for item in handlers.run(token, Request(), "output_compression", [], "0, 50", 2,
                                                     "", "", "", "", **form)]
 
     with pytest.raises(gr.Error) as caught:
@@ -106,7 +107,8 @@ def test_without_the_validator_the_handler_still_says_it_plainly_and_logs_no_tra
     assert "output_compression=0" in caught.value.message and "Nothing was sent" in caught.value.message
     assert not MARKUP.search(caught.value.message) and sum(emulator.calls.values()) == 0
     with pytest.raises(gr.Error) as caught:
-        asyncio.run(handlers.run(OWNER, Request(), "quality", [], "", 2, "", "", "", "", **form).__anext__())
+        token = owner_token(handlers.service, "sweep-tab")
+        asyncio.run(handlers.run(token, Request(), "quality", [], "", 2, "", "", "", "", **form).__anext__())
     assert caught.value.print_exception is False and not MARKUP.search(caught.value.message)
 
 

@@ -39,6 +39,7 @@ from typing import Any, Iterable, Sequence
 from components.api.models import EditInputs, InputImage, LocalImage, RemoteImage
 from components.api.schema import DEFAULT_MODEL
 from components.app.backend import BackendKind
+from components.app.owners import OwnerIds
 from components.app.status import RunStatus
 from components.media.compare import status_tile
 from components.media.decoding import open_bounded
@@ -231,14 +232,26 @@ class HistoryStore:
         self._versions: dict[str, int] = {}
         self._changes = 0
 
-    def browser_secret(self) -> str:
-        """The key that encrypts visitors' owner ids in their browsers; stable across restarts."""
-        path = self.root / ".browser-state-secret"
+    def secret(self, name: str) -> str:
+        """A random key kept with the runs (so it outlives restarts), readable by this process only."""
+        path = self.root / f".{name}-secret"
         with self._lock:
-            if not path.exists():
-                path.write_text(secrets.token_urlsafe(24))
-                path.chmod(0o600)
+            try:  # created with its final mode: no moment when another user could read it
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                return path.read_text().strip()
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(32))
             return path.read_text().strip()
+
+    def browser_secret(self) -> str:
+        """The key Gradio encrypts owner tokens with in browsers. Gradio serves it to the page, so it
+        hides nothing from a determined visitor: the tokens' signatures (owners.py) are what count."""
+        return self.secret("browser-state")
+
+    def owner_ids(self) -> OwnerIds:
+        """Owner tokens signed with this store's own secret; an unsigned id is honoured only if it has runs."""
+        return OwnerIds(self.secret("owner-signing"), known=lambda owner: self.version(owner) > 0)
 
     # Writing -------------------------------------------------------------------
 

@@ -90,6 +90,7 @@ class EditService:
                  max_runs_per_address: int = MAX_RUNS_PER_ADDRESS, trusted_proxy: bool = False) -> None:
         self.backend = backend
         self.history = history
+        self.owners = history.owner_ids()
         self.runs = RunManager(backend, history)
         self.tickets = Tickets()
         self.max_live_runs = max_live_runs

@@ -91,7 +91,7 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
             with gr.Tab("History", id="history"):
                 history_tab = build_history_tab()
 
-        demo.load(ensure_owner, owner, owner, api_visibility="private")
+        demo.load(lambda token: ensure_owner(service, token).token, owner, owner, api_visibility="private")
         edit_handlers = EditHandlers(service, history, edit_tab, owner)
         wire_edit_tab(edit_tab, edit_handlers, owner, concurrency, examples)
         # A new page: the model it starts on, then the widgets fitted to it (the sliders are built wide).

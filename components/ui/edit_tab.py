@@ -184,10 +184,10 @@ class EditHandlers:
             return gr.update(), ""  # a fresh click: Cancel must not name the previous run
         return f"{check_pill()} Nothing was sent. Fix the marked fields: {problem_summary(messages)}", ""
 
-    async def run(self, ticket: str, owner_id: str | None, session_spend: float, request: gr.Request,
+    async def run(self, ticket: str, owner_token: str | None, session_spend: float, request: gr.Request,
                   **values: Any) -> AsyncIterator[dict]:
         tab = self.tab
-        owner_id = ensure_owner(owner_id)
+        owner = ensure_owner(self.service, owner_token)
         ticket = (ticket or "").strip()[:80] or None
         if ticket:
             self.service.tickets.clicked(ticket)  # the clock starts at the click
@@ -199,7 +199,7 @@ class EditHandlers:
                tab.download: gr.update(visible=False), tab.metrics: "", tab.result_view: None,
                tab.switch_model: gr.update(visible=False)}
         try:
-            run = await in_thread(self.service.start_edit, form_request(values), owner=owner_id, visitor_key=key,
+            run = await in_thread(self.service.start_edit, form_request(values), owner=owner.id, visitor_key=key,
                                   deadline=float(values["deadline"]), ticket=ticket,
                                   address=client_address(self.service, request))
         except gr.Error:
@@ -207,7 +207,7 @@ class EditHandlers:
                 yield {tab.status: cancel_message(CancelOutcome.NOT_SUBMITTED, None)}
                 return
             raise
-        yield {tab.current_run: run.run_id, self.owner: owner_id}
+        yield {tab.current_run: run.run_id, self.owner: owner.token}
         try:
             async for update in run.subscribe():
                 if update.status in (RunStatus.STOPPED, RunStatus.FAILED):
@@ -250,7 +250,7 @@ class EditHandlers:
         return (gr.update(value=successor), model_card(successor),
                 gr.update(visible=True, value=copy.RETIRED_DEFAULT.format(model=default, successor=successor)))
 
-    def cancel(self, ticket: str, run_id: str, owner_id: object) -> str:
+    def cancel(self, ticket: str, run_id: str, owner_token: object) -> str:
         """Stop the last click on Run, and say what that did: nothing sent, or sent and maybe billed."""
         ticket = (ticket or "").strip()[:80]
         if ticket:
@@ -258,8 +258,9 @@ class EditHandlers:
             return cancel_message(cancelled.outcome, cancelled.request_id)
         # A page without tickets (its script did not load): stop this browser's latest run.
         run = self.service.get(run_id) if run_id else None
-        if run is None and isinstance(owner_id, str):
-            live = self.service.live(owner_id)
+        owner = self.service.owners.owner_of(owner_token)
+        if run is None and owner is not None:
+            live = self.service.live(owner)
             run = live[-1] if live else None
         if run is None:
             return cancel_message(CancelOutcome.NOT_SUBMITTED, None)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
-import secrets
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
@@ -13,6 +11,7 @@ import gradio as gr
 from components.api import errors, schema
 from components.api.schema import ValidationIssue
 from components.api.transport import check_key
+from components.app.owners import Owner
 from components.app.service import EditService
 from components.media.images import EditRequest, UrlText, check_request
 from components.media.mask import mask_from_editor
@@ -22,26 +21,23 @@ from components.ui.models import size_value
 # What the photo is called in messages (references are named by their widget and position).
 PHOTO_NAME = "the photo"
 
-# An owner id is a bearer token: random, made by the server, kept in the visitor's browser.
-OWNER_PATTERN = re.compile(r"[A-Za-z0-9_-]{24}")
-
 WIDGET_LABELS = {"photo": "photo", "editor": "painted mask", "files": "reference images", "urls": "reference URLs",
                  "mask_file": "mask file", "deadline": "deadline", "visitor_key": "API key", "model": "model",
                  **{p.name: p.label.lower() for m in schema.MODELS.values() for p in m.params}}
 IMAGE_PARAMS = frozenset(m.image_param.name for m in schema.MODELS.values()) | {"mask"}
 
 
-def ensure_owner(owner_id: object) -> str:
-    """This browser's owner id; a new random one when it has none (or something else)."""
-    return owner_id if isinstance(owner_id, str) and OWNER_PATTERN.fullmatch(owner_id) \
-        else secrets.token_urlsafe(18)
+def ensure_owner(service: EditService, token: object) -> Owner:
+    """This browser's owner: the one its signed token names, or a new one (see owners.py)."""
+    return service.owners.ensure(token)
 
 
-def valid_owner(owner_id: object) -> str:
-    """The owner id, if it is one this app could have made; otherwise a gr.Error, never "all runs"."""
-    if isinstance(owner_id, str) and OWNER_PATTERN.fullmatch(owner_id):
-        return owner_id
-    raise gr.Error(copy.NO_HISTORY, title="No history")
+def valid_owner(service: EditService, token: object) -> str:
+    """The owner id a token was signed for; otherwise a gr.Error, never "all runs"."""
+    owner = service.owners.owner_of(token)
+    if owner is None:
+        raise gr.Error(copy.NO_HISTORY, title="No history")
+    return owner
 
 
 def visitor_key_from(request: gr.Request | None, typed_key: str | None) -> str | None:

@@ -107,9 +107,9 @@ class HistoryHandlers:
         self.service = service
         self.history = history
 
-    def owned(self, owner_id: object, run_id: str) -> RunRecord | None:
+    def owned(self, owner_token: object, run_id: str) -> RunRecord | None:
         """The run, only when it belongs to this browser."""
-        owner_id = valid_owner(owner_id)
+        owner_id = valid_owner(self.service, owner_token)
         record = self.history.get(run_id) if isinstance(run_id, str) and run_id else None
         return record if record is not None and record.owner == owner_id else None
 
@@ -144,16 +144,16 @@ class HistoryHandlers:
                         f"{seconds(update.elapsed if update else 0)} | `{run.record.request_id or '—'}` |")
         return "\n".join(rows)
 
-    def refresh_all(self, owner_id: object, shown: Shown | None) -> tuple[Any, Any, Any, Shown] | dict[str, Any]:
+    def refresh_all(self, owner_token: object, shown: Shown | None) -> tuple[Any, Any, Any, Shown] | dict[str, Any]:
         """The running list, the gallery and its ids, each only when it changed; `gr.skip()` when nothing did.
 
         The timer calls this every few seconds for every open page, so an unchanged refresh does no
         per-run work and no file work: it reads the owner's version number and their live runs, which
         are few (the running list changes while runs are live: their state and elapsed time).
         """
-        if not isinstance(owner_id, str) or not owner_id:
+        if not isinstance(owner_token, str) or not owner_token:
             return gr.skip()  # no owner yet (the page is still loading): nothing to show
-        owner_id = valid_owner(owner_id)
+        owner_id = valid_owner(self.service, owner_token)
         runs = self.history.version(owner_id)  # before the records are read: a change in between shows next time
         running = self.running_text(owner_id)
         same_runs = shown is not None and shown.owner == owner_id and shown.runs == runs
@@ -166,10 +166,10 @@ class HistoryHandlers:
         items, ids = self.gallery_items(owner_id)
         return running_update, gr.update(value=items), ids, now
 
-    def select(self, owner_id: str, shown: list[str], event: gr.SelectData):
+    def select(self, owner_token: str, shown: list[str], event: gr.SelectData):
         index = event.index if isinstance(event.index, int) else -1
         run_id = shown[index] if 0 <= index < len(shown) else ""
-        record = self.owned(owner_id, run_id)
+        record = self.owned(owner_token, run_id)
         if record is None:
             return "Select a run above.", "", gr.update(choices=[], value=None), None
         others: list[tuple[str, str]] = []
@@ -182,18 +182,18 @@ class HistoryHandlers:
         first = others[0][1] if others else None
         info = copy.COMPARE_INFO if self.history.path(record, record.result) else copy.NO_RESULT_TO_COMPARE
         return record_details(record), run_id, gr.update(choices=others, value=first, info=info), \
-            self.compare_pair(owner_id, run_id, first)
+            self.compare_pair(owner_token, run_id, first)
 
-    def compare_pair(self, owner_id: str, run_id: str, other: str | None) -> tuple[str, str] | None:
+    def compare_pair(self, owner_token: str, run_id: str, other: str | None) -> tuple[str, str] | None:
         """The two images, letterboxed onto one canvas (same size and scale, each whole) for the slider."""
-        record = self.owned(owner_id, run_id)
+        record = self.owned(owner_token, run_id)
         if record is None or other is None:
             return None
         result = self.history.path(record, record.result)
         if other == "input":
             base = self.history.path(record, record.inputs[0]) if record.inputs else None
         else:
-            other_record = self.owned(owner_id, other)
+            other_record = self.owned(owner_token, other)
             base = self.history.path(other_record, other_record.result) if other_record else None
         if base is None or result is None:
             return None
@@ -204,13 +204,13 @@ class HistoryHandlers:
             return None
         return str(left), str(right)
 
-    def restore(self, owner_id: str, run_id: str) -> list[Any]:
+    def restore(self, owner_token: str, run_id: str) -> list[Any]:
         """The run back in the form, in the order of the restore outputs: model, prompt, photo, editor, input
         view, references, URLs, mask file, every option, custom width and height, deadline, the Edit tab.
 
         A painted mask comes back as paint on the editor's working copy, so the brush can change it.
         """
-        record = self.owned(owner_id, run_id)
+        record = self.owned(owner_token, run_id)
         if record is None:
             raise gr.Error("Select one of your runs first.")
         local = [self.history.path(record, name) for name in record.inputs]
@@ -242,14 +242,14 @@ class HistoryHandlers:
         updates.append(record.deadline or gr.update())
         return [*updates, gr.Tabs(selected="edit")]
 
-    def zip_selected(self, owner_id: str, run_id: str) -> dict[str, Any]:
-        record = self.owned(owner_id, run_id)
+    def zip_selected(self, owner_token: str, run_id: str) -> dict[str, Any]:
+        record = self.owned(owner_token, run_id)
         if record is None:
             raise gr.Error("Select one of your runs first.")
         return self.zip_to_serve([record], f"run-{record.run_id}.zip", "")
 
-    def zip_everything(self, owner_id: object) -> dict[str, Any]:
-        records = self.history.records(valid_owner(owner_id))
+    def zip_everything(self, owner_token: object) -> dict[str, Any]:
+        records = self.history.records(valid_owner(self.service, owner_token))
         if not records:
             raise gr.Error("No runs yet.")
         return self.zip_to_serve(records, "gpt-image-edit-runs.zip",
@@ -277,9 +277,9 @@ class HistoryHandlers:
                 continue  # pruned meanwhile: the zip will not have it either
         return total + total // 1000
 
-    async def resume(self, owner_id: str, request: gr.Request, request_id: str, key: str,
+    async def resume(self, owner_token: str, request: gr.Request, request_id: str, key: str,
                      deadline: float) -> AsyncIterator[str]:
-        owner_id = valid_owner(owner_id)
+        owner_id = valid_owner(self.service, owner_token)
         request_id = (request_id or "").strip()
         if not request_id:
             raise gr.Error("Paste a request id first.")

@@ -282,10 +282,10 @@ class SweepHandlers:
         sent = size_value({"size": size, "custom_width": width, "custom_height": height})
         return sweep_cost(name, picked, compression_text, list(prompt_texts), quality, sent, model)
 
-    async def run(self, owner_id: str, request: gr.Request, name: str, picked: list[str], compression_text: str,
+    async def run(self, owner_token: str, request: gr.Request, name: str, picked: list[str], compression_text: str,
                   limit_value: float, *prompt_texts: str, **values: Any) -> AsyncIterator[dict]:
         tab = self.tab
-        owner_id = valid_owner(owner_id)
+        owner_id = valid_owner(self.service, owner_token)
         variants = await in_thread(self.variants, name, picked, compression_text, list(prompt_texts), values)
         key = visitor_key_from(request, values.get("visitor_key"))
         runs = await in_thread(self.service.start_sweep, variants, owner=owner_id, limit=int(limit_value),
