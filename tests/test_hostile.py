@@ -6,6 +6,7 @@ Each test names the attack from issue #13 it replays; SECURITY.md points here.
 from __future__ import annotations
 
 import http.client
+import io
 import os
 import subprocess
 import sys
@@ -15,9 +16,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import gradio as gr
 import pytest
 import requests
+from gradio.components.image_editor import EditorData
 from gradio_client import Client, handle_file
+from PIL import Image
 from gradio_client.exceptions import AppError
 
 from components.api.config import ClientSettings, Secret
@@ -30,6 +34,7 @@ from components.emulator import Emulator
 from components.media.decoding import DecodePool, InputError, open_bounded
 from components.media.images import EditRequest, UrlText, prepare_inputs
 from components.ui import build_app, launch_options
+from components.ui.editor_bounds import EDITOR_MAX_PENDING
 from components.ui.janitor import CacheJanitor
 from tests.conftest import KEY, png_bytes
 
@@ -246,6 +251,39 @@ def test_the_deep_link_route_is_closed_and_oversized_bodies_are_refused(tmp_path
             assert connection.getresponse().status == 413
             connection.close()
             assert requests.get(url, timeout=10).status_code == 200   # the page itself is untouched
+        finally:
+            demo.close()
+            backend.close()
+
+
+def test_the_image_editor_refuses_far_layers_huge_paintings_and_holds_a_bounded_number_of_blobs(tmp_path):
+    """Attack 1 through Gradio's image editor: blobs under any id and layer index, kept until an event reads
+    them, and paintings decoded outside the pool."""
+    with Emulator(key=KEY) as emulator:
+        backend = Backend(ClientSettings(), emulator=emulator)
+        demo = build_app(backend, settings=AppSettings(output_dir=tmp_path / "out"))
+        _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
+        editor = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "editor")
+        try:
+            def send(blob_id: str, index: object, blob: bytes) -> int:
+                fields = {"component_id": str(editor._id), "session_hash": "attacker", "fn_name": "accept_blobs",
+                          "type": "layer", "index": str(index), "id": blob_id}
+                return requests.post(f"{url}gradio_api/component_server", data=fields,
+                                     files={"blob": ("blob.png", blob, "image/png")}, timeout=30).status_code
+
+            small = png_bytes((64, 48))
+            assert send("far", 10**9, small) >= 400 and "far" not in editor.blob_storage  # no list of 10^9 entries
+            assert send("near", 0, small) == 200 and "near" in editor.blob_storage         # what the page sends
+            for n in range(EDITOR_MAX_PENDING + 36):
+                send(f"never-read-{n}", 0, small)
+            assert len(editor.blob_storage) == EDITOR_MAX_PENDING  # the oldest went first
+            # A painting far larger than any working copy: refused from its header, never decoded.
+            huge = Image.new("RGBA", (5_000, 5_000), (255, 0, 170, 255))
+            buffer = io.BytesIO()
+            huge.save(buffer, "PNG")
+            assert send("huge", 0, buffer.getvalue()) == 200
+            with pytest.raises(gr.Error, match="at most 2560 px a side"):
+                editor.preprocess(EditorData(id="huge", background=None, layers=[], composite=None))
         finally:
             demo.close()
             backend.close()

@@ -13,6 +13,12 @@ from components.app.runs import CancelledBeforeSubmit
 TITLE = "GPT Image Edit explorer"
 PHOTO_LABEL = "1 · Photo to edit"
 EDITOR_LABEL = "2 · Paint the area to change"
+# What the editor refuses (only a script sends these: the page paints on a working copy).
+EDITOR_IMAGE_NAME = "The painted image"
+EDITOR_IMAGE_TOO_LARGE = "The painted image is {size} pixels; the editor takes at most {side} px a side. Reload the page."
+EDITOR_REFUSED_TITLE = "Not a usable painting"
+EDITOR_BLOB_TOO_LARGE = "That painting is too large to receive. Reload the page and paint again."
+EDITOR_TOO_MANY_LAYERS = "That painting has more layers than this editor has. Reload the page and paint again."
 MASK_HELP = ("Paint over what should change; the paint becomes the mask (transparent where painted), scaled to the "
              "photo's own pixel size when it is sent. **The model takes the mask as guidance, not an exact "
              "boundary.** Paint nothing to let it edit the whole image. The brush size is a share of the image: "

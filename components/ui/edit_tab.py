@@ -25,6 +25,7 @@ from components.media.decoding import InputError, open_bounded
 from components.media.mask import edit_fraction, mask_preview
 from components.media.working_copy import BRUSH_SIZE, make_working_copy
 from components.ui import copy
+from components.ui.editor_bounds import bound_editor
 from components.ui.errors import as_gr_error, in_thread
 from components.ui.form import (
     EMPTY_COUNT, Form, UiImages, chosen_model, client_address, ensure_owner, file_paths, form_problems, form_request,
@@ -285,12 +286,12 @@ def build_edit_tab(backend: Backend, offered: tuple[str, ...] | None = None) -> 
             photo = gr.File(label=copy.PHOTO_LABEL, file_types=["image"], file_count="single", elem_id="photo",
                             height=96)
             gr.Markdown(f"**{copy.EDITOR_LABEL}**", elem_id="editor-heading")
-            editor = gr.ImageEditor(
+            editor = bound_editor(gr.ImageEditor(
                 label=copy.EDITOR_LABEL, show_label=False, type="pil", image_mode="RGBA", sources=(), transforms=(),
                 brush=gr.Brush(colors=["#ff00aa"], color_mode="fixed", default_size=BRUSH_SIZE),
                 eraser=gr.Eraser(default_size=BRUSH_SIZE), layers=False, interactive=True, elem_id="editor",
                 height=520, placeholder="Upload a photo above, then paint here.",
-            )
+            ))
             gr.Markdown(copy.MASK_HELP, elem_id="mask-help")
             mask_note = gr.Markdown(mask_note_for(default), elem_id="mask-note")
             prompt = gr.Textbox(label="3 · Prompt", lines=3, elem_id="prompt",
