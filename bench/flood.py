@@ -1,34 +1,56 @@
 """A flood of `/edit` calls from one address, and a normal visitor's job beside it.
 
-The app is launched on loopback behind a (pretend) trusted proxy, so each
-caller's X-Forwarded-For is its address. The attacker sends FLOOD concurrent
-`/edit` calls; a normal visitor from another address runs one job, alone and
-then during the flood. Prints the visitor's seconds both ways, and what the
-flood got.
+The app runs as it is deployed: `python app.py` in its own process (with its
+built-in emulator, jobs of JOB_SECONDS), behind a (pretend) trusted proxy, so
+each caller's X-Forwarded-For is its address. This process is the internet:
+the attacker sends FLOOD concurrent `/edit` calls, each from a fresh client as
+a script would; a normal visitor from another address runs one job alone, then
+again in the middle of the flood. Prints the visitor's seconds both ways, what
+the flood got, and the app's peak memory.
 
     .venv/bin/python -m bench.flood
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import requests
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from bench.common import table
 from bench.photo import write_phone_photo
-from components.api.config import ClientSettings
-from components.app.backend import Backend
-from components.app.settings import AppSettings
-from components.emulator import Emulator
-from components.ui import build_app, launch_options
 
+ROOT = Path(__file__).resolve().parents[1]
 FLOOD = 60
 JOB_SECONDS = 3.0
+VISITOR, ATTACKER = "198.51.100.5", "203.0.113.66"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def _call(url: str, image: str, address: str) -> tuple[str, float]:
@@ -42,30 +64,57 @@ def _call(url: str, image: str, address: str) -> tuple[str, float]:
     return outcome, time.monotonic() - started
 
 
+def _start_app(folder: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+           "OUTPUT_DIR": str(folder / "out"), "TRUSTED_PROXY": "1", "EMULATOR_LATENCY": str(JOB_SECONDS),
+           "EMULATOR_QUEUE_SECONDS": "0", "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("SEGMIND_API_KEY", None)
+    app = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return app, url
+        except requests.ConnectionError:
+            pass
+        if app.poll() is not None:
+            raise RuntimeError("the app exited while starting")
+        time.sleep(0.2)  # a benchmark waiting for a server to listen, not a test synchronising on work
+    app.kill()
+    raise RuntimeError("the app did not start within 120 s")
+
+
 def run() -> str:
     folder = Path(tempfile.mkdtemp(prefix="bench-flood-"))
-    image = write_phone_photo(folder / "in.jpg", size=(512, 384))
-    settings = AppSettings(output_dir=folder / "out", trusted_proxy=True)
-    with Emulator(key="k", queue_seconds=0.0, processing_seconds=JOB_SECONDS) as emulator:
-        backend = Backend(ClientSettings(poll_interval=0.1), emulator=emulator)
-        demo = build_app(backend, settings=settings)
-        _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
-        try:
-            _, alone = _call(url, str(image), "198.51.100.5")
-            with ThreadPoolExecutor(FLOOD + 1) as workers:
-                flood = [workers.submit(_call, url, str(image), "203.0.113.66") for _ in range(FLOOD)]
-                time.sleep(0.5)  # let the flood land first: the visitor arrives in the middle of it
-                visitor = workers.submit(_call, url, str(image), "198.51.100.5")
-                outcomes = [f.result() for f in flood]
-                _, during = visitor.result()
-        finally:
-            demo.close()
-            backend.close()
+    image = str(write_phone_photo(folder / "in.jpg", size=(512, 384)))
+    app, url = _start_app(folder)
+    try:
+        _, warm = _call(url, image, VISITOR)   # the first call pays for imports and the emulator's start
+        cpu_before = _cpu_seconds(app.pid)
+        _, alone = _call(url, image, VISITOR)
+        cpu_alone = _cpu_seconds(app.pid) - cpu_before
+        with ThreadPoolExecutor(FLOOD + 1) as workers:
+            flood = [workers.submit(_call, url, image, ATTACKER) for _ in range(FLOOD)]
+            time.sleep(0.5)  # the visitor arrives in the middle of the flood
+            visitor = workers.submit(_call, url, image, VISITOR)
+            outcomes = [f.result() for f in flood]
+            _, during = visitor.result()
+        cpu_flood = _cpu_seconds(app.pid) - cpu_before - cpu_alone
+        peak = _peak_mb(app.pid)
+    finally:
+        app.terminate()
+        app.wait(30)
     completed = sum(o == "COMPLETED" for o, _ in outcomes)
     refused = sum(o == "refused" for o, _ in outcomes)
-    rows = [("visitor alone", f"{alone:.1f}", "", ""),
-            (f"visitor during {FLOOD} /edit calls from one address", f"{during:.1f}", completed, refused)]
-    return table(["case", "visitor's seconds", "flood completed", "flood refused"], rows)
+    slowest_refusal = max((s for o, s in outcomes if o == "refused"), default=float("nan"))
+    rows = [("visitor alone", f"{alone:.1f}", f"{cpu_alone:.2f}", "", "", "", f"{peak:.0f}"),
+            (f"visitor during {FLOOD} /edit calls from one address", f"{during:.1f}", f"{cpu_flood:.2f}",
+             completed, refused, f"{slowest_refusal:.1f}", "")]
+    return table(["case", "visitor's seconds", "app CPU seconds", "flood completed", "flood refused",
+                  "slowest refusal (s)", "app peak RSS (MB)"], rows)
 
 
 if __name__ == "__main__":

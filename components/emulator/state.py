@@ -28,7 +28,7 @@ import logging
 import secrets
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -99,6 +99,41 @@ class StoredFile:
     stored_at: float
 
 
+# Rendered pictures kept for repeated requests: a few, bounded in bytes.
+RENDER_CACHE_ENTRIES = 16
+RENDER_CACHE_BYTES = 64 * 1024 * 1024
+
+
+def render_key(model: str, params: Mapping[str, Any], image_params: set[str], images: list[bytes | None]) -> str:
+    """What a picture depends on: the model, the parameters besides the images' URLs, and the images' bytes."""
+    digest = hashlib.sha256(model.encode())
+    for name in sorted(set(params) - image_params):
+        digest.update(f"\0{name}={params[name]!r}".encode())
+    for data in images:
+        digest.update(b"\1" + (hashlib.sha256(data).digest() if data is not None else b"-"))
+    return digest.hexdigest()
+
+
+class RenderCache:
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, Rendered] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Rendered | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: str, rendered: Rendered) -> None:
+        with self._lock:
+            self._entries[key] = rendered
+            while len(self._entries) > RENDER_CACHE_ENTRIES or \
+                    sum(len(r.data) for r in self._entries.values()) > RENDER_CACHE_BYTES:
+                self._entries.popitem(last=False)
+
+
 def _not_found(request_id: str) -> EmulatorError:
     return EmulatorError(404, f"Request {request_id} not found or expired "
                               "(request records are kept for 1 hour from submission)")
@@ -161,6 +196,7 @@ class EmulatorState:
         self.keys_sent_to_files = 0                      # requests for stored files that carried a key anyway
         self.jobs: dict[str, EmulatedJob] = {}
         self.files: dict[str, StoredFile] = {}
+        self._renders = RenderCache()
         # Which keys arrived, for tests that prove whose key was sent; off by default, since it would
         # keep every key a public demo ever saw.
         self.record_keys = record_keys
@@ -377,19 +413,21 @@ class EmulatorState:
         job.inference_time = round(self.clock() - started, 3)
         self._finish(job, JobState.COMPLETED)
 
-    def _image_from(self, reference: str) -> Image.Image | None:
-        """An input image: inline, or one of our own stored files; anything else can't be fetched offline."""
-        data: bytes | None = None
+    def _bytes_from(self, reference: str) -> bytes | None:
+        """An input image's bytes: inline, or one of our own stored files; anything else can't be fetched offline."""
         if reference.startswith("data:"):
             try:
-                data = schema.parse_data_uri(reference)[1]
+                return schema.parse_data_uri(reference)[1]
             except ValueError:
                 return None
-        else:
-            parts = urlsplit(reference)
-            if parts.netloc in {urlsplit(self.base_url).netloc, urlsplit(self.output_base_url).netloc}:
-                stored = self.files.get(parts.path.lstrip("/"))
-                data = stored.data if stored else None
+        parts = urlsplit(reference)
+        if parts.netloc in {urlsplit(self.base_url).netloc, urlsplit(self.output_base_url).netloc}:
+            stored = self.files.get(parts.path.lstrip("/"))
+            return stored.data if stored else None
+        return None
+
+    @staticmethod
+    def _image(data: bytes | None) -> Image.Image | None:
         if data is None:
             return None
         try:
@@ -400,14 +438,25 @@ class EmulatorState:
             return None
 
     def _render(self, job: EmulatedJob) -> Rendered:
-        """The model's picture of what it was sent: without an image it draws from the prompt alone."""
+        """The model's picture of what it was sent: without an image it draws from the prompt alone.
+
+        The picture depends only on the images' bytes and the parameters, so the same request is
+        drawn once: repeated requests (a demo's, a benchmark's, a flood's) cost the app's CPU little.
+        """
         model, params = schema.MODELS[job.model], job.params
         given = params.get(model.image_param.name)
         references = given if isinstance(given, list) else [given] if given else []
-        images = [self._image_from(u) for u in references]
-        mask = self._image_from(params["mask"]) if params.get("mask") else None
-        return render(images[0] if images else None, images[1:], mask, params, model,
-                      text_only=not references)
+        data = [self._bytes_from(u) for u in references]
+        mask_data = self._bytes_from(params["mask"]) if params.get("mask") else None
+        key = render_key(job.model, params, {model.image_param.name, "mask"}, [*data, mask_data])
+        cached = self._renders.get(key)
+        if cached is not None:
+            return cached
+        images = [self._image(d) for d in data]
+        rendered = render(images[0] if images else None, images[1:], self._image(mask_data), params, model,
+                          text_only=not references)
+        self._renders.put(key, rendered)
+        return rendered
 
     # Results -----------------------------------------------------------------
 
