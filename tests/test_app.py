@@ -14,12 +14,15 @@ from gradio_client.exceptions import AppError
 from gradio_client.exceptions import ValidationError as ClientValidationError
 from PIL import Image, ImageDraw
 
+from components.api import schema
 from components.api.schema import DEFAULT_MODEL
 from components.app.backend import Backend
+from components.app.settings import AppSettings, Storage
 from components.api.config import Secret, ClientSettings
 from components.emulator import Emulator
 from components.media.mask import mask_from_editor
-from components.ui import build_app, launch_options
+from components.ui import build_app, copy, launch_options
+from components.ui.api_endpoint import EXAMPLE_PHOTO
 from tests.conftest import owner_id, KEY, mask_bytes, png_bytes
 
 
@@ -241,3 +244,36 @@ def test_edit_takes_no_mask_when_a_program_leaves_it_out(app_url, emulator, imag
     assert mask_parameter["parameter_has_default"] and mask_parameter["parameter_default"] is None
     _, status = client.predict(prompt="no mask at all", images=[handle_file(images[0])], api_name="/edit")
     assert status["status"] == "COMPLETED" and "mask" not in emulator.jobs[status["request_id"]].params
+
+
+def test_the_page_says_where_runs_are_kept_and_the_footer_names_the_model_and_who_answers(app):
+    demo, url = app
+    page = requests.get(url, timeout=10).text
+    model = schema.model(DEFAULT_MODEL)
+    assert f"`{demo.history.root}` on this machine" in page
+    assert f"[{model.label} · `{model.slug}`]({model.page_url})" in page and "built-in emulator" in page
+    live = Backend(ClientSettings(api_key=Secret("sk-live")), allow_visitor_keys=False)
+    assert copy.footer("gpt-image-2", live).endswith("answered by **Segmind's API**.")
+
+
+def test_a_space_without_persistent_storage_says_its_runs_are_lost_at_a_restart(tmp_path):
+    settings = AppSettings(output_dir=tmp_path / "outputs", storage=Storage.SPACE_EPHEMERAL)
+    backend = Backend(ClientSettings())
+    demo = build_app(backend, settings=settings)
+    note = next(c["props"]["value"] for c in demo.config["components"] if c["props"].get("elem_id") == "storage-note")
+    assert "lost when this Space restarts" in note and "`/data`" in note
+
+
+def test_the_api_page_describes_edit_and_its_example_runs(app_url, emulator, images):
+    client = Client(app_url, verbose=False)
+    described = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/edit"]
+    assert described["description"].startswith("Edit an image with GPT Image on Segmind")
+    assert "(image_file, status)" in described["description"] and "x-api-key" in described["description"]
+    snippet = requests.get(app_url + "gradio_api/info", timeout=10).json()["named_endpoints"]["/edit"][
+        "code_snippets"]["python"]
+    assert copy.EDIT_API_EXAMPLE_PROMPT in snippet and EXAMPLE_PHOTO in snippet
+    # Run as the page prints it; only the sample photo comes from disk (this machine may be offline).
+    printed = []
+    exec(snippet.replace(EXAMPLE_PHOTO, images[0]), {"print": printed.append})
+    image_file, status = printed[0]
+    assert status["status"] == "COMPLETED" and status["backend"] == "emulator" and image_file

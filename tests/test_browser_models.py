@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from bench.photo import write_phone_photo
+from components.api import schema
 from components.api.config import ClientSettings
 from components.app.backend import Backend
 from components.app.settings import AppSettings
@@ -60,6 +61,7 @@ def test_a_retired_model_is_named_and_its_successor_is_one_click_away(retired_ap
     # The widgets follow the picker's change event, which comes after the switch's own answer.
     page.locator("#mask-note").get_by_text("takes no mask").wait_for(timeout=15_000)
     page.locator("#model-card").get_by_text(SUCCESSOR).first.wait_for(timeout=15_000)
+    page.locator(f'#footer a[href="{schema.model(SUCCESSOR).page_url}"]').wait_for(timeout=15_000)  # its page
 
     # A custom size, checked live against gpt-image-2's rules.
     page.locator("#opt-size input").click()

@@ -9,7 +9,7 @@ import pytest
 
 from components.api.config import Secret, UploadMode
 from components.api.constants import DEFAULT_API_BASE
-from components.app.settings import ENV_VARS, AppSettings
+from components.app.settings import ENV_VARS, AppSettings, Storage
 
 # A value for every variable, different from its default.
 SAMPLES = {
@@ -126,3 +126,28 @@ def test_a_slug_outside_the_model_table_stops_start_up_with_one_line_naming_it(t
     assert done.stderr.strip().splitlines() == [
         "Configuration error: SEGMIND_MODEL is not a known model (known: gpt-image-1-edit, gpt-image-1.5-edit, "
         "gpt-image-1-edit-mini, gpt-image-2): 'dall-e-3'"]
+
+
+def test_on_a_space_with_a_writable_data_disk_runs_go_to_it(tmp_path):
+    settings = AppSettings.from_env({"SPACE_ID": "someone/explorer"}, data_root=tmp_path)
+    assert settings.output_dir == tmp_path / "outputs" and settings.storage is Storage.SPACE_PERSISTENT
+
+
+def test_on_a_space_without_one_runs_stay_on_the_containers_own_disk_and_are_said_to_be_ephemeral(tmp_path):
+    settings = AppSettings.from_env({"SPACE_ID": "someone/explorer"}, data_root=tmp_path / "no-such-disk")
+    assert settings.output_dir == AppSettings().output_dir and settings.storage is Storage.SPACE_EPHEMERAL
+
+
+def test_output_dir_wins_on_a_space_and_is_called_persistent_only_on_the_data_disk(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    chosen = AppSettings.from_env({"SPACE_ID": "someone/explorer", "OUTPUT_DIR": str(tmp_path / "elsewhere")},
+                                  data_root=data)
+    assert chosen.output_dir == tmp_path / "elsewhere" and chosen.storage is Storage.SPACE_CHOSEN
+    inside = AppSettings.from_env({"SPACE_ID": "someone/explorer", "OUTPUT_DIR": str(data / "runs")}, data_root=data)
+    assert inside.output_dir == data / "runs" and inside.storage is Storage.SPACE_PERSISTENT
+
+
+def test_off_a_space_the_data_disk_is_not_looked_at(tmp_path):
+    settings = AppSettings.from_env({}, data_root=tmp_path)
+    assert settings.output_dir == Path("outputs") and settings.storage is Storage.LOCAL

@@ -41,7 +41,7 @@ def signed(handlers: HistoryHandlers) -> str:
 @pytest.fixture
 def handlers(service):
     with gr.Blocks():
-        build_history_tab()  # the tab's widgets exist, as in the app; the handlers are called directly
+        build_history_tab("")  # the tab's widgets exist, as in the app; the handlers are called directly
     return HistoryHandlers(service, service.history)
 
 
@@ -178,7 +178,7 @@ def test_a_resumed_run_with_no_inputs_shows_its_details(service, handlers, emula
 
 def test_the_slider_scales_the_pair_to_fit_instead_of_clipping_it():
     with gr.Blocks():
-        tab = build_history_tab()
+        tab = build_history_tab("")
     config = tab.compare.get_config()
     assert config.get("height") is None and config["max_height"] == COMPARE_MAX_HEIGHT
 

@@ -31,6 +31,16 @@ def test_readme_front_matter_describes_a_gradio_space():
     assert str(front["sdk_version"]) == pinned("gradio")
 
 
+def test_the_space_card_has_a_description_tags_and_a_small_thumbnail_from_this_repository():
+    front = yaml.safe_load(README.split("---", 2)[1])
+    assert 0 < len(front["short_description"]) <= 60
+    assert {"image-editing", "gpt-image", "segmind", "gradio", "inpainting"} <= set(front["tags"])
+    # The Hub takes a URL: the Space's own copy of a file committed here.
+    path = re.fullmatch(r"https://huggingface\.co/spaces/[^/]+/[^/]+/resolve/main/(.+\.png)", front["thumbnail"])
+    thumbnail = ROOT / path.group(1)
+    assert thumbnail.is_file() and thumbnail.stat().st_size < 200_000
+
+
 def test_readme_names_the_two_commands_and_ci_runs_the_test_one():
     assert "make run" in README and "make test" in README
     ci = (ROOT / ".ci" / "run").read_text()

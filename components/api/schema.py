@@ -200,6 +200,11 @@ class Model:
         return param.max_items if param.type is ParamType.URL_LIST and param.max_items else 1
 
     @property
+    def page_url(self) -> str:
+        """Its page on Segmind: what it does, its parameters and its price."""
+        return MODEL_PAGE.format(slug=self.slug)
+
+    @property
     def takes_references(self) -> bool:
         return self.max_images > 1
 
@@ -337,6 +342,8 @@ def _check_param(param: Param, value: Any) -> str | None:
 # limits those pages leave out (16 images, 32,000 prompt characters, the mask rules, jpeg
 # having no alpha) from OpenAI's documentation; shutdown dates from OpenAI's deprecation
 # notices. Where a fact is uncertain its entry says so, so a correction is one line here.
+
+MODEL_PAGE = "https://www.segmind.com/models/{slug}/api"
 
 PROMPT = Param(
     "prompt", ParamType.STRING, "Prompt", "Text prompt used to generate the image.",

@@ -3,11 +3,21 @@
 `.env` (python-dotenv) is loaded first and fills in whatever the environment
 does not set, so every variable below may live in either place. Nothing else
 in the app reads `os.environ`.
+
+Where runs are kept is decided here too, once. On a Hugging Face Space (SPACE_ID
+is set) the container's own disk is lost at every restart, rebuild or sleep; a
+disk mounted at /data (a Storage Bucket attached as a volume there, or the older
+persistent-storage upgrade) is not. So on a Space whose /data is writable, runs
+go to /data/outputs unless OUTPUT_DIR says otherwise. Everything the app keeps
+across restarts lives in that folder: the runs, the key that encrypts each
+browser's history id, and the models Segmind has retired.
 """
 
 from __future__ import annotations
 
+import enum
 import os
+import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -64,6 +74,41 @@ def _upload_mode(raw: str) -> UploadMode:
         raise ValueError("must be 'upload' or 'inline'") from None
 
 
+# Where a Hugging Face Space's persistent disk is mounted.
+SPACE_DATA_ROOT = Path("/data")
+
+
+class Storage(enum.Enum):
+    """Where runs are kept, and so whether they outlive a restart."""
+
+    LOCAL = "local"                        # not on a Space: a folder on this machine, kept until deleted
+    SPACE_PERSISTENT = "space-persistent"  # on the Space's persistent disk: survives restarts and rebuilds
+    SPACE_EPHEMERAL = "space-ephemeral"    # on the Space's own disk: lost at every restart, rebuild or sleep
+    SPACE_CHOSEN = "space-chosen"          # OUTPUT_DIR outside the persistent disk: the deployer knows what it is
+
+
+def writable(folder: Path) -> bool:
+    """Whether files can be created in `folder` (it exists, and this process may write there)."""
+    try:
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".write-probe-")
+    except OSError:
+        return False
+    os.close(handle)
+    os.unlink(probe)
+    return True
+
+
+def storage_for(output_dir: Path | None, *, on_space: bool, data_root: Path) -> tuple[Path | None, Storage]:
+    """The runs folder (None: OUTPUT_DIR's default) and what kind of storage it is on."""
+    if not on_space:
+        return output_dir, Storage.LOCAL
+    persistent = writable(data_root)
+    if output_dir is None:
+        return (data_root / "outputs", Storage.SPACE_PERSISTENT) if persistent else (None, Storage.SPACE_EPHEMERAL)
+    inside = output_dir.resolve().is_relative_to(data_root.resolve())
+    return output_dir, Storage.SPACE_PERSISTENT if persistent and inside else Storage.SPACE_CHOSEN
+
+
 @dataclass(frozen=True)
 class EnvVar:
     """One environment variable: the setting it fills, how it is read, and what it means.
@@ -108,7 +153,9 @@ ENV_VARS: tuple[EnvVar, ...] = (
            "(long base64 images shortened to a prefix and length)."),
     EnvVar("MAX_CONCURRENT_JOBS", "max_concurrent_jobs", _count,
            "Jobs running at once across all visitors (they wait on Segmind, so this only protects memory)."),
-    EnvVar("OUTPUT_DIR", "output_dir", Path, "Where runs are kept."),
+    EnvVar("OUTPUT_DIR", "output_dir", Path,
+           "Where runs are kept (default: outputs, or /data/outputs on a Hugging Face Space whose /data is "
+           "writable)."),
     EnvVar("OUTPUT_MAX_MB", "output_max_mb", _number,
            "Bound on OUTPUT_DIR/runs, enforced on every write: failed and never-submitted runs are pruned "
            "first, then the oldest results of whoever holds the most."),
@@ -153,12 +200,15 @@ class AppSettings:
     emulator_latency: float = 5.0
     emulator_queue_seconds: float = 1.0
     emulator_retired_models: tuple[str, ...] = ()
+    # Decided by from_env from where it runs, not read from a variable of its own.
+    storage: Storage = field(default=Storage.LOCAL, metadata={"derived": True})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: bool = True,
-                 dotenv_path: str | os.PathLike | None = None) -> AppSettings:
+                 dotenv_path: str | os.PathLike | None = None, data_root: Path = SPACE_DATA_ROOT) -> AppSettings:
         """The settings from `env` (default: the process environment), `.env` filling the gaps.
 
+        `data_root` is where a Space's persistent disk would be (tests point it elsewhere).
         Raises ValueError naming the variable when a value can't be read.
         """
         if env is None:
@@ -175,8 +225,12 @@ class AppSettings:
                 chosen[var.setting] = var.parse(raw)
             except ValueError as exc:
                 raise ValueError(f"{var.name} {exc}: {raw if var.setting != 'api_key' else '<hidden>'!r}") from None
+        on_space = bool(env.get("SPACE_ID"))
         # A Space's only way in is Hugging Face's proxy, which writes X-Forwarded-For.
-        chosen.setdefault("trusted_proxy", bool(env.get("SPACE_ID")))
+        chosen.setdefault("trusted_proxy", on_space)
+        output_dir, chosen["storage"] = storage_for(chosen.get("output_dir"), on_space=on_space, data_root=data_root)
+        if output_dir is not None:
+            chosen["output_dir"] = output_dir
         return cls(**chosen)
 
     @property
@@ -201,4 +255,5 @@ class AppSettings:
 
 
 
-assert [v.setting for v in ENV_VARS] == [f.name for f in fields(AppSettings)], "ENV_VARS and AppSettings disagree"
+assert [v.setting for v in ENV_VARS] == [f.name for f in fields(AppSettings) if not f.metadata.get("derived")], \
+    "ENV_VARS and AppSettings disagree"

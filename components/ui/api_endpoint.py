@@ -1,4 +1,12 @@
-"""`/edit` for programs: images and mask as files, the options by their schema names, and the model."""
+"""`/edit` for programs: images and mask as files, the options by their schema names, and the model.
+
+The API page (`/?view=api`) documents it from what Gradio reads here: the description
+given to the listener (plain text), each input's label and note, and each input's
+example, from which Gradio writes the page's ready-to-run gradio_client snippet. The
+inputs only `/edit` has carry an example that snippet can really send: a prompt, and
+a photo at a public URL (the one Gradio's own Image component documents itself with).
+The options and the model are the form's widgets, so their defaults are the form's.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +14,53 @@ import secrets
 from typing import Any, AsyncIterator
 
 import gradio as gr
+from gradio_client import handle_file
 
 from components.app.runs import Run, RunUpdate
 from components.app.service import EditService
 from components.media.images import EditRequest, check_request
+from components.ui import copy
 from components.ui.errors import as_gr_error, in_thread
 from components.ui.form import IMAGE_PARAMS, Form, client_address, file_paths, option_values, visitor_key_from
 from components.ui.serving import servable
+
+
+EXAMPLE_PHOTO = "https://raw.githubusercontent.com/gradio-app/gradio/main/test/test_files/bus.png"
+
+
+class ApiTextbox(gr.Textbox):
+    """A Textbox only `/edit` reads, with its own example and note on the API page; drawn as a stock Textbox."""
+
+    is_template = True
+    api_example: Any = None
+    api_note: str = ""
+
+    def example_payload(self) -> Any:
+        return self.api_example
+
+    def api_info_as_input(self) -> dict[str, Any]:
+        return {**super().api_info_as_input(), "additional_description": self.api_note}
+
+
+class ApiFile(gr.File):
+    """A File only `/edit` reads, with its own example and note on the API page; drawn as a stock File."""
+
+    is_template = True
+    api_example: Any = None
+    api_note: str = ""
+
+    def example_payload(self) -> Any:
+        return self.api_example
+
+    def api_info_as_input(self) -> dict[str, Any]:
+        return {**super().api_info_as_input(), "additional_description": self.api_note}
+
+
+def documented(component: ApiTextbox | ApiFile, example: Any, note: str) -> Any:
+    """`component` with its API-page example and note (set after construction: Gradio builds a component's
+    page config from its class's constructor, which these keep as the stock component's)."""
+    component.api_example, component.api_note = example, note
+    return component
 
 
 def status_record(update: RunUpdate, run: Run) -> dict[str, Any]:
@@ -58,10 +106,11 @@ class EditEndpoint:
 
     async def edit(self, request: gr.Request, prompt: str, images: Any, mask: Any = None,
                    **options: Any) -> AsyncIterator[tuple[str | None, dict]]:
-        """Edit images with GPT Image on Segmind; streams status, returns (image_file, status).
+        """One edit for a program: streams (None, status) while the job runs, then (image_file, status).
 
         `mask` has a default (None) in this signature so that programs may leave it out: Gradio
-        marks a parameter optional only when the function says so.
+        marks a parameter optional only when the function says so. The API page's description is
+        `copy.edit_api_description`, not this docstring.
         """
         values = {"prompt": prompt, "images": images, "mask": mask, **options}
         # Program runs are kept on disk too, under an owner nobody holds: no browser can list them.
@@ -82,13 +131,16 @@ class EditEndpoint:
 
 def add_edit_endpoint(form: Form, service: EditService, concurrency: dict[str, Any]) -> None:
     with gr.Column(visible=False):
-        images = gr.File(file_count="multiple", label="images")
-        mask = gr.File(label="mask")
+        prompt = documented(ApiTextbox(label="prompt"), copy.EDIT_API_EXAMPLE_PROMPT, copy.EDIT_API_PROMPT_NOTE)
+        images = documented(ApiFile(file_count="multiple", label="images"), [handle_file(EXAMPLE_PHOTO)],
+                            copy.edit_api_images_note())
+        mask = documented(ApiFile(label="mask"), None, copy.edit_api_mask_note())
         result = gr.File(label="image_file")
         status = gr.JSON(label="status")
         trigger = gr.Button("edit")
     # The model last: programs that name the options by position keep working; it defaults to the deployer's.
-    inputs = {"prompt": form.prompt, "images": images, "mask": mask, **form.widgets, "model": form.model}
+    inputs = {"prompt": prompt, "images": images, "mask": mask, **form.widgets, "model": form.model}
     endpoint = EditEndpoint(service, list(inputs))
     trigger.click(endpoint.edit, inputs_kwargs=inputs, outputs=[result, status], api_name="edit",
-                  validator=endpoint.validate, **concurrency)
+                  api_description=copy.edit_api_description(service.backend), validator=endpoint.validate,
+                  **concurrency)

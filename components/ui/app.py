@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,8 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
             with gr.Tab("Sweep", id="sweep"):
                 sweep_tab = build_sweep_tab()
             with gr.Tab("History", id="history"):
-                history_tab = build_history_tab()
+                history_tab = build_history_tab(copy.storage_note(settings.storage, history.root))
+        footer = gr.Markdown(copy.footer(edit_tab.form.model.value, backend), elem_id="footer")
 
         demo.load(lambda token: ensure_owner(service, token).token, owner, owner, api_visibility="private")
         edit_handlers = EditHandlers(service, history, edit_tab, owner)
@@ -98,6 +100,8 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
         started = demo.load(edit_handlers.start_model, outputs=[edit_tab.form.model, edit_tab.model_card,
                                                                 retired_notice], api_visibility="private", queue=False)
         follow_the_model(started.then, edit_tab)
+        edit_tab.form.model.change(partial(copy.footer, backend=backend), edit_tab.form.model, footer, queue=False,
+                                   api_visibility="private")
         wire_sweep_tab(sweep_tab, SweepHandlers(service, sweep_tab, settings.offered_models), edit_tab.form, owner, concurrency)
         wire_history_tab(history_tab, HistoryHandlers(service, history), edit_tab.form, owner, tabs, concurrency,
                          edit_tab.input_view)

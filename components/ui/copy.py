@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence
 
-from components.api import errors
+from components.api import errors, schema
 from components.api.constants import RESULT_RETENTION
 from components.app import refusals
 from components.app.backend import Backend, BackendKind
 from components.app.runs import CancelledBeforeSubmit
+from components.app.settings import Storage
 
 TITLE = "GPT Image Edit explorer"
 PHOTO_LABEL = "1 · Photo to edit"
@@ -57,6 +59,9 @@ SWITCHED = "Switched to `{model}`. Everything else in the form is as you left it
 RETENTION = f"{RESULT_RETENTION}."
 
 # History, Sweep and Copy as code.
+HISTORY_INTRO = ("Every run from this browser, kept on the server (results, inputs and a JSON record each) so nothing "
+                 "you paid for is lost when the tab closes. Click a run to see it; **Restore** puts its prompt, images "
+                 "and settings back into the form.")
 NO_JOBS = "No jobs running."
 ZIP_TOO_LARGE = "These runs come to about {size}, more than the {limit} this server hands out as one file.{advice}"
 COMPARE_UNREADABLE = "One of the two images could not be read, so there is nothing to compare."
@@ -88,6 +93,74 @@ def intro(models: Sequence[str]) -> str:
     names = ", ".join(f"`{slug}`" for slug in models)
     return (f"# {TITLE}\nEdit and compose images with GPT Image on Segmind ({names}): paint where to change, "
             "add references, compare models, and see what every parameter does.")
+
+
+def storage_note(storage: Storage, folder: Path) -> str:
+    """Where runs are kept, and whether they survive a restart."""
+    if storage is Storage.SPACE_PERSISTENT:
+        return (f"💾 Runs are kept on this Space's persistent storage (`{folder}`): they survive restarts and "
+                "rebuilds.")
+    if storage is Storage.SPACE_EPHEMERAL:
+        return ("⚠️ **Runs here are lost when this Space restarts.** It has no persistent storage, so its runs live "
+                "on the Space's own disk, which is wiped at every restart, rebuild or sleep. Download the runs you "
+                "want to keep (*Download all runs*). The Space's owner can make them last by attaching persistent "
+                "storage at `/data` (in the Space's settings, a storage bucket mounted as a volume there).")
+    if storage is Storage.SPACE_CHOSEN:
+        return (f"Runs are kept in `{folder}`, the folder this Space's owner chose: they survive a restart only if "
+                "that folder is on storage attached to the Space.")
+    return f"Runs are kept in the folder `{folder}` on this machine, until you delete them."
+
+
+def footer(slug: str, backend: Backend) -> str:
+    """Which model the form is on (with its page on Segmind) and who answers runs."""
+    model = schema.model(slug)
+    if backend.kind is BackendKind.EMULATOR:
+        who = "the **built-in emulator** (simulated results, not the model's work)"
+        if backend.allow_visitor_keys:
+            who += ", or Segmind itself when you enter your own key"
+    else:
+        where = "" if backend.is_default_api else f" at `{backend.settings.api_base}`"
+        who = f"**Segmind's API**{where}"
+    return f"Model: [{model.label} · `{model.slug}`]({model.page_url}) on Segmind. Runs are answered by {who}."
+
+
+# The API page (`/?view=api`) shows these as plain text: no Markdown.
+EDIT_API_EXAMPLE_PROMPT = "Paint the bus bright yellow, keep everything else as it is"
+EDIT_API_PROMPT_NOTE = "What to change, in words."
+
+
+def edit_api_description(backend: Backend) -> str:
+    """What `/edit` does, for the API page."""
+    if backend.kind is BackendKind.EMULATOR:
+        answered = "this app's built-in emulator (simulated results)"
+        answered += ", or by Segmind when you send your own key" if backend.allow_visitor_keys else ""
+    elif backend.quota.require_visitor_keys:
+        answered = "Segmind's API, on your own key only"
+    else:
+        answered = "Segmind's API, billed to this app's key"
+        answered += " unless you send your own" if backend.allow_visitor_keys else ""
+    own_key = ""
+    if backend.allow_visitor_keys:
+        own_key = " To pay with your own Segmind key, send it as a header: Client(url, headers={'x-api-key': '...'})."
+    return ("Edit an image with GPT Image on Segmind. Give a prompt, the photo to edit (then any reference "
+            "images) and optionally a mask; the other parameters are the model's own, and model defaults to this "
+            "app's. The job streams its states and returns (image_file, status): status is a JSON object with "
+            "status, request_id, backend, inference_time, elapsed, cost and remaining_credits. A failed job raises "
+            f"an error with Segmind's detail. Runs here are answered by {answered}.{own_key} Each call's inputs and "
+            "result are kept on this app's server, where no browser can list them.")
+
+
+def edit_api_images_note() -> str:
+    one_image = ", ".join(slug for slug, model in schema.MODELS.items() if not model.takes_references)
+    return (f"The photo to edit first, then reference images in order: {schema.MAX_IMAGES} at most, PNG, JPEG or "
+            f"WebP. {one_image} takes the photo only.")
+
+
+def edit_api_mask_note() -> str:
+    no_mask = ", ".join(slug for slug, model in schema.MODELS.items() if not model.takes_mask)
+    return ("Optional. A PNG the size of the photo, transparent where the image should change. Leave it out to "
+            f"let the model edit the whole image. {no_mask} takes no mask: one sent is kept with the run, not sent "
+            "(status.notes says so).")
 
 
 def cancelled_after_submit(request_id: str) -> str:

@@ -296,10 +296,10 @@ class HistoryHandlers:
                f"cost {money(run.record.cost)}. It is now in the history above.")
 
 
-def build_history_tab() -> HistoryTab:
-    gr.Markdown("Every run from this browser, kept on the server (results, inputs and a JSON record each) so "
-                "nothing you paid for is lost when the tab closes. Click a run to see it; **Restore** puts its "
-                "prompt, images and settings back into the form.")
+def build_history_tab(storage_note: str) -> HistoryTab:
+    """The tab's layout; `storage_note` says where runs are kept and whether they survive a restart."""
+    gr.Markdown(copy.HISTORY_INTRO)
+    gr.Markdown(storage_note, elem_id="storage-note")
     running = gr.Markdown(copy.NO_JOBS, elem_id="running-jobs")
     gallery = gr.Gallery(label="Runs (newest first)", columns=4, height=340, allow_preview=False, preview=False,
                          fit_columns=False, object_fit="contain", elem_id="history-gallery")
