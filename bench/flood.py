@@ -24,7 +24,7 @@ from pathlib import Path
 
 import requests
 from gradio_client import Client, handle_file
-from gradio_client.exceptions import AppError
+from gradio_client.exceptions import AppError, ValidationError
 
 from bench.common import table
 from bench.photo import write_phone_photo
@@ -59,8 +59,12 @@ def _call(url: str, image: str, address: str) -> tuple[str, float]:
         _, status = Client(url, verbose=False, headers={"x-forwarded-for": address}).predict(
             prompt="x", images=[handle_file(image)], mask=None, api_name="/edit")
         outcome = status["status"]
-    except AppError as exc:
+    except (AppError, ValidationError) as exc:
         outcome = "refused" if "jobs running already" in str(exc) else f"error: {str(exc)[:60]}"
+    except Exception as exc:  # noqa: BLE001 - what a script sees when Gradio itself turns it away
+        response = getattr(exc, "response", None)
+        outcome = f"turned away: {response.status_code} {response.text[:80]}" if response is not None \
+            else f"error: {type(exc).__name__}"
     return outcome, time.monotonic() - started
 
 
@@ -89,7 +93,7 @@ def _start_app(folder: Path) -> tuple[subprocess.Popen, str]:
 
 def run() -> str:
     folder = Path(tempfile.mkdtemp(prefix="bench-flood-"))
-    image = str(write_phone_photo(folder / "in.jpg", size=(512, 384)))
+    image = str(write_phone_photo(folder / "in.jpg"))  # a 12 MP phone photo: what costs the server most to open
     app, url = _start_app(folder)
     try:
         _, warm = _call(url, image, VISITOR)   # the first call pays for imports and the emulator's start
@@ -109,6 +113,9 @@ def run() -> str:
         app.wait(30)
     completed = sum(o == "COMPLETED" for o, _ in outcomes)
     refused = sum(o == "refused" for o, _ in outcomes)
+    others = sorted({o for o, _ in outcomes if o not in ("COMPLETED", "refused")})
+    if others:
+        print("other outcomes:", others)
     slowest_refusal = max((s for o, s in outcomes if o == "refused"), default=float("nan"))
     rows = [("visitor alone", f"{alone:.1f}", f"{cpu_alone:.2f}", "", "", "", f"{peak:.0f}"),
             (f"visitor during {FLOOD} /edit calls from one address", f"{during:.1f}", f"{cpu_flood:.2f}",

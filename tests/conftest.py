@@ -81,6 +81,21 @@ def client(emulator):
     client.close()
 
 
+def wait_until(condition, timeout: float = 10.0) -> bool:
+    """Wait for a condition the app reaches by itself (not a sleep standing in for one); False if it never does.
+
+    Always assert the answer: `assert wait_until(...), what_was_seen`.
+    """
+    import threading
+    import time
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        threading.Event().wait(0.02)
+    return True
+
+
 def owner_id(name: str) -> str:
     """A well-formed browser owner id (24 URL-safe characters), stable for a test's readable name."""
     import hashlib

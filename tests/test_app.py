@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -23,16 +21,7 @@ from components.emulator import Emulator
 from components.media.mask import mask_from_editor
 from components.ui import build_app, copy, launch_options
 from components.ui.api_endpoint import EXAMPLE_PHOTO
-from tests.conftest import owner_id, KEY, mask_bytes, png_bytes
-
-
-def wait_until(condition, timeout=10.0):
-    """Wait for a condition the app reaches by itself (not a sleep standing in for one)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        threading.Event().wait(0.02)
+from tests.conftest import owner_id, KEY, mask_bytes, png_bytes, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -174,11 +163,11 @@ def test_cancel_stops_polling_at_once(app, app_url, emulator, images):
     emulator.processing_seconds = 60
     job = Client(app_url, verbose=False).submit(prompt="x", images=[handle_file(images[0])], mask=None,
                                                api_name="/edit")
-    wait_until(lambda: any(s["status"] == "PROCESSING" for _, s in job.outputs()))
+    assert wait_until(lambda: any(s["status"] == "PROCESSING" for _, s in job.outputs()))
     request_id = job.outputs()[-1][1]["request_id"]
     assert len(manager.live()) >= 1
     assert job.cancel()
-    wait_until(lambda: len(manager.live()) == 0, timeout=5)
+    assert wait_until(lambda: len(manager.live()) == 0, timeout=5)
     polls_when_stopped = emulator.jobs[request_id].polls
     emulator.processing_seconds = 0.3
     edit(app_url, images[:1])  # another whole job, polled many times meanwhile

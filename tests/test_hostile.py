@@ -22,7 +22,7 @@ import requests
 from gradio.components.image_editor import EditorData
 from gradio_client import Client, handle_file
 from PIL import Image
-from gradio_client.exceptions import AppError
+from gradio_client.exceptions import AppError, ValidationError
 
 from components.api.config import ClientSettings, Secret
 from components.app.backend import Backend
@@ -36,7 +36,7 @@ from components.media.images import EditRequest, UrlText, prepare_inputs
 from components.ui import build_app, launch_options
 from components.ui.editor_bounds import EDITOR_MAX_PENDING
 from components.ui.janitor import CacheJanitor
-from tests.conftest import KEY, png_bytes
+from tests.conftest import KEY, png_bytes, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -204,7 +204,7 @@ def test_a_flood_of_edit_calls_is_refused_at_its_address_and_a_normal_visitor_st
                     _, status = Client(url, verbose=False, headers=headers).predict(
                         prompt="x", images=[handle_file(str(image))], mask=None, api_name="/edit")
                     return status["status"]
-                except AppError as exc:
+                except (AppError, ValidationError) as exc:  # refused at the queue's door, or when its run starts
                     return str(exc)
 
             with ThreadPoolExecutor(41) as workers:
@@ -340,3 +340,24 @@ def test_a_made_up_owner_id_gets_a_new_one_while_an_old_unsigned_id_with_runs_ke
     made_up = owners.ensure("p" * 24)  # well formed, but nobody's: the script gets an id of its own
     assert made_up.id != "p" * 24 and owners.owner_of(made_up.token) == made_up.id
     assert owners.ensure(kept.token) == kept
+
+
+def test_an_edit_call_over_its_address_share_is_refused_when_it_joins_the_queue(tmp_path):
+    """Refused at the door: no queue slot, no decode; a program reads why, as it reads any refusal."""
+    image = tmp_path / "in.png"
+    image.write_bytes(png_bytes((64, 48)))
+    settings = AppSettings(output_dir=tmp_path / "out", trusted_proxy=True, max_runs_per_address=1)
+    with Emulator(key=KEY, queue_seconds=0.0, processing_seconds=30.0) as emulator:
+        backend = Backend(ClientSettings(poll_interval=0.05), emulator=emulator)
+        demo = build_app(backend, settings=settings)
+        _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
+        try:
+            attacker = Client(url, verbose=False, headers={"x-forwarded-for": "203.0.113.66"})
+            first = attacker.submit(prompt="x", images=[handle_file(str(image))], mask=None, api_name="/edit")
+            assert wait_until(lambda: len(demo.service.runs.live()) == 1)
+            with pytest.raises(ValidationError, match="Your network address has 1 job"):
+                attacker.predict(prompt="x", images=[handle_file(str(image))], mask=None, api_name="/edit")
+            first.cancel()
+        finally:
+            demo.close()
+            backend.close()

@@ -9,7 +9,6 @@ import os
 import random
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -30,21 +29,12 @@ from components.app.history import HistoryStore
 from components.app.service import EditService
 from components.app.quota import DeployerQuota
 from components.ui import build_app, launch_options
-from tests.conftest import owner_token, FAST_RETRY, mask_bytes, open_sockets, png_bytes
+from tests.conftest import wait_until, owner_token, FAST_RETRY, mask_bytes, open_sockets, png_bytes
 
 SENTINEL = "sk-SENTINEL-5e1d0c7b9a"
 VISITOR_SENTINEL = "sk-VISITOR-SENTINEL-8c2f"
 OPTIONS = ["auto", "auto", "opaque", 100, "png", "auto"]
 CUSTOM_SIZE = [None, None]  # the custom width and height boxes, between the options and the deadline
-
-
-def wait_until(condition, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        threading.Event().wait(0.05)
-    return True
 
 
 def launch(backend: Backend, history_root: Path):

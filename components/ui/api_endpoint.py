@@ -16,6 +16,7 @@ from typing import Any, AsyncIterator
 import gradio as gr
 from gradio_client import handle_file
 
+from components.app.refusals import Refusal
 from components.app.runs import Run, RunUpdate
 from components.app.service import EditService
 from components.media.images import EditRequest, check_request
@@ -96,7 +97,13 @@ class EditEndpoint:
         self.service = service
         self.input_names = input_names
 
-    def validate(self, prompt: str, images: Any, mask: Any = None, **options: Any) -> list[dict]:
+    def validate(self, request: gr.Request, prompt: str, images: Any, mask: Any = None,
+                 **options: Any) -> list[dict]:
+        try:  # a flood is refused at its share when it joins the queue, before its images cost a decode
+            self.service.check_capacity("", address=client_address(self.service, request))
+        except Refusal as exc:  # a program sees it as its other refusals (a ValidationError), not a bare 400
+            message = copy.error_message(exc)
+            return [gr.validate(name != "images", message if name == "images" else "") for name in self.input_names]
         values = {"prompt": prompt, "images": images, "mask": mask, **options}
         messages: dict[str, list[str]] = {}
         for issue in check_request(api_request(values))[1]:
