@@ -19,8 +19,9 @@ README = (ROOT / "README.md").read_text()
 
 
 def pinned(name: str) -> str:
+    """The version requirements.txt pins `name` at, extras or not (`gradio[mcp]==6.31.0`)."""
     for line in (ROOT / "requirements.txt").read_text().splitlines():
-        if line.startswith(f"{name}=="):
+        if re.match(rf"{re.escape(name)}(\[[\w,]+\])?==", line):
             return line.split("==", 1)[1].strip()
     raise AssertionError(f"{name} is not pinned")
 

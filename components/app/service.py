@@ -187,7 +187,7 @@ class EditService:
                 for label, inputs in checked]
 
     def resume(self, request_id: str, *, owner: str, visitor_key: str | None = None,
-               deadline: float | None = None, address: str | None = None) -> Run:
+               deadline: float | None = None, quota_session: str | None = None, address: str | None = None) -> Run:
         """Follow a job submitted earlier into the history, while Segmind still keeps it.
 
         A job this owner's history already has is followed into that same run, with its
@@ -199,7 +199,7 @@ class EditService:
         record = next((r for r in self.history.records(owner) if r.request_id == request_id), None)
         if record is None and not self.backend.own_key(visitor_key):
             raise UnknownRequestId(request_id)
-        self.admit(owner, visitor_key, address=address)
+        self.admit(owner, visitor_key, quota_session=quota_session, address=address)
         if record is None:
             record = self._create(owner=owner, inputs=None, prompt=f"(resumed {request_id})", label="resumed")
             record.request_id = request_id

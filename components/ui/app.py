@@ -24,6 +24,7 @@ from components.ui.form import Form, ensure_owner
 from components.ui.guard import RequestGuard
 from components.ui.janitor import keep_bounded
 from components.ui.history_tab import HistoryHandlers, build_history_tab, wire_history_tab
+from components.ui.mcp_tools import add_mcp_tools, only_these_tools
 from components.ui.status import status_css
 from components.ui.sweep_tab import SweepHandlers, build_sweep_tab, wire_sweep_tab
 
@@ -106,6 +107,7 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
         wire_history_tab(history_tab, HistoryHandlers(service, history), edit_tab.form, owner, tabs, concurrency,
                          edit_tab.input_view)
         add_edit_endpoint(edit_tab.form, service, concurrency)
+        add_mcp_tools(service, settings)
 
     demo.service = service  # for tests and benchmarks that need to see live runs
     demo.history = history
@@ -135,7 +137,8 @@ def launch_options() -> dict[str, Any]:
         "css": CSS,
         "js": PAGE_JS,
         "max_file_size": UPLOAD_LIMIT,
-        "app_kwargs": {"middleware": [Middleware(RequestGuard, max_body=MAX_REQUEST_BYTES)]},
+        "app_kwargs": {"middleware": [Middleware(RequestGuard, max_body=MAX_REQUEST_BYTES)],
+                       "lifespan": only_these_tools},  # when the MCP server is on, only its two tools are tools
         # No allowed_paths: OUTPUT_DIR is never served as such (files go out as copies, see serving.py).
         "footer_links": ["api", "gradio"],
         "show_error": False,

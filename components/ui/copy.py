@@ -83,6 +83,7 @@ CODE_HELP = ("Code that sends exactly this request and saves the result next to 
 UNEXPECTED = ("Something went wrong inside this app (it has been logged). If a job was submitted, its request "
               "id is in the status line above; otherwise nothing was sent.")
 NO_HISTORY = "This browser has no history yet: reload the page."
+DEADLINE_PROBLEM = "must be a positive number of seconds"
 
 CANCELLED_BEFORE_SUBMIT = "Cancelled before the job was submitted: nothing was sent to Segmind."
 CANCELLED_IN_FLIGHT = ("Stopped. The submit was already on its way; if Segmind received it, its request id will "
@@ -237,3 +238,105 @@ def error_message(exc: BaseException) -> str:
         remedy = next((text for cls, text in UI_REMEDIES.items() if isinstance(exc, cls)), None)
         return exc.message if remedy is None else exc.message.replace(exc.remedy, remedy)
     return UNEXPECTED
+
+
+# The MCP tools (components/ui/mcp_tools.py). An agent reads these: facts come from the registry, the app's
+# settings and its limits; these are the words around them. A parameter's line must stay one line.
+# The header a program or MCP client sends a visitor's Segmind key in (never a tool argument an agent might log).
+VISITOR_KEY_HEADER = "x-api-key"
+MCP_EDIT_SUMMARY = ("Edit or compose images with OpenAI's GPT Image models on Segmind. Give a prompt and one or "
+                    "more images; get back the edited image and a JSON status (status, request_id, job_token, cost "
+                    "in USD, timings, notes on anything changed to fit the model).")
+MCP_GET_JOB_SUMMARY = ("Collect a job started earlier (for instance one that outlived edit_image's deadline): follow "
+                       "it until it ends and return its image and JSON status, as edit_image does. Pass the "
+                       "request_id and the job_token that came with it.")
+MCP_MODELS = "Models (the `model` parameter; default `{default}`):"
+MCP_MODEL = "- `{slug}` ({label}): {summary}. {takes} {mask}{sizes} Price per image: {prices}. Usually about {latency}."
+MCP_TAKES_REFERENCES = "Takes up to {count} images: the first is edited, the others are references."
+MCP_TAKES_ONE_IMAGE = "Takes one image and no references."
+MCP_TAKES_MASK = "Takes a mask."
+MCP_TAKES_NO_MASK = "Takes no mask (one given is kept with the run, not sent)."
+MCP_CUSTOM_SIZES = " Sizes: the listed ones, or any WIDTHxHEIGHT with {rule}."
+MCP_LIFECYCLE = " {when}{successor}."
+MCP_SUCCESSOR = "; its successor is `{successor}`"
+MCP_PRICE_SQUARE = "{prices} for a square image; {oblong} for other sizes"
+MCP_PRICE_AREA = "{prices} at {size}, in proportion to the output's area"
+MCP_PRICE_ESTIMATE = "; `{quality}` is estimated as {estimated}"
+MCP_PRICE_BASIS = ("Prices are OpenAI's list prices per output image, before input tokens; the status's `cost` is what "
+                   "Segmind billed.")
+MCP_LIMITS = ("Limits: the prompt up to {prompt:,} characters; images {types}, up to {image_mb} MB each (other formats "
+              "are converted to PNG, and a side over {side} px is reduced); a mask is a PNG with an alpha channel, "
+              "the first image's size, up to {mask_mb} MB; `transparent` needs output_format {alpha}. At most "
+              "{per_address} jobs run at once from one client address.")
+MCP_FILES = ("Images and the mask are http(s) URLs, which Segmind fetches itself (this server never does), or "
+             "`data:image/...;base64,...` URIs, which are checked here (a call's arguments take {inline_mb} MB at "
+             "most, inline images included). To send a local file, upload it to this "
+             "server (POST it as `files` to /gradio_api/upload, as Gradio's upload_file_to_gradio tool does) and pass "
+             "`<server>/gradio_api/file=<the path it answers>`: Segmind fetches it from there, so that works only "
+             "where Segmind can reach this server (a public Space). The result comes back as an image file.")
+MCP_DEADLINE = ("This call follows the job for `deadline` seconds at most (default {deadline:g}). If the job is still "
+                "running then, the call fails with its request_id and job_token: the job goes on at Segmind, and "
+                "get_job collects it. {retention}.")
+MCP_SIMULATED = ("This server has no Segmind key: jobs go to a built-in emulator. Its results are simulated (stamped "
+                 "re-renders of the input, not the model's work), and so is the cost it reports: nothing is billed.")
+MCP_LIVE = "Jobs go to Segmind's API and are billed."
+MCP_OWN_KEY = ("To be billed on your own Segmind account, send your key in the `{header}` HTTP header of the MCP "
+               "connection (never as a tool argument).")
+MCP_NO_OWN_KEY = "This server does not take visitors' Segmind keys."
+MCP_KEY_REQUIRED = "This server pays for no jobs: every call needs your own Segmind key in the `{header}` header."
+MCP_QUOTA = "The server's key pays for at most {limits} jobs."
+MCP_QUOTA_PER_CLIENT = "{count} per client address"
+MCP_QUOTA_PER_HOUR = "{count} per hour across everyone"
+
+MCP_PROMPT = "{help} Up to {limit:,} characters."
+MCP_IMAGES = ("{help} Each an http(s) URL or a data: URI (see the tool's description). How many each model takes: "
+              "{counts}.")
+MCP_MASK_FORM = "An http(s) URL or a data: URI, as for images."
+MCP_MASK = "Only {models} take one."
+MCP_MODEL_PARAM = ("The model that runs the edit: {choices}. Default `{default}`. The tool's description says what "
+                   "each takes and costs.")
+MCP_OPTION_FOR = "{models}: {text}"
+MCP_OPTION_CHOICES = "One of {choices}; default `{default}`."
+MCP_OPTION_RANGE = "A whole number from {minimum} to {maximum}; default {default}."
+MCP_OPTION_OMIT = "Leave it out for the model's default."
+MCP_DEADLINE_PARAM = ("Seconds to follow the job before giving up with its request_id and job_token, which get_job "
+                      "collects it with (default {deadline:g}); keep it under your MCP client's tool-call timeout.")
+MCP_REQUEST_ID = "The job's request_id, from edit_image's status or error."
+MCP_JOB_TOKEN = ("The job_token that came with that request_id. Without it only a job your own Segmind key submitted "
+                 "can be collected (send that key in the `{header}` header).")
+
+MCP_NO_REQUEST_ID = "request_id: give the request id of the job to collect."
+MCP_BAD_TOKEN = "job_token: {token!r} is not a token this app gives out."
+MCP_COLLECT = "Collect it with get_job(request_id={request_id!r}, job_token={token!r})."
+MCP_UNEXPECTED = "Something went wrong inside this app (it has been logged)."
+
+
+def mcp_refusal_message(refusal: refusals.Refusal) -> str:
+    """A refusal in an agent's terms: where the page says "enter your key", an agent sends a header."""
+    key = f"send your own Segmind key in the `{VISITOR_KEY_HEADER}` header"
+    if isinstance(refusal, refusals.VisitorKeyRequired):
+        return f"This server pays for no jobs: {key}. Nothing was sent."
+    if isinstance(refusal, refusals.SessionQuotaUsed):
+        return f"Your {refusal.limit} jobs on the server's key are used: {key} to keep going. Nothing was sent."
+    if isinstance(refusal, refusals.HourlyQuotaUsed):
+        return (f"The server's key has paid for its {refusal.limit} jobs this hour. Try again in about "
+                f"{refusal.wait_seconds / 60:.0f} minutes, or {key}. Nothing was sent.")
+    if isinstance(refusal, refusals.TooManyRuns):
+        return (f"{refusal.limit} jobs are running already {refusal.share.value}. Wait for some to finish, then try "
+                "again. Nothing was sent.")
+    if isinstance(refusal, refusals.UnknownRequestId):
+        return ("This app did not start that job for this job_token, so it can only follow it with the Segmind key "
+                f"that submitted it: pass the job_token that came with the request_id, or send that key in the "
+                f"`{VISITOR_KEY_HEADER}` header. Nothing was sent.")
+    return refusal_message(refusal)
+
+
+def mcp_error_message(exc: BaseException) -> str:
+    """What an agent reads for any exception: the API's own words (which name no page), never a traceback."""
+    if isinstance(exc, refusals.Refusal):
+        return mcp_refusal_message(exc)
+    if isinstance(exc, errors.ValidationError | CancelledBeforeSubmit):
+        return error_message(exc)
+    if isinstance(exc, errors.SegmindError):
+        return exc.message
+    return MCP_UNEXPECTED

@@ -27,13 +27,15 @@ def title_for(exc: BaseException) -> str:
     return "Unexpected error"
 
 
-def as_gr_error(exc: BaseException, title: str | None = None) -> gr.Error:
-    """The visitor-facing error for any exception; an unexpected one is logged with its traceback here."""
+def as_gr_error(exc: BaseException, title: str | None = None, *,
+                wording: Callable[[BaseException], str] = copy.error_message) -> gr.Error:
+    """The visitor-facing error for any exception, in `wording`'s terms (the page's by default); an unexpected
+    one is logged with its traceback here."""
     if isinstance(exc, gr.Error):
         return exc
     if not isinstance(exc, (errors.SegmindError, refusals.Refusal)):
         log.error("unexpected error", exc_info=exc)
-    return gr.Error(copy.error_message(exc), title=title or title_for(exc), print_exception=False)
+    return gr.Error(wording(exc), title=title or title_for(exc), print_exception=False)
 
 
 async def in_thread(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:

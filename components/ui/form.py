@@ -41,11 +41,11 @@ def valid_owner(service: EditService, token: object) -> str:
 
 
 def visitor_key_from(request: gr.Request | None, typed_key: str | None) -> str | None:
-    """A visitor's key: typed in this tab, or sent by a program as the x-api-key header."""
+    """A visitor's key: typed in this tab, or sent by a program (or an MCP client) as the x-api-key header."""
     if typed_key and typed_key.strip():
         return typed_key.strip()
-    if request is not None and request.headers.get("x-api-key"):
-        return request.headers["x-api-key"].strip()
+    if request is not None and request.headers.get(copy.VISITOR_KEY_HEADER):
+        return request.headers[copy.VISITOR_KEY_HEADER].strip()
     return None
 
 
@@ -200,7 +200,7 @@ def form_problems(values: Mapping[str, Any]) -> dict[str, list[str]]:
         target = images.widget_for(issue) if issue.param in IMAGE_PARAMS else issue.param
         messages.setdefault(target, []).append(issue.message)
     if not values.get("deadline") or values["deadline"] <= 0:
-        messages.setdefault("deadline", []).append("must be a positive number of seconds")
+        messages.setdefault("deadline", []).append(copy.DEADLINE_PROBLEM)
     key = (values.get("visitor_key") or "").strip()
     if key:
         try:

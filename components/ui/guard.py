@@ -14,8 +14,9 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CLOSED_ROUTES = ("/gradio_api/deep_link",)
-# A component's server function (the editor's blobs) gets its body in memory: a painted layer is ~1 MB.
-SMALL_BODY_ROUTES = ("/gradio_api/component_server",)
+# Routes that read their body whole into memory: a component's server function (the editor's blobs; a painted
+# layer is ~1 MB), and the MCP server (a tool call's JSON, any image sent inline as a data: URI included).
+SMALL_BODY_ROUTES = ("/gradio_api/component_server", "/gradio_api/mcp")
 SMALL_BODY_BYTES = 20 * 1024 * 1024
 
 
@@ -35,7 +36,7 @@ class RequestGuard:
         if path.endswith(CLOSED_ROUTES):
             await PlainTextResponse("Not found", status_code=404)(scope, receive, send)
             return
-        limit = self.small_body if path.endswith(SMALL_BODY_ROUTES) else self.max_body
+        limit = self.small_body if any(route in path for route in SMALL_BODY_ROUTES) else self.max_body
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await PlainTextResponse("Request body too large", status_code=413)(scope, receive, send)
