@@ -6,6 +6,7 @@ Each test names the attack from issue #13 it replays; SECURITY.md points here.
 from __future__ import annotations
 
 import http.client
+import http.server
 import io
 import os
 import subprocess
@@ -17,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import gradio as gr
+import httpx
 import pytest
 import requests
 from gradio.components.image_editor import EditorData
@@ -361,3 +363,78 @@ def test_an_edit_call_over_its_address_share_is_refused_when_it_joins_the_queue(
         finally:
             demo.close()
             backend.close()
+
+
+# A file input named by URL, which Gradio fetches itself ------------------------------------------------------------
+
+class _FileServer(http.server.BaseHTTPRequestHandler):
+    """A stand-in for a public file host: one small image, one that says it is huge, one that never ends."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        if self.path == "/photo.png":
+            body = png_bytes((32, 24))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif self.path == "/declared-huge.png":
+            self.send_response(200)
+            self.send_header("Content-Length", str(5 * 1024**3))
+            self.end_headers()
+        else:  # no length: 1 MB chunks until the reader stops
+            self.send_response(200)
+            self.end_headers()
+            chunk = b"\0" * 1024 * 1024
+            try:
+                for _ in range(5_000):
+                    self.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_file_input_given_as_a_url_is_fetched_streamed_and_no_larger_than_an_upload(tmp_path, monkeypatch):
+    """Gradio read such a URL whole into memory, any size: one call naming a 5 GB file was 5 GB."""
+    from gradio import processing_utils
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FileServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    with Emulator(key=KEY) as emulator:
+        backend = Backend(ClientSettings(), emulator=emulator)
+        demo = build_app(backend, settings=AppSettings(output_dir=tmp_path / "out"))
+        _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
+        try:
+            client = Client(url, verbose=False)
+
+            def refusal(name: str) -> str:
+                """Gradio fetches files when the call joins its queue: a refusal is the join's answer."""
+                with pytest.raises(httpx.HTTPStatusError) as refused:
+                    client.predict(prompt="x", images=[handle_file(f"{base}/{name}")], mask=None, api_name="/edit")
+                return refused.value.response.json()["detail"]
+
+            # Loopback is not the public internet: refused, as Gradio's own fetch refuses it.
+            assert "its address is not on the public internet" in refusal("photo.png")
+            # Treated as a public host from here on (this machine has no other).
+            monkeypatch.setattr(processing_utils, "PUBLIC_HOSTNAME_WHITELIST", ["127.0.0.1"])
+            _, status = client.predict(prompt="x", images=[handle_file(f"{base}/photo.png")], mask=None,
+                                       api_name="/edit")
+            assert status["status"] == "COMPLETED"
+            before = peak_rss_mb()
+            assert "it is 5120 MB, and this app takes files up to 50 MB" in refusal("declared-huge.png")
+            assert "it is over 50 MB, and this app takes files up to 50 MB" in refusal("endless.png")
+            assert peak_rss_mb() - before < 100  # streamed to disk and stopped at the limit, not read whole
+            assert not list(Path(demo.GRADIO_CACHE).rglob("*.part"))  # nothing half-written is left
+        finally:
+            demo.close()
+            backend.close()
+            server.shutdown()
+
+
+def peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+    return 0.0

@@ -26,6 +26,7 @@ from components.ui.janitor import keep_bounded
 from components.ui.history_tab import HistoryHandlers, build_history_tab, wire_history_tab
 from components.ui.mcp_tools import add_mcp_tools, only_these_tools
 from components.ui.status import status_css
+from components.ui.url_inputs import bound_url_inputs
 from components.ui.sweep_tab import SweepHandlers, build_sweep_tab, wire_sweep_tab
 
 UPLOAD_LIMIT = f"{schema.MAX_IMAGE_BYTES // (1024 * 1024)}mb"
@@ -75,6 +76,7 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
     # the one before. The bound only protects memory.
     concurrency = {"concurrency_limit": settings.max_concurrent_jobs, "concurrency_id": JOBS_CONCURRENCY_ID}
 
+    bound_url_inputs()  # Gradio's own fetch of a file input given as a URL: streamed, and no larger than an upload
     keep_bounded(Path(get_upload_folder()).resolve())  # what Gradio's own clean-up misses: aborted uploads, and any byte bound
     with gr.Blocks(title=copy.TITLE, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(copy.intro(settings.offered_models))

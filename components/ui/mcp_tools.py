@@ -49,6 +49,7 @@ from components.api import errors, schema
 from components.api.constants import RESULT_RETENTION
 from components.api.schema import ParamType, ValidationIssue
 from components.app.backend import BackendKind
+from components.app.owners import OWNER_ID
 from components.app.runs import ResultNotKept, Run, RunUpdate
 from components.app.service import EditService
 from components.app.settings import AppSettings
@@ -57,14 +58,14 @@ from components.ui import copy
 from components.ui.api_endpoint import status_record
 from components.ui.errors import as_gr_error
 from components.ui.guard import SMALL_BODY_BYTES
-from components.ui.form import IMAGE_PARAMS, OWNER_PATTERN, client_address, visitor_key_from
+from components.ui.form import IMAGE_PARAMS, client_address, visitor_key_from
 from components.ui.models import lifecycle
 from components.ui.serving import servable
 from components.ui.status import money, seconds
 
 # The MCP tools, by their endpoints' names: the only public endpoints the MCP server offers.
 TOOL_NAMES = ("edit_image", "get_job")
-# MCP runs' owners: never a browser's (a browser's owner id is the token alone, see form.OWNER_PATTERN).
+# MCP runs' owners: never a browser's (a browser's owner id is 24 characters with no prefix, see app/owners.py).
 OWNER_PREFIX = "mcp-"
 # Errors whose job may still be collected: the remedy then names the get_job call that does it.
 COLLECTABLE = (errors.DeadlineExceededError, errors.PollingStoppedError, errors.OutputError, ResultNotKept)
@@ -261,7 +262,7 @@ class McpTools:
         token = str(values.get("job_token") or "").strip()
         if not request_id:
             raise ToolError(copy.MCP_NO_REQUEST_ID, title="Not started", print_exception=False)
-        if token and not OWNER_PATTERN.fullmatch(token):
+        if token and not OWNER_ID.fullmatch(token):
             raise ToolError(copy.MCP_BAD_TOKEN.format(token=token[:40]), title="Not started", print_exception=False)
         # Without a token, a new owner: only the visitor's own key can then follow the request id.
         token = token or secrets.token_urlsafe(18)
