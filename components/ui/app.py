@@ -22,6 +22,7 @@ from components.ui.code_panel import build_code_panel
 from components.ui.edit_tab import EditHandlers, build_edit_tab, follow_the_model, wire_edit_tab
 from components.ui.form import Form, ensure_owner
 from components.ui.guard import RequestGuard
+from components.ui.insights_panel import build_insights_panel, wire_insights_panel
 from components.ui.janitor import keep_bounded
 from components.ui.history_tab import HistoryHandlers, build_history_tab, wire_history_tab
 from components.ui.mcp_tools import add_mcp_tools, only_these_tools
@@ -94,6 +95,7 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
                 sweep_tab = build_sweep_tab()
             with gr.Tab("History", id="history"):
                 history_tab = build_history_tab(copy.storage_note(settings.storage, history.root))
+                insights = build_insights_panel()
         footer = gr.Markdown(copy.footer(edit_tab.form.model.value, backend), elem_id="footer")
 
         demo.load(lambda token: ensure_owner(service, token).token, owner, owner, api_visibility="private")
@@ -108,6 +110,7 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
         wire_sweep_tab(sweep_tab, SweepHandlers(service, sweep_tab, settings.offered_models), edit_tab.form, owner, concurrency)
         wire_history_tab(history_tab, HistoryHandlers(service, history), edit_tab.form, owner, tabs, concurrency,
                          edit_tab.input_view)
+        wire_insights_panel(insights, service, owner, history_tab.gallery)
         add_edit_endpoint(edit_tab.form, service, concurrency)
         add_mcp_tools(service, settings)
 

@@ -91,6 +91,14 @@ CODE_HELP = ("Code that sends exactly this request and saves the result next to 
 UNEXPECTED = ("Something went wrong inside this app (it has been logged). If a job was submitted, its request "
               "id is in the status line above; otherwise nothing was sent.")
 NO_HISTORY = "This browser has no history yet: reload the page."
+INSIGHTS_TITLE = "Insights: time and cost from your runs"
+INSIGHTS_EMPTY = ("No completed runs yet. Each completed run adds to these charts: how long each model, quality and "
+                  "size took, and what it cost, from your own runs.")
+INSIGHTS_SECONDS_TITLE = "Time per image"
+INSIGHTS_COST_TITLE = "Cost per image"
+INSIGHTS_SUMMARY = ("From {runs} in {groups}: fastest **{fastest}** ({seconds} s median), "
+                    "cheapest **{cheapest}** ({cost}).")
+INSIGHTS_SIMULATED = "These runs were simulated by the emulator: its times and costs are estimates, not Segmind's."
 DEADLINE_PROBLEM = "must be a positive number of seconds"
 
 CANCELLED_BEFORE_SUBMIT = "Cancelled before the job was submitted: nothing was sent to Segmind."
