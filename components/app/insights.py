@@ -36,6 +36,12 @@ def run_seconds(record: RunRecord) -> float | None:
     return record.inference_time if record.inference_time is not None else record.total_time
 
 
+def option(record: RunRecord, model: schema.Model, name: str) -> str:
+    """The value the run was sent with; the model's default when the record predates the option."""
+    param = model.params_by_name.get(name)
+    return str(record.options.get(name, param.default if param else "—"))
+
+
 def insights(records: Iterable[RunRecord]) -> list[Insight]:
     """One row per (model, quality, size) among completed runs, fastest median first."""
     groups: dict[tuple[str, str, str], list[RunRecord]] = {}
@@ -43,10 +49,8 @@ def insights(records: Iterable[RunRecord]) -> list[Insight]:
         if record.status is not RunStatus.COMPLETED:
             continue
         model = schema.model_or_default(record.model)
-        quality = str(record.options.get("quality", model.params_by_name["quality"].default
-                                          if "quality" in model.params_by_name else "—"))
-        size = str(record.options.get("size", "auto"))
-        groups.setdefault((model.slug, quality, size), []).append(record)
+        groups.setdefault((model.slug, option(record, model, "quality"), option(record, model, "size")),
+                          []).append(record)
     rows = []
     for (model, quality, size), runs in groups.items():
         seconds = [s for r in runs if (s := run_seconds(r)) is not None]
