@@ -143,6 +143,9 @@ class RunRecord:
     mask_painted: bool = False       # painted in the editor (restored as paint), not an uploaded file
     deadline: float | None = None    # how long the run was to be followed, as the form said
     model: str = DEFAULT_MODEL       # the registry slug it ran on (records from before the registry ran on it)
+    keep_outside_feather: int | None = None  # asked to keep the original outside the mask, with this feather (px)
+    composite: str | None = None     # file name in the run folder: the result laid over the photo through the mask
+    composite_note: str | None = None  # why there is no composite, when one was asked for
 
     @property
     def finished(self) -> bool:
@@ -261,7 +264,8 @@ class HistoryStore:
         return self.runs_dir / run_id
 
     def create(self, *, owner: str, inputs: EditInputs | None, label: str = "", sweep_id: str | None = None,
-               prompt: str | None = None, mask_painted: bool = False, deadline: float | None = None) -> RunRecord:
+               prompt: str | None = None, mask_painted: bool = False, deadline: float | None = None,
+               keep_outside_feather: int | None = None) -> RunRecord:
         """Start a record, keeping every local input exactly as it will be sent.
 
         The inputs were checked already: their bytes are stored, not decoded again. Raises StorageFull,
@@ -275,7 +279,8 @@ class HistoryStore:
         record = RunRecord(run_id, owner, now_iso(), prompt if prompt is not None else (inputs.prompt if inputs else ""),
                            dict(inputs.options) if inputs else {}, names, mask_name, label, sweep_id,
                            notes=list(inputs.notes) if inputs else [], mask_painted=mask_painted and mask_name is not None,
-                           deadline=deadline, model=(inputs.model if inputs else None) or DEFAULT_MODEL)
+                           deadline=deadline, model=(inputs.model if inputs else None) or DEFAULT_MODEL,
+                           keep_outside_feather=keep_outside_feather)
         stored = [(name, image) for name, image in zip(names, images) if isinstance(image, LocalImage)]
         if isinstance(mask, LocalImage) and mask_name:
             stored.append((mask_name, mask))
@@ -342,6 +347,12 @@ class HistoryStore:
         """Keep a run's result; StorageFull (an OSError) if the owner's share or the store cannot take it."""
         self._write_file(record.run_id, filename, data, what="This result")
         record.result = filename
+        self.save(record)
+
+    def add_composite(self, record: RunRecord, filename: str, data: bytes) -> None:
+        """Keep the result laid over the photo, beside the result itself; StorageFull if it cannot fit."""
+        self._write_file(record.run_id, filename, data, what="The composite")
+        record.composite = filename
         self.save(record)
 
     @staticmethod

@@ -156,11 +156,13 @@ class EditService:
         self.check_capacity(owner, address=address)  # a flood is refused before it costs a decode
         inputs = self.check(request)
         mask_painted = bool(getattr(request, "mask_painted", False))
+        keep_outside = getattr(request, "keep_outside", None)
         if self.tickets.is_cancelled(ticket):
             raise CancelledBeforeSubmit(reason="cancelled before the job was submitted; nothing was sent")
         self.admit(owner, visitor_key, quota_session=quota_session, address=address)
         return self._launch_edit(inputs, owner=owner, visitor_key=visitor_key, deadline=deadline, ticket=ticket,
-                                 started=started, mask_painted=mask_painted, address=address)
+                                 started=started, mask_painted=mask_painted, address=address,
+                                 keep_outside_feather=keep_outside.feather if keep_outside else None)
 
     def start_sweep(self, variants: Sequence[tuple[str, EditRequest | EditInputs]], *, owner: str, limit: int,
                     visitor_key: str | None = None, deadline: float | None = None,
@@ -227,9 +229,9 @@ class EditService:
     def _launch_edit(self, inputs: EditInputs, *, owner: str, visitor_key: str | None, deadline: float | None,
                      label: str = "", sweep_id: str | None = None, gate: threading.Semaphore | None = None,
                      ticket: str | None = None, started: float | None = None, mask_painted: bool = False,
-                     address: str | None = None) -> Run:
+                     address: str | None = None, keep_outside_feather: int | None = None) -> Run:
         record = self._create(owner=owner, inputs=inputs, label=label, sweep_id=sweep_id,
-                              mask_painted=mask_painted, deadline=deadline)
+                              mask_painted=mask_painted, deadline=deadline, keep_outside_feather=keep_outside_feather)
         model = schema.model(record.model)
         sent = (*inputs.images, inputs.mask) if model.takes_mask else inputs.images
         local = [image for image in sent if isinstance(image, LocalImage)]

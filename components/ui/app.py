@@ -50,6 +50,8 @@ CSS = f"""
 #editor-heading p {{ margin: 0 0 -6px 4px; }}
 /* Gradio draws a dropdown's validation message over its label: give it room below instead. */
 #sweep-param .validation-error {{ position: static; display: block; margin-top: 4px; }}
+/* A checkbox's is drawn inside an overlay the checkbox's own height: let it take the room it needs. */
+#keep-outside .wrap:has(.validation-error), #keep-outside .validation-error {{ position: static !important; }}
 /* On a phone the editor is shorter, and its tool rail lies along the bottom instead of over the photo's left edge. */
 @media (max-width: 640px) {{
   #editor {{ height: 400px !important; }}

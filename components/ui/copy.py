@@ -31,9 +31,40 @@ URL_INPUT_STATUS = "its server answered HTTP {status}"
 URL_INPUT_REDIRECTS = "it redirected too many times"
 MASK_HELP = ("Paint over what should change; the paint becomes the mask (transparent where painted), scaled to the "
              "photo's own pixel size when it is sent. **The model takes the mask as guidance, not an exact "
-             "boundary.** Paint nothing to let it edit the whole image. The brush size is a share of the image: "
-             "change it with the brush's size control.")
+             "boundary** (tick *Keep the original outside the mask* to hold it to one). Paint nothing to let it edit "
+             "the whole image. The brush size is a share of the image: change it with the brush's size control.")
 KEY_ACCORDION = "API key and deadline"
+
+# Keeping the original outside the mask, and the mask tools beside the editor.
+KEEP_OUTSIDE_LABEL = "Keep the original outside the mask"
+KEEP_OUTSIDE_INFO = ("The model may change pixels outside the mask. With this on, its result is laid over your photo "
+                     "through the mask: outside it, your photo's own pixels, exactly. Its raw output is kept too.")
+FEATHER_LABEL = "Feather (pixels of the photo)"
+FEATHER_INFO = "Softens the mask's edge by this much, on both sides of it. 0: a hard edge."
+MASK_TOOLS = "Mask tools"
+INVERT = "Invert"
+GROW = "Grow"
+SHRINK = "Shrink"
+CLEAR_MASK = "Clear"
+MASK_STEP_LABEL = "Grow or shrink by (pixels of the photo)"
+MASK_STEP_INFO = "Rounded to the editor's lighter copy of the photo: at least one of its pixels."
+EARLIER_MASK_LABEL = "Load the mask of an earlier run"
+EARLIER_MASK_INFO = "Your runs that had a mask (painted or uploaded), newest first."
+NO_EARLIER_MASKS = "None of your runs has a mask yet."
+NEEDS_PHOTO = "Upload a photo first: the mask tools work on the paint over it."
+MASK_FILE_WINS = ("An uploaded mask file is used instead of the painting: remove it (under *Mask that will be sent*) "
+                  "to use the painted mask.")
+EARLIER_MASK_SHAPE = ("That run's mask was made for a {mask} image; this photo is {photo}. Load a mask painted on a "
+                      "photo of the same shape.")
+EARLIER_MASK_GONE = "That run's mask is no longer kept."
+KEPT_OUTSIDE = "your photo's own pixels (the result laid over it through the mask, feather {feather} px)"
+RAW_DOWNLOAD = "Download the model's raw output"
+NOT_KEPT_TITLE = "Original not kept outside the mask"
+RECORD_COMPOSITE = ("- Original kept outside the mask (feather {feather} px): `{composite}`; the model's raw output "
+                    "is `{result}`")
+RECORD_NO_COMPOSITE = "- Original not kept outside the mask: {note}"
+FEATHER_SHOWN = " The preview shows the {feather} px feather."
+KEEPS_OUTSIDE = " Outside it, your photo is kept exactly."
 
 # The model picker and what follows it (facts come from the registry; these are the words around them).
 MODEL_LABEL = "Model"

@@ -13,7 +13,7 @@ from components.api.schema import ValidationIssue
 from components.api.transport import check_key
 from components.app.owners import Owner
 from components.app.service import EditService
-from components.media.images import EditRequest, UrlText, check_request
+from components.media.images import EditRequest, UrlText, check_request, keep_outside_from
 from components.media.mask import mask_from_editor
 from components.ui import copy
 from components.ui.models import size_value
@@ -23,6 +23,7 @@ PHOTO_NAME = "the photo"
 
 WIDGET_LABELS = {"photo": "photo", "editor": "painted mask", "files": "reference images", "urls": "reference URLs",
                  "mask_file": "mask file", "deadline": "deadline", "visitor_key": "API key", "model": "model",
+                 "keep_outside_mask": copy.KEEP_OUTSIDE_LABEL.lower(), "feather": "feather",
                  **{p.name: p.label.lower() for m in schema.MODELS.values() for p in m.params}}
 IMAGE_PARAMS = frozenset(m.image_param.name for m in schema.MODELS.values()) | {"mask"}
 
@@ -178,7 +179,8 @@ def form_request(values: Mapping[str, Any], **overrides: Any) -> EditRequest:
     images = UiImages.read(values)
     request = EditRequest(values.get("prompt") or "", images.images, images.mask, option_values(values),
                           mask_painted=images.mask_painted, names=[name for name, _ in images.named],
-                          model=chosen_model(values).slug)
+                          model=chosen_model(values).slug,
+                          keep_outside=keep_outside_from(values.get("keep_outside_mask"), values.get("feather")))
     return with_overrides(request, **overrides)
 
 

@@ -64,6 +64,11 @@ def record_details(record: RunRecord) -> str:
         f"- Inference {seconds(record.inference_time)} · total {seconds(record.total_time)} · "
         f"cost {money(record.cost)} · remaining credits {money(record.remaining_credits)}",
     ]
+    if record.composite:
+        lines.append(copy.RECORD_COMPOSITE.format(feather=record.keep_outside_feather or 0,
+                                                  composite=record.composite, result=record.result))
+    elif record.composite_note:
+        lines.append(copy.RECORD_NO_COMPOSITE.format(note=record.composite_note))
     if record.notes:
         lines.append(f"- Changed to fit the model: {' '.join(record.notes)}")
     if record.error:
