@@ -41,8 +41,8 @@ def test_the_panel_shows_only_this_browsers_runs_and_says_when_they_were_simulat
     service = EditService(Backend(ClientSettings()), store)
     kept(store, MINE, "gpt-image-2", "medium", 8.0, 0.05, backend=BackendKind.EMULATOR)
     kept(store, THEIRS, "gpt-image-2", "high", 30.0, 0.2)
-    note, seconds, cost = InsightsHandlers(service).show(owner_token(service, "insights-mine"))
+    note, seconds, cost = InsightsHandlers(service).show(owner_token(service, "insights-mine"), None)
     assert list(seconds["group"]) == ["gpt-image-2 · medium · 1024x1024"] and list(cost["cost"]) == [0.05]
     assert "From 1 completed run in 1 group" in note and "simulated" in note
-    note, seconds, _ = InsightsHandlers(service).show(THEIRS)  # an unsigned id: nobody's runs
+    note, seconds, _ = InsightsHandlers(service).show(THEIRS, None)  # an unsigned id: nobody's runs
     assert seconds.empty and "No completed runs yet" in note

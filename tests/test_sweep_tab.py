@@ -98,7 +98,7 @@ def test_without_the_validator_the_handler_still_says_it_plainly_and_logs_no_tra
 
     async def drain():
         token = owner_token(handlers.service, "sweep-tab")
-        return [item async for item in handlers.run(token, Request(), "output_compression", [], "0, 50", 2,
+        return [item async for item in handlers.run(token, Request(), None, "output_compression", [], "0, 50", 2,
                                                     "", "", "", "", **form)]
 
     with pytest.raises(gr.Error) as caught:
@@ -108,7 +108,7 @@ def test_without_the_validator_the_handler_still_says_it_plainly_and_logs_no_tra
     assert not MARKUP.search(caught.value.message) and sum(emulator.calls.values()) == 0
     with pytest.raises(gr.Error) as caught:
         token = owner_token(handlers.service, "sweep-tab")
-        asyncio.run(handlers.run(token, Request(), "quality", [], "", 2, "", "", "", "", **form).__anext__())
+        asyncio.run(handlers.run(token, Request(), None, "quality", [], "", 2, "", "", "", "", **form).__anext__())
     assert caught.value.print_exception is False and not MARKUP.search(caught.value.message)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from components.app.history import HistoryStore
 from components.app.service import EditService
 from components.app.settings import AppSettings
 from components.ui import copy
+from components.ui.account import AccountHandlers, build_account_header
 from components.ui.api_endpoint import add_edit_endpoint
 from components.ui.code_panel import build_code_panel
 from components.ui.edit_tab import EditHandlers, build_edit_tab, follow_the_model, wire_edit_tab
@@ -30,6 +32,7 @@ from components.ui.status import status_css
 from components.ui.url_inputs import bound_url_inputs
 from components.ui.sweep_tab import SweepHandlers, build_sweep_tab, wire_sweep_tab
 
+log = logging.getLogger("components.ui")
 UPLOAD_LIMIT = f"{schema.MAX_IMAGE_BYTES // (1024 * 1024)}mb"
 # One request: every image the model takes at its largest, and the form around them.
 MAX_REQUEST_BYTES = schema.MAX_IMAGES * schema.MAX_IMAGE_BYTES + 16 * 1024 * 1024
@@ -71,6 +74,9 @@ def history_for(settings: AppSettings) -> HistoryStore:
 def build_app(backend: Backend, *, settings: AppSettings | None = None, history: HistoryStore | None = None,
               service: EditService | None = None) -> gr.Blocks:
     settings = settings or AppSettings.from_env()
+    if settings.require_login and not settings.hf_sign_in:
+        log.warning("SEGMIND_REQUIRE_LOGIN is set, but visitors cannot sign in here (only a Space with hf_oauth: true "
+                    "offers it): the deployer's key will pay for no run, and visitors need their own key")
     history = history or (service.history if service else history_for(settings))
     service = service or EditService(backend, history, max_runs_per_address=settings.max_runs_per_address,
                                      trusted_proxy=settings.trusted_proxy)
@@ -82,7 +88,15 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
     bound_url_inputs()  # Gradio's own fetch of a file input given as a URL: streamed, and no larger than an upload
     keep_bounded(Path(get_upload_folder()).resolve())  # what Gradio's own clean-up misses: aborted uploads, and any byte bound
     with gr.Blocks(title=copy.TITLE, delete_cache=DELETE_CACHE) as demo:
-        gr.Markdown(copy.intro(settings.offered_models))
+        account = None
+        if settings.hf_sign_in:  # only where it works: see settings.py (a LoginButton makes Gradio attach OAuth)
+            with gr.Row(equal_height=False, elem_id="header"):
+                with gr.Column(scale=4, min_width=320):
+                    gr.Markdown(copy.intro(settings.offered_models))
+                with gr.Column(scale=1, min_width=260, elem_id="account"):
+                    account = build_account_header()
+        else:
+            gr.Markdown(copy.intro(settings.offered_models))
         gr.Markdown(copy.banner(backend), elem_id=f"banner-{backend.kind.value}")
         retired_notice = gr.Markdown(visible=False, elem_id="retired-notice")
         # A random id kept (encrypted) in this browser: whose runs the History tab shows.
@@ -96,11 +110,15 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
             with gr.Tab("Sweep", id="sweep"):
                 sweep_tab = build_sweep_tab()
             with gr.Tab("History", id="history"):
-                history_tab = build_history_tab(copy.storage_note(settings.storage, history.root))
+                history_tab = build_history_tab(copy.storage_note(settings.storage, history.root), settings.hf_sign_in)
                 insights = build_insights_panel()
         footer = gr.Markdown(copy.footer(edit_tab.form.model.value, backend), elem_id="footer")
 
-        demo.load(lambda token: ensure_owner(service, token).token, owner, owner, api_visibility="private")
+        if account is not None:
+            demo.load(AccountHandlers(service, settings.require_login).open_page, owner, [owner, account.status],
+                      api_visibility="private")
+        else:
+            demo.load(lambda token: ensure_owner(service, token).token, owner, owner, api_visibility="private")
         edit_handlers = EditHandlers(service, history, edit_tab, owner)
         wire_edit_tab(edit_tab, edit_handlers, owner, concurrency, examples)
         # A new page: the model it starts on, then the widgets fitted to it (the sliders are built wide).

@@ -18,6 +18,7 @@ from components.api import errors, schema
 from components.api.models import EditResult
 from components.app.backend import Backend
 from components.app.history import HistoryStore
+from components.app.owners import Account
 from components.app.retired import RetiredModels
 from components.app.runs import Run, RunUpdate
 from components.app.service import CancelOutcome, EditService
@@ -229,9 +230,9 @@ class EditHandlers:
         return f"{check_pill()} Nothing was sent. Fix the marked fields: {problem_summary(messages)}", ""
 
     async def run(self, ticket: str, owner_token: str | None, session_spend: float, request: gr.Request,
-                  **values: Any) -> AsyncIterator[dict]:
+                  profile: gr.OAuthProfile | None = None, **values: Any) -> AsyncIterator[dict]:
         tab = self.tab
-        owner = ensure_owner(self.service, owner_token)
+        owner = ensure_owner(self.service, owner_token, profile)
         ticket = (ticket or "").strip()[:80] or None
         if ticket:
             self.service.tickets.clicked(ticket)  # the clock starts at the click
@@ -246,7 +247,7 @@ class EditHandlers:
         try:
             run = await in_thread(self.service.start_edit, form_request(values), owner=owner.id, visitor_key=key,
                                   deadline=float(values["deadline"]), ticket=ticket,
-                                  address=client_address(self.service, request))
+                                  address=client_address(self.service, request), signed_in=owner.signed_in)
         except gr.Error:
             if self.service.tickets.is_cancelled(ticket):
                 yield {tab.status: cancel_message(CancelOutcome.NOT_SUBMITTED, None)}
@@ -292,7 +293,7 @@ class EditHandlers:
         return (gr.update(value=successor), model_card(successor),
                 gr.update(visible=True, value=copy.RETIRED_DEFAULT.format(model=default, successor=successor)))
 
-    def cancel(self, ticket: str, run_id: str, owner_token: object) -> str:
+    def cancel(self, ticket: str, run_id: str, owner_token: object, profile: gr.OAuthProfile | None = None) -> str:
         """Stop the last click on Run, and say what that did: nothing sent, or sent and maybe billed."""
         ticket = (ticket or "").strip()[:80]
         if ticket:
@@ -300,7 +301,7 @@ class EditHandlers:
             return cancel_message(cancelled.outcome, cancelled.request_id)
         # A page without tickets (its script did not load): stop this browser's latest run.
         run = self.service.get(run_id) if run_id else None
-        owner = self.service.owners.owner_of(owner_token)
+        owner = self.service.owners.owner_of(owner_token, Account.from_profile(profile))
         if run is None and owner is not None:
             live = self.service.live(owner)
             run = live[-1] if live else None

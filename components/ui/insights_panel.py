@@ -10,6 +10,7 @@ import pandas as pd
 from components.app.insights import Insight, insights
 from components.app.service import EditService
 from components.ui import copy
+from components.ui.form import valid_owner
 from components.ui.status import money
 
 COLUMNS = ["group", "model", "quality", "size", "runs", "seconds", "cost"]
@@ -63,8 +64,11 @@ class InsightsHandlers:
     def __init__(self, service: EditService) -> None:
         self.service = service
 
-    def show(self, owner_token: object) -> tuple[str, pd.DataFrame, pd.DataFrame]:
-        owner = self.service.owners.owner_of(owner_token)
+    def show(self, owner_token: object, profile: gr.OAuthProfile | None = None) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+        try:
+            owner = valid_owner(self.service, owner_token, profile)
+        except gr.Error:  # no owner yet (the page is loading): nothing to chart
+            owner = None
         rows = insights(self.service.history.records(owner)) if owner else []
         frame = insights_frame(rows)
         return insights_note(rows), frame, frame

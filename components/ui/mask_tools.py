@@ -138,18 +138,18 @@ class MaskToolHandlers:
         shown = {**values, "editor": {"background": None, "layers": [layer] if layer else [], "composite": None}}
         return (editor, *self.inspect(shown))
 
-    def earlier_choices(self, owner_token: object) -> Any:
-        """This browser's runs that kept a mask, newest first."""
-        records = [r for r in self.history.records(valid_owner(self.service, owner_token))
+    def earlier_choices(self, owner_token: object, profile: gr.OAuthProfile | None = None) -> Any:
+        """This browser's (or the signed-in account's) runs that kept a mask, newest first."""
+        records = [r for r in self.history.records(valid_owner(self.service, owner_token, profile))
                    if self.history.path(r, r.mask)]
         choices = [(caption(r), r.run_id) for r in records[:MAX_EARLIER_MASKS]]
         return gr.update(choices=choices, value=None, info=copy.EARLIER_MASK_INFO if choices else
                          copy.NO_EARLIER_MASKS)
 
     def load_earlier(self, owner_token: object, run_id: str | None, working: str | None,
-                     **values: Any) -> tuple[Any, ...]:
+                     profile: gr.OAuthProfile | None = None, **values: Any) -> tuple[Any, ...]:
         """An earlier run's mask, as paint on this photo's working copy (the photo must be of its shape)."""
-        owner_id = valid_owner(self.service, owner_token)
+        owner_id = valid_owner(self.service, owner_token, profile)
         if not run_id:
             return (gr.skip(),) * 5
         if not working:

@@ -17,7 +17,7 @@ from components.media.images import EditRequest
 from components.ui import copy
 from components.ui.errors import in_thread
 from components.ui.form import (
-    IMAGE_PARAMS, Form, UiImages, client_address, form_request, valid_owner, visitor_key_from,
+    IMAGE_PARAMS, Form, UiImages, client_address, form_request, signed_in, valid_owner, visitor_key_from,
     with_overrides,
 )
 from components.ui.models import size_value
@@ -282,15 +282,16 @@ class SweepHandlers:
         sent = size_value({"size": size, "custom_width": width, "custom_height": height})
         return sweep_cost(name, picked, compression_text, list(prompt_texts), quality, sent, model)
 
-    async def run(self, owner_token: str, request: gr.Request, name: str, picked: list[str], compression_text: str,
-                  limit_value: float, *prompt_texts: str, **values: Any) -> AsyncIterator[dict]:
+    async def run(self, owner_token: str, request: gr.Request, profile: gr.OAuthProfile | None, name: str,
+                  picked: list[str], compression_text: str, limit_value: float, *prompt_texts: str,
+                  **values: Any) -> AsyncIterator[dict]:
         tab = self.tab
-        owner_id = valid_owner(self.service, owner_token)
+        owner_id = valid_owner(self.service, owner_token, profile)
         variants = await in_thread(self.variants, name, picked, compression_text, list(prompt_texts), values)
         key = visitor_key_from(request, values.get("visitor_key"))
         runs = await in_thread(self.service.start_sweep, variants, owner=owner_id, limit=int(limit_value),
                                visitor_key=key, deadline=float(values["deadline"]),
-                               address=client_address(self.service, request))
+                               address=client_address(self.service, request), signed_in=signed_in(profile))
         ids = [run.run_id for run in runs]
         shown: dict[str, str] = {}
         # Watching ends when the tab closes; the runs go on and land in the history.
