@@ -213,6 +213,9 @@ def test_the_export_handlers_take_only_the_callers_runs(service):
         handlers.picked_png(owner_token(service, "someone else"), [mine.run_id], "selection", "")
     with pytest.raises(gr.Error, match=re.escape(NO_SWEEP_YET)):
         handlers.sweep_html(token, [])
+    # An X/Y sweep's grid by run id: a cell naming someone else's run stays empty.
+    grid = handlers.grid_board(token, "X/Y", ["low"], ["a", "b"], {("low", "a"): mine.run_id, ("low", "b"): theirs.run_id})
+    assert grid.cells == (mine, None) and grid.layout is boards.Layout.GRID
     sheet = handlers.sweep_png(token, [mine.run_id])
     with Image.open(sheet["value"]) as image:
         assert image.format == "PNG"
