@@ -13,6 +13,7 @@ import gradio as gr
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
+from PIL import Image
 
 from components.api import schema
 from components.app.backend import Backend
@@ -176,6 +177,39 @@ def test_prompt_variants_sweep(app, emulator, inputs):
     table, grid = client.predict(owner_token(demo, "owner-prompts"), "prompt", [], "", 4, "a cat", "a dog", "", "",
                                     *form_args(None, "ignored", image)[1:], api_name="/sweep")[:2]
     assert table.count(">COMPLETED<") == 2 and len(grid) == 2
+
+
+def downloaded(output) -> str:
+    """A File output's local path, as gradio_client hands it back (an update, or the path itself)."""
+    return output["value"] if isinstance(output, dict) else output
+
+
+def test_a_sweep_and_picked_runs_export_as_a_board_and_a_contact_sheet(app, inputs):
+    demo, url = app
+    image, _, _ = inputs
+    client = Client(url, verbose=False)  # one session: its sweep is the one the Sweep tab's buttons export
+    token = owner_token(demo, "owner-board")
+    client.predict(token, "quality", ["low", "high"], "", 2, "", "", "", "", *form_args(None, "board me", image)[1:],
+                   api_name="/sweep")
+    with open(downloaded(client.predict(token, api_name="/sweep_board_html"))) as file:
+        page = file.read()
+    assert page.count('<figure class="run">') == 2 and "quality=low" in page and "<h1>Sweep: quality</h1>" in page
+    assert "http://" not in page and "https://" not in page
+    assert owner_id("owner-board") not in page and token not in page and KEY not in page
+    with Image.open(downloaded(client.predict(token, api_name="/sweep_board_png"))) as sheet:
+        assert sheet.format == "PNG" and sheet.width > sheet.height
+    # The History tab's picker: the runs in the order picked, as versions.
+    ids = [record.run_id for record in demo.history.records(owner_id("owner-board"))]
+    with open(downloaded(client.predict(token, ids, "chain", "Two <versions>", api_name="/board_html"))) as file:
+        page = file.read()
+    first, second = (f"quality={demo.history.get(run_id).options['quality']}" for run_id in ids)
+    assert "<h1>Two &lt;versions&gt;</h1>" in page and page.count('<figure class="run">') == 2
+    assert page.index("Step 1") < page.index(first) < page.index("Step 2") < page.index(second)
+    # Another browser names these runs: none is theirs, so nothing is made; a page with no sweep has none to export.
+    with pytest.raises(AppError, match="Pick at least one run"):
+        client.predict(owner_token(demo, "owner-intruder"), ids, "selection", "", api_name="/board_png")
+    with pytest.raises(AppError, match="Run a sweep on this page first"):
+        Client(url, verbose=False).predict(token, api_name="/sweep_board_html")
 
 
 def test_generated_python_snippets_run_and_complete(app, inputs, tmp_path):

@@ -1,4 +1,5 @@
-"""The one list of states a run goes through, from click to end, on every tab and in every record."""
+"""The one list of states a run goes through, from click to end, on every tab and in every record; and how
+its cost and times read, wherever they are shown (the UI, boards)."""
 
 from __future__ import annotations
 
@@ -43,3 +44,11 @@ class RunStatus(enum.Enum):
 
 _TERMINAL = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.STOPPED, RunStatus.ERROR,
                        RunStatus.INTERRUPTED})
+
+
+def money(value: float | None) -> str:
+    return "—" if value is None else f"${value:,.4f}".rstrip("0").rstrip(".")
+
+
+def seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} s"

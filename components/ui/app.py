@@ -20,6 +20,9 @@ from components.app.settings import AppSettings
 from components.ui import copy
 from components.ui.account import AccountHandlers, build_account_header
 from components.ui.api_endpoint import add_edit_endpoint
+from components.ui.board_export import (
+    BoardHandlers, build_history_board, build_sweep_board, wire_history_board, wire_sweep_board,
+)
 from components.ui.code_panel import build_code_panel
 from components.ui.edit_tab import EditHandlers, build_edit_tab, follow_the_model, wire_edit_tab
 from components.ui.form import Form, ensure_owner
@@ -109,9 +112,11 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
                 examples = add_examples(edit_tab.form)
             with gr.Tab("Sweep", id="sweep"):
                 sweep_tab = build_sweep_tab()
+                sweep_board = build_sweep_board()
             with gr.Tab("History", id="history"):
                 history_tab = build_history_tab(copy.storage_note(settings.storage, history.root), settings.hf_sign_in)
                 insights = build_insights_panel()
+                history_board = build_history_board()
         footer = gr.Markdown(copy.footer(edit_tab.form.model.value, backend), elem_id="footer")
 
         if account is not None:
@@ -131,6 +136,9 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
         wire_history_tab(history_tab, HistoryHandlers(service, history), edit_tab.form, owner, tabs, concurrency,
                          edit_tab.input_view)
         wire_insights_panel(insights, service, owner, history_tab.gallery)
+        board_handlers = BoardHandlers(service, history)
+        wire_sweep_board(sweep_board, board_handlers, owner, sweep_tab.run_ids)
+        wire_history_board(history_board, board_handlers, owner, history_tab)
         add_edit_endpoint(edit_tab.form, service, concurrency)
         add_mcp_tools(service, settings)
 

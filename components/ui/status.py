@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from components.app.status import RunStatus
+from components.app.status import RunStatus, money, seconds  # noqa: F401 (the UI's formatting, kept with the statuses)
 
 if TYPE_CHECKING:
     from components.app.runs import RunUpdate
@@ -46,14 +46,6 @@ def status_css() -> str:
     rules = [".state { padding: 2px 10px; border-radius: 999px; font-weight: 700; color: #fff; }"]
     rules += [f".state-{status.value} {{ background: {colour}; }}" for status, (_, colour) in STATUS_STYLE.items()]
     return "\n".join(rules)
-
-
-def money(value: float | None) -> str:
-    return "—" if value is None else f"${value:,.4f}".rstrip("0").rstrip(".")
-
-
-def seconds(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} s"
 
 
 def backend_label(kind_value: str | None) -> str:
