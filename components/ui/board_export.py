@@ -48,9 +48,9 @@ class BoardHandlers:
         self.service = service
         self.history = history
 
-    def owned(self, owner_token: object, run_ids: object) -> list[RunRecord]:
+    def owned(self, owner_token: object, run_ids: object, profile: gr.OAuthProfile | None = None) -> list[RunRecord]:
         """The caller's runs among `run_ids`, in order, each once; anyone else's (or unknown ids) are left out."""
-        owner = valid_owner(self.service, owner_token)
+        owner = valid_owner(self.service, owner_token, profile)
         found: dict[str, RunRecord] = {}
         for run_id in run_ids if isinstance(run_ids, (list, tuple)) else []:
             record = self.history.get(run_id) if isinstance(run_id, str) and run_id else None
@@ -60,11 +60,11 @@ class BoardHandlers:
 
     # Picking runs on the History tab --------------------------------------------------------
 
-    def choices(self, owner_token: object) -> dict[str, Any]:
+    def choices(self, owner_token: object, profile: gr.OAuthProfile | None = None) -> dict[str, Any]:
         """Every run of the caller, newest first, as the picker offers them."""
         if not isinstance(owner_token, str) or not owner_token:
             return gr.skip()
-        records = self.history.records(valid_owner(self.service, owner_token))
+        records = self.history.records(valid_owner(self.service, owner_token, profile))
         return gr.update(choices=[(choice_label(record), record.run_id) for record in records])
 
     @staticmethod
@@ -77,25 +77,26 @@ class BoardHandlers:
     # Boards -------------------------------------------------------------------------------------
 
     def picked_board(self, owner_token: object, run_ids: list[str] | None, layout: str | None,
-                     title: str | None) -> boards.Board:
+                     title: str | None, profile: gr.OAuthProfile | None = None) -> boards.Board:
         """The History tab's board: the picked runs side by side, or as a chain in the order picked."""
-        records = self.owned(owner_token, run_ids)
+        records = self.owned(owner_token, run_ids, profile)
         make = boards.chain if layout == boards.Layout.CHAIN.value else boards.selection
         return self.made(lambda: make(title or "", records))
 
-    def sweep_board(self, owner_token: object, run_ids: list[str] | None) -> boards.Board:
+    def sweep_board(self, owner_token: object, run_ids: list[str] | None,
+                    profile: gr.OAuthProfile | None = None) -> boards.Board:
         """The Sweep tab's last sweep, its variants side by side."""
-        records = self.owned(owner_token, run_ids)
+        records = self.owned(owner_token, run_ids, profile)
         if not records:
             raise gr.Error(copy.NO_SWEEP_YET, title=copy.BOARD_NOT_MADE)
         title = copy.SWEEP_BOARD_TITLE.format(varies=", ".join(boards.varied(records)) or copy.SWEEP_BOARD_SAME)
         return self.made(lambda: boards.selection(title, records))
 
     def grid_board(self, owner_token: object, title: str, rows: Sequence[str], columns: Sequence[str],
-                   cells: Mapping[tuple[str, str], str]) -> boards.Board:
+                   cells: Mapping[tuple[str, str], str], profile: gr.OAuthProfile | None = None) -> boards.Board:
         """A grid: `cells[(row label, column label)]` is a run id (an X/Y sweep's). Cells holding
         anyone else's run stay empty."""
-        owned = {record.run_id: record for record in self.owned(owner_token, list(cells.values()))}
+        owned = {record.run_id: record for record in self.owned(owner_token, list(cells.values()), profile)}
         placed = {where: owned[run_id] for where, run_id in cells.items() if run_id in owned}
         return self.made(lambda: boards.grid(title, rows, columns, placed))
 
@@ -118,18 +119,20 @@ class BoardHandlers:
     # The buttons' handlers (each an API endpoint too) -----------------------------------------------
 
     def picked_html(self, owner_token: object, run_ids: list[str] | None, layout: str | None,
-                    title: str | None) -> dict[str, Any]:
-        return self.html_file(self.picked_board(owner_token, run_ids, layout, title))
+                    title: str | None, profile: gr.OAuthProfile | None = None) -> dict[str, Any]:
+        return self.html_file(self.picked_board(owner_token, run_ids, layout, title, profile))
 
     def picked_png(self, owner_token: object, run_ids: list[str] | None, layout: str | None,
-                   title: str | None) -> dict[str, Any]:
-        return self.png_file(self.picked_board(owner_token, run_ids, layout, title))
+                   title: str | None, profile: gr.OAuthProfile | None = None) -> dict[str, Any]:
+        return self.png_file(self.picked_board(owner_token, run_ids, layout, title, profile))
 
-    def sweep_html(self, owner_token: object, run_ids: list[str] | None) -> dict[str, Any]:
-        return self.html_file(self.sweep_board(owner_token, run_ids))
+    def sweep_html(self, owner_token: object, run_ids: list[str] | None,
+                   profile: gr.OAuthProfile | None = None) -> dict[str, Any]:
+        return self.html_file(self.sweep_board(owner_token, run_ids, profile))
 
-    def sweep_png(self, owner_token: object, run_ids: list[str] | None) -> dict[str, Any]:
-        return self.png_file(self.sweep_board(owner_token, run_ids))
+    def sweep_png(self, owner_token: object, run_ids: list[str] | None,
+                  profile: gr.OAuthProfile | None = None) -> dict[str, Any]:
+        return self.png_file(self.sweep_board(owner_token, run_ids, profile))
 
 
 def choice_label(record: RunRecord) -> str:
