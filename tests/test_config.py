@@ -33,6 +33,7 @@ SAMPLES = {
     "OUTPUT_OWNER_MAX_MB": "4",
     "TRUSTED_PROXY": "1",
     "MAX_RUNS_PER_ADDRESS": "5",
+    "SWEEP_CONFIRM_USD": "2.5",
     "EMULATOR_LATENCY": "0.25",
     "EMULATOR_QUEUE_SECONDS": "0.125",
     "EMULATOR_RETIRED_MODELS": "gpt-image-1-edit",
@@ -95,6 +96,9 @@ def test_bad_values_are_named_and_the_key_is_not_echoed():
         AppSettings.from_env({"SEGMIND_UPLOAD_MODE": "carrier-pigeon"})
     with pytest.raises(ValueError, match="MAX_CONCURRENT_JOBS"):
         AppSettings.from_env({"MAX_CONCURRENT_JOBS": "many"})
+    for amount in ("-1", "nan", "lots"):
+        with pytest.raises(ValueError, match="SWEEP_CONFIRM_USD"):
+            AppSettings.from_env({"SWEEP_CONFIRM_USD": amount})
 
 
 def test_max_concurrent_jobs_from_dotenv_reaches_the_built_app(tmp_path, clean_environment):
