@@ -7,7 +7,7 @@ import platform
 import sys
 import time
 
-from bench import app_load, browser_loop, lag, memory, uploads
+from bench import app_load, browser_loop, composite, lag, memory, uploads
 
 
 READING = """How to read this:
@@ -37,6 +37,7 @@ def main() -> None:
         ("Through the app", app_load.run()),
         ("The photo loop in the browser (12 MP JPEG, three strokes, Run)", browser_loop.run()),
         ("Memory over runs with 12 MP photos", memory.run()),
+        ("Keeping the original outside the mask of a 12 MP photo", composite.run()),
     ]
     header = (f"Produced by `make bench` (`.venv/bin/python -m bench --write BENCHMARKS.md`) on "
               f"{time.strftime('%Y-%m-%d')}, Python {platform.python_version()}, "

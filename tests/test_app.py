@@ -125,10 +125,11 @@ def test_a_painted_layer_becomes_the_right_mask_at_the_photos_size(app_url, emul
                     "composite": handle_file(str(placeholder))}
     client = Client(app_url, verbose=False)
     # The UI's own event takes its inputs in order: the click's ticket, the browser's owner id, model, prompt,
-    # photo, editor, files, urls, mask file, options, custom width and height, deadline, key.
+    # photo, editor, files, urls, mask file, options, custom width and height, deadline, key, keep the original
+    # outside the mask, feather.
     options = ["auto", "auto", "opaque", 100, "png", "auto"]
     client.predict("ticket-painted", owner_id("owner-1"), DEFAULT_MODEL, "a bowl of oranges", handle_file(str(photo)),
-                   editor_value, None, "", None, *options, None, None, 60, "", api_name="/run_ui")
+                   editor_value, None, "", None, *options, None, None, 60, "", False, 0, api_name="/run_ui")
     job = max(emulator.jobs.values(), key=lambda j: j.submitted_at)
     assert stored(emulator, job.params["image_urls"][0]) == photo.read_bytes()  # the photo as given
     mask = Image.open(io.BytesIO(stored(emulator, job.params["mask"])))
@@ -136,6 +137,27 @@ def test_a_painted_layer_becomes_the_right_mask_at_the_photos_size(app_url, emul
     alpha = mask.getchannel("A")
     assert alpha.getpixel((30, 20)) == 0 and alpha.getpixel((100, 70)) == 255
     assert alpha.histogram()[0] == 30 * 30 and set(alpha.getdata()) == {0, 255}
+
+
+def test_edit_keeps_the_original_outside_the_mask_exactly(app_url, emulator, tmp_path):
+    """The emulator tints and outlines the masked area and stamps a banner over the whole image; asked to keep
+    the original outside the mask, /edit returns the input's own pixels everywhere the mask does not open."""
+    photo = Image.merge("RGB", [Image.effect_noise((96, 64), 50 + 20 * i) for i in range(3)])
+    photo_path, mask_path = tmp_path / "photo.png", tmp_path / "mask.png"
+    photo.save(photo_path)
+    hole = (20, 10, 60, 40)
+    mask_path.write_bytes(mask_bytes((96, 64), hole))
+    path, status = edit(app_url, [str(photo_path)], mask=handle_file(str(mask_path)), keep_outside_mask=True,
+                        feather=0)
+    assert status["status"] == "COMPLETED" and status["kept_outside_mask"] and status["feather"] == 0
+    assert status["composite_note"] is None
+    result = Image.open(path).convert("RGB")
+    assert result.size == (96, 64)  # the photo's own size, not the model's 1536x1024
+    kept, original = result.copy(), photo.copy()
+    kept.paste((0, 0, 0), hole)
+    original.paste((0, 0, 0), hole)
+    assert kept.tobytes() == original.tobytes()
+    assert result.crop(hole).tobytes() != photo.crop(hole).tobytes()  # the model's work, inside
 
 
 def test_no_paint_means_no_mask():

@@ -17,6 +17,8 @@ SAMPLES = {
     "SEGMIND_REQUIRE_VISITOR_KEYS": "1",
     "DEPLOYER_JOBS_PER_SESSION": "7",
     "DEPLOYER_JOBS_PER_HOUR": "70",
+    "SEGMIND_REQUIRE_LOGIN": "1",
+    "DEPLOYER_JOBS_PER_ACCOUNT_PER_DAY": "20",
     "SEGMIND_ALLOW_VISITOR_KEYS": "0",
     "SEGMIND_API_BASE": "http://127.0.0.1:9/",
     "SEGMIND_STORAGE_BASE": "http://127.0.0.1:9/storage",
@@ -159,3 +161,18 @@ def test_output_dir_wins_on_a_space_and_is_called_persistent_only_on_the_data_di
 def test_off_a_space_the_data_disk_is_not_looked_at(tmp_path):
     settings = AppSettings.from_env({}, data_root=tmp_path)
     assert settings.output_dir == Path("outputs") and settings.storage is Storage.LOCAL
+
+
+SPACE_WITH_OAUTH = {"SYSTEM": "spaces", "SPACE_ID": "someone/explorer", "OAUTH_CLIENT_ID": "client",
+                    "OAUTH_CLIENT_SECRET": "secret", "OAUTH_SCOPES": "openid profile",
+                    "OPENID_PROVIDER_URL": "https://huggingface.co"}
+
+
+def test_sign_in_is_offered_only_on_a_space_with_every_oauth_variable(tmp_path):
+    """Gradio's login routes need all four variables, and outside a Space it mocks them by asking huggingface.co
+    who this machine is as the app starts: anything less than the whole set means no sign-in, as today."""
+    assert AppSettings.from_env(SPACE_WITH_OAUTH, data_root=tmp_path).hf_sign_in
+    assert not AppSettings.from_env({}, data_root=tmp_path).hf_sign_in
+    for left_out in SPACE_WITH_OAUTH:
+        partial = {name: value for name, value in SPACE_WITH_OAUTH.items() if name != left_out}
+        assert not AppSettings.from_env(partial, data_root=tmp_path).hf_sign_in, left_out

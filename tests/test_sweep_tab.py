@@ -133,7 +133,7 @@ def test_without_the_validator_the_handler_still_says_it_plainly_and_logs_no_tra
     token = owner_token(handlers.service, "sweep-tab")
 
     async def drain(*args):
-        return [item async for item in handlers.run(token, Request(), *args, **form)]
+        return [item async for item in handlers.run(token, Request(), None, *args, **form)]
 
     with pytest.raises(gr.Error) as caught:
         asyncio.run(drain(0, "output_compression", [], "0, 50", "none", [], "", 2, "", "", "", ""))
@@ -189,7 +189,7 @@ def test_a_costly_grid_asks_and_sends_nothing_until_its_amount_is_confirmed(hand
     grid = ("quality", ["high", "medium"], "", "model", ["gpt-image-1-edit", "gpt-image-1.5-edit", "gpt-image-2"], "")
 
     async def first(confirmed):
-        return await handlers.run(token, Request(), confirmed, *grid, 2, "", "", "", "", **form).__anext__()
+        return await handlers.run(token, Request(), None, confirmed, *grid, 2, "", "", "", "", **form).__anext__()
 
     asked = asyncio.run(first(0))
     tab = handlers.tab

@@ -64,7 +64,9 @@ class Backend:
                 retired_models=settings.emulator_retired_models,
             ).start()
         quota = DeployerQuota(settings.require_visitor_keys, settings.deployer_jobs_per_session,
-                              settings.deployer_jobs_per_hour)
+                              settings.deployer_jobs_per_hour, require_sign_in=settings.require_login,
+                              per_account_per_day=settings.deployer_jobs_per_account_per_day,
+                              sign_in_offered=settings.hf_sign_in)
         return cls(settings.client, allow_visitor_keys=settings.allow_visitor_keys or settings.require_visitor_keys,
                    emulator=emulator, quota=quota)
 
@@ -85,10 +87,10 @@ class Backend:
         """Whether a run with this (possibly absent) visitor key is billed to the deployer's key."""
         return self._emulator is None and not self.own_key(visitor_key)
 
-    def admit(self, session: str, visitor_key: str | None, jobs: int = 1) -> None:
-        """Raise a Refusal when the deployer's limits stop these jobs."""
+    def admit(self, session: str, visitor_key: str | None, jobs: int = 1, *, account: str | None = None) -> None:
+        """Raise a Refusal when the deployer's limits stop these jobs (`account`: the signed-in visitor's)."""
         if self.deployer_pays(visitor_key):
-            self.quota.take(session, jobs)
+            self.quota.take(session, jobs, account=account)
 
     @property
     def emulator(self) -> Emulator | None:

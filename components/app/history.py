@@ -143,6 +143,9 @@ class RunRecord:
     mask_painted: bool = False       # painted in the editor (restored as paint), not an uploaded file
     deadline: float | None = None    # how long the run was to be followed, as the form said
     model: str = DEFAULT_MODEL       # the registry slug it ran on (records from before the registry ran on it)
+    keep_outside_feather: int | None = None  # asked to keep the original outside the mask, with this feather (px)
+    composite: str | None = None     # file name in the run folder: the result laid over the photo through the mask
+    composite_note: str | None = None  # why there is no composite, when one was asked for
 
     @property
     def finished(self) -> bool:
@@ -261,7 +264,8 @@ class HistoryStore:
         return self.runs_dir / run_id
 
     def create(self, *, owner: str, inputs: EditInputs | None, label: str = "", sweep_id: str | None = None,
-               prompt: str | None = None, mask_painted: bool = False, deadline: float | None = None) -> RunRecord:
+               prompt: str | None = None, mask_painted: bool = False, deadline: float | None = None,
+               keep_outside_feather: int | None = None) -> RunRecord:
         """Start a record, keeping every local input exactly as it will be sent.
 
         The inputs were checked already: their bytes are stored, not decoded again. Raises StorageFull,
@@ -275,7 +279,8 @@ class HistoryStore:
         record = RunRecord(run_id, owner, now_iso(), prompt if prompt is not None else (inputs.prompt if inputs else ""),
                            dict(inputs.options) if inputs else {}, names, mask_name, label, sweep_id,
                            notes=list(inputs.notes) if inputs else [], mask_painted=mask_painted and mask_name is not None,
-                           deadline=deadline, model=(inputs.model if inputs else None) or DEFAULT_MODEL)
+                           deadline=deadline, model=(inputs.model if inputs else None) or DEFAULT_MODEL,
+                           keep_outside_feather=keep_outside_feather)
         stored = [(name, image) for name, image in zip(names, images) if isinstance(image, LocalImage)]
         if isinstance(mask, LocalImage) and mask_name:
             stored.append((mask_name, mask))
@@ -344,6 +349,12 @@ class HistoryStore:
         record.result = filename
         self.save(record)
 
+    def add_composite(self, record: RunRecord, filename: str, data: bytes) -> None:
+        """Keep the result laid over the photo, beside the result itself; StorageFull if it cannot fit."""
+        self._write_file(record.run_id, filename, data, what="The composite")
+        record.composite = filename
+        self.save(record)
+
     @staticmethod
     def _record_bytes(record: RunRecord) -> bytes:
         return json.dumps(record.to_json(), indent=2).encode()
@@ -358,6 +369,81 @@ class HistoryStore:
             self._make_room(usage.owner, need, need, keep={run_id}, what=what, refuse=refuse)
             write_atomic(self.folder(run_id) / name, data)
             self._count_file(usage, name, len(data))
+
+    def reassign(self, from_owner: str, to_owner: str) -> int:
+        """Move every run of one owner to another (a browser's runs to the account it signed in to).
+
+        All or nothing: StorageFull, with nothing moved, when the runs would take `to_owner` past its share
+        (its own runs are never pruned to make room for them). Each record.json is rewritten first, then the
+        counts move; a record that could not be rewritten puts back those that were. A crash in between
+        leaves some runs moved and the rest with `from_owner`, to be moved the next time. Returns how many
+        runs moved.
+        """
+        with self._lock:
+            self._all()
+            if not from_owner or from_owner == to_owner:
+                return 0
+            runs = [run_id for run_id in self._by_owner.get(from_owner, {}) if run_id in self._index]
+            if not runs:
+                return 0
+            linked = self._owner_blobs.get(to_owner, Counter())
+            blobs = {key for run_id in runs for key in self._usage[run_id].blobs if not linked[key]}
+            need = sum(self._usage[run_id].own_bytes for run_id in runs) + sum(self._blob_bytes[k] for k in blobs)
+            held = self._owner_bytes.get(to_owner, 0)
+            if held + need > self.owner_max_bytes:
+                raise StorageFull(f"{len(runs)} runs ({amount(need)}) would take this owner past its "
+                                  f"{amount(self.owner_max_bytes)} share, which holds {amount(held)}",
+                                  needed=need, limit=self.owner_max_bytes)
+            moved: list[RunRecord] = []
+            try:
+                for run_id in runs:
+                    record = self._index[run_id]
+                    record.owner = to_owner
+                    moved.append(record)
+                    write_atomic(self.folder(run_id) / RECORD_NAME, self._record_bytes(record))
+            except OSError:
+                for record in moved:
+                    record.owner = from_owner
+                    try:
+                        write_atomic(self.folder(record.run_id) / RECORD_NAME, self._record_bytes(record))
+                    except OSError:
+                        log.exception("could not put run %s back with its owner", record.run_id)
+                raise
+            for run_id in runs:
+                self._move_usage(run_id, to_owner)
+                self._count_file(self._usage[run_id], RECORD_NAME, len(self._record_bytes(self._index[run_id])))
+            self._forget_if_empty(from_owner)
+            self._changed(to_owner)
+        log.info("moved %d runs to another owner", len(runs))
+        return len(runs)
+
+    def _move_usage(self, run_id: str, to_owner: str) -> None:
+        """Move one run's byte counts from its owner to `to_owner` (each blob counted once per owner)."""
+        usage = self._usage[run_id]
+        old = usage.owner
+        own = usage.own_bytes
+        self._owner_bytes[old] -= own
+        links = self._owner_blobs.get(old, Counter())
+        for key in usage.blobs:
+            links[key] -= 1
+            if links[key] <= 0:
+                del links[key]
+                self._owner_bytes[old] -= self._blob_bytes[key]
+        del self._by_owner[old][run_id]
+        blobs, usage.blobs = usage.blobs, set()
+        usage.owner = to_owner
+        self._by_owner.setdefault(to_owner, {})[run_id] = None
+        self._owner_bytes[to_owner] = self._owner_bytes.get(to_owner, 0) + own
+        for key in blobs:
+            self._link(usage, run_id, key)
+
+    def _forget_if_empty(self, owner: str) -> None:
+        """An owner with no runs left keeps no entry (visitors come and go); version() reads 0."""
+        if self._by_owner.get(owner):
+            self._changed(owner)
+            return
+        for table in (self._by_owner, self._owner_bytes, self._owner_blobs, self._versions):
+            table.pop(owner, None)
 
     # Reading -------------------------------------------------------------------
 
@@ -662,13 +748,8 @@ class HistoryStore:
         if self._index is not None:
             self._index.pop(run_id, None)
         self._seen.pop(run_id, None)
-        runs = self._by_owner[usage.owner]
-        del runs[run_id]
-        if runs:
-            self._changed(usage.owner)
-        else:  # nothing left of this owner: keep no entry (visitors come and go); version() reads 0
-            for table in (self._by_owner, self._owner_bytes, self._owner_blobs, self._versions):
-                table.pop(usage.owner, None)
+        del self._by_owner[usage.owner][run_id]
+        self._forget_if_empty(usage.owner)
 
     def _changed(self, owner: str) -> None:
         # One counter for the whole store, so an owner's number never comes back to a value it had.

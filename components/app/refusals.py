@@ -16,6 +16,17 @@ class VisitorKeyRequired(Refusal):
     """The deployer pays for nothing: visitors bring their own Segmind key."""
 
 
+class SignInRequired(Refusal):
+    """The deployer's key pays only for visitors signed in with Hugging Face (SEGMIND_REQUIRE_LOGIN).
+
+    `offered`: whether this app offers sign-in at all (only a Space with `hf_oauth: true` does).
+    """
+
+    def __init__(self, offered: bool) -> None:
+        self.offered = offered
+        super().__init__("the deployer's key pays only for visitors signed in with Hugging Face")
+
+
 class SessionQuotaUsed(Refusal):
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -27,6 +38,15 @@ class HourlyQuotaUsed(Refusal):
         self.limit = limit
         self.wait_seconds = wait_seconds
         super().__init__(f"the deployer's {limit} jobs this hour are used")
+
+
+class AccountQuotaUsed(Refusal):
+    """A signed-in account has had its share of deployer-paid jobs for the day (DEPLOYER_JOBS_PER_ACCOUNT_PER_DAY)."""
+
+    def __init__(self, limit: int, wait_seconds: float) -> None:
+        self.limit = limit
+        self.wait_seconds = wait_seconds
+        super().__init__(f"the account's {limit} deployer-paid jobs in 24 hours are used")
 
 
 class Share(enum.Enum):

@@ -23,6 +23,8 @@ from components.api.models import EditResult, JobEvent
 from components.app.backend import Backend, BackendKind
 from components.app.retired import RetiredModels
 from components.app.history import HistoryStore, RunRecord, StorageFull, now_iso, prompt_slug
+from components.media.composite import NotComposited, keep_outside_mask
+from components.media.decoding import InputError
 from components.media.memory import give_back_memory
 from components.app.status import RunStatus
 
@@ -30,6 +32,11 @@ log = logging.getLogger("components.app.runs")
 
 # Subscribers get a fresh status at least once a second, even while a poll is slow.
 TICK_SECONDS = 1.0
+# The composite's file is the result's name with this added: `<result>_original-outside-mask.png`.
+COMPOSITE_SUFFIX = "original-outside-mask"
+NO_LOCAL_PHOTO = "The photo was given as a URL, which this app never fetched, so there is no original to keep."
+NO_MASK_KEPT = "This run kept no mask file, so there is nothing to keep the original outside of."
+COMPOSITE_FAILED = "Something went wrong laying the result over the photo (it has been logged); the result is kept."
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,7 @@ class Run:
     kind: BackendKind | None = None
     error: BaseException | None = None
     result_path: str | None = None
+    composite_path: str | None = None   # the result laid over the photo through the mask, when asked and made
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
     _submit_started: bool = field(default=False, repr=False)
@@ -301,11 +309,36 @@ class RunManager:
             except StorageFull as exc:
                 raise ResultNotKept(str(exc), request_id=record.request_id) from None
             run.result_path = str(self.history.folder(record.run_id) / name)
+            if record.keep_outside_feather is not None:
+                self._keep_outside(run, result, name)
         if record.status is not update.status:
             record.status = update.status
             record.states.append({"state": update.status.value, "at": now_iso()})
             self.history.save(record)
         run.publish(update)
+
+    def _keep_outside(self, run: Run, result: EditResult, result_name: str) -> None:
+        """Lay the result over the photo through the mask, as asked; or note why not. Never fails the run:
+        the result was paid for and is kept whatever happens here."""
+        record = run.record
+        photo = self.history.path(record, record.inputs[0]) if record.inputs else None
+        mask = self.history.path(record, record.mask)
+        record.composite_note = None
+        try:
+            if photo is None or mask is None:
+                raise NotComposited(NO_LOCAL_PHOTO if photo is None else NO_MASK_KEPT)
+            made = keep_outside_mask(photo, result.image, mask, record.keep_outside_feather or 0)
+            name = f"{result_name.rsplit('.', 1)[0]}_{COMPOSITE_SUFFIX}.png"
+            self.history.add_composite(record, name, made.data)
+        except (NotComposited, InputError, StorageFull) as exc:
+            record.composite_note = str(exc)
+        except Exception:  # noqa: BLE001 - the paid result must still be delivered
+            log.exception("run %s: the composite could not be made", run.run_id)
+            record.composite_note = COMPOSITE_FAILED
+        else:
+            run.composite_path = str(self.history.folder(record.run_id) / name)
+        finally:
+            give_back_memory()
 
     def get(self, run_id: str) -> Run | None:
         with self._lock:

@@ -28,6 +28,7 @@ from components.api.schema import ValidationIssue
 from components.app.backend import Backend
 from components.app.settings import AppSettings
 from components.app.history import HistoryStore, RunRecord, StorageFull
+from components.app.owners import Account, Owner
 from components.app.refusals import NoStorageRoom, Share, TooManyRuns, UnknownRequestId
 from components.app.retired import RetiredModels
 from components.app.runs import CancelledBeforeSubmit, Run, RunContext, RunManager, RunUpdate
@@ -54,6 +55,15 @@ class CancelOutcome(enum.Enum):
 class Cancelled:
     outcome: CancelOutcome
     request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What signing in did with the runs this browser made while signed out."""
+    moved: int = 0        # now the account's
+    kept: int = 0         # left with this browser: the account's share could not hold them
+    needed: int = 0       # bytes the kept runs would have added to the account's share
+    room: int = 0         # bytes the account's share had left
 
 
 class Tickets:
@@ -119,13 +129,14 @@ class EditService:
     # Admission -------------------------------------------------------------------
 
     def admit(self, owner: str, visitor_key: str | None, jobs: int = 1, *, quota_session: str | None = None,
-              address: str | None = None) -> None:
+              address: str | None = None, signed_in: bool = False) -> None:
         """Raise a Refusal unless `jobs` more runs may start for this owner and address now.
 
-        Deployer limits count per `quota_session` (the owner unless said otherwise).
+        Deployer limits count per `quota_session` (the owner unless said otherwise), and, for a visitor
+        signed in with Hugging Face (`owner` is then their account's), per account.
         """
         self.check_capacity(owner, jobs, address=address)
-        self.backend.admit(quota_session or owner, visitor_key, jobs)
+        self.backend.admit(quota_session or owner, visitor_key, jobs, account=owner if signed_in else None)
 
     def check_capacity(self, owner: str, jobs: int = 1, *, address: str | None = None) -> None:
         """The live-run limits alone: cheap, so it is asked before any image is decoded, and again at admission."""
@@ -143,11 +154,28 @@ class EditService:
             request = replace(request, model=self.backend.settings.model)
         return request if isinstance(request, EditInputs) else prepare(request)
 
+    # Owners ------------------------------------------------------------------------
+
+    def arrive(self, token: object, account: Account | None = None) -> tuple[Owner, Claimed]:
+        """A page opens: whose runs it shows, and, for a visitor signed in, what became of the runs
+        this browser made while signed out (they move to the account if its share can hold them)."""
+        owner = self.owners.ensure(token, account)
+        if account is None:
+            return owner, Claimed()
+        browser = self.owners.browser_of(owner.token)
+        if browser is None:
+            return owner, Claimed()
+        try:
+            return owner, Claimed(moved=self.history.reassign(browser, owner.id))
+        except StorageFull as exc:
+            kept = len(self.history.records(browser))
+            return owner, Claimed(kept=kept, needed=exc.needed, room=max(0, exc.limit - self.history.size(owner.id)))
+
     # Starting --------------------------------------------------------------------
 
     def start_edit(self, request: EditRequest | EditInputs, *, owner: str, visitor_key: str | None = None,
                    deadline: float | None = None, quota_session: str | None = None,
-                   ticket: str | None = None, address: str | None = None) -> Run:
+                   ticket: str | None = None, address: str | None = None, signed_in: bool = False) -> Run:
         """Check, admit and launch one edit; returns at once.
 
         With a ticket, the run's clock starts at the click, and a cancelled ticket starts nothing.
@@ -156,15 +184,17 @@ class EditService:
         self.check_capacity(owner, address=address)  # a flood is refused before it costs a decode
         inputs = self.check(request)
         mask_painted = bool(getattr(request, "mask_painted", False))
+        keep_outside = getattr(request, "keep_outside", None)
         if self.tickets.is_cancelled(ticket):
             raise CancelledBeforeSubmit(reason="cancelled before the job was submitted; nothing was sent")
-        self.admit(owner, visitor_key, quota_session=quota_session, address=address)
+        self.admit(owner, visitor_key, quota_session=quota_session, address=address, signed_in=signed_in)
         return self._launch_edit(inputs, owner=owner, visitor_key=visitor_key, deadline=deadline, ticket=ticket,
-                                 started=started, mask_painted=mask_painted, address=address)
+                                 started=started, mask_painted=mask_painted, address=address,
+                                 keep_outside_feather=keep_outside.feather if keep_outside else None)
 
     def start_sweep(self, variants: Sequence[tuple[str, EditRequest | EditInputs]], *, owner: str, limit: int,
                     visitor_key: str | None = None, deadline: float | None = None,
-                    address: str | None = None) -> list[Run]:
+                    address: str | None = None, signed_in: bool = False) -> list[Run]:
         """Several labelled variants, every one checked before any starts, at most `limit` at a time.
 
         Every variant counts as a live run against each limit, waiting or not.
@@ -178,7 +208,7 @@ class EditService:
                 issues += [ValidationIssue(issue.param, f"{issue.message} (variant {label})") for issue in exc.issues]
         if issues:
             raise errors.ValidationError(issues)
-        self.admit(owner, visitor_key, len(checked), address=address)
+        self.admit(owner, visitor_key, len(checked), address=address, signed_in=signed_in)
         gate = threading.Semaphore(max(1, limit))
         sweep_id = f"sweep-{time.strftime('%Y%m%d-%H%M%S')}"
         painted = {label: bool(getattr(request, "mask_painted", False)) for label, request in variants}
@@ -187,7 +217,8 @@ class EditService:
                 for label, inputs in checked]
 
     def resume(self, request_id: str, *, owner: str, visitor_key: str | None = None,
-               deadline: float | None = None, quota_session: str | None = None, address: str | None = None) -> Run:
+               deadline: float | None = None, quota_session: str | None = None, address: str | None = None,
+               signed_in: bool = False) -> Run:
         """Follow a job submitted earlier into the history, while Segmind still keeps it.
 
         A job this owner's history already has is followed into that same run, with its
@@ -199,7 +230,7 @@ class EditService:
         record = next((r for r in self.history.records(owner) if r.request_id == request_id), None)
         if record is None and not self.backend.own_key(visitor_key):
             raise UnknownRequestId(request_id)
-        self.admit(owner, visitor_key, quota_session=quota_session, address=address)
+        self.admit(owner, visitor_key, quota_session=quota_session, address=address, signed_in=signed_in)
         if record is None:
             record = self._create(owner=owner, inputs=None, prompt=f"(resumed {request_id})", label="resumed")
             record.request_id = request_id
@@ -227,9 +258,9 @@ class EditService:
     def _launch_edit(self, inputs: EditInputs, *, owner: str, visitor_key: str | None, deadline: float | None,
                      label: str = "", sweep_id: str | None = None, gate: threading.Semaphore | None = None,
                      ticket: str | None = None, started: float | None = None, mask_painted: bool = False,
-                     address: str | None = None) -> Run:
+                     address: str | None = None, keep_outside_feather: int | None = None) -> Run:
         record = self._create(owner=owner, inputs=inputs, label=label, sweep_id=sweep_id,
-                              mask_painted=mask_painted, deadline=deadline)
+                              mask_painted=mask_painted, deadline=deadline, keep_outside_feather=keep_outside_feather)
         model = schema.model(record.model)
         sent = (*inputs.images, inputs.mask) if model.takes_mask else inputs.images
         local = [image for image in sent if isinstance(image, LocalImage)]

@@ -11,6 +11,17 @@ persistent-storage upgrade) is not. So on a Space whose /data is writable, runs
 go to /data/outputs unless OUTPUT_DIR says otherwise. Everything the app keeps
 across restarts lives in that folder: the runs, the key that encrypts each
 browser's history id, and the models Segmind has retired.
+
+Whether visitors can sign in with Hugging Face is decided here too. Only a
+Space can offer it: `hf_oauth: true` in its README's front matter makes the Hub
+set OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAUTH_SCOPES and OPENID_PROVIDER_URL
+in the Space's environment (Gradio reads them as it is imported, so they cannot
+come from `.env`).
+Gradio attaches its login routes to any app with a LoginButton, and outside a
+Space (SYSTEM=spaces is how Gradio tells) it attaches mocked ones that ask
+huggingface.co who this machine's token belongs to as the app starts. So the
+button is built only on a Space with all four variables; anywhere else the app
+runs as it always has, each browser with its own history.
 """
 
 from __future__ import annotations
@@ -116,6 +127,16 @@ def storage_for(output_dir: Path | None, *, on_space: bool, data_root: Path) -> 
     return output_dir, Storage.SPACE_PERSISTENT if persistent and inside else Storage.SPACE_CHOSEN
 
 
+# What the Hub sets on a Space whose front matter says `hf_oauth: true`; Gradio's login routes need all four.
+OAUTH_VARIABLES = ("OAUTH_CLIENT_ID", "OAUTH_CLIENT_SECRET", "OAUTH_SCOPES", "OPENID_PROVIDER_URL")
+
+
+def hf_sign_in_configured(env: Mapping[str, str]) -> bool:
+    """Whether this app runs on a Space with OAuth set up, the only place Sign in with Hugging Face works."""
+    on_space = env.get("SYSTEM") == "spaces" and bool(env.get("SPACE_ID"))
+    return on_space and all(env.get(name) for name in OAUTH_VARIABLES)
+
+
 @dataclass(frozen=True)
 class EnvVar:
     """One environment variable: the setting it fills, how it is read, and what it means.
@@ -138,6 +159,12 @@ ENV_VARS: tuple[EnvVar, ...] = (
            "The most jobs the deployer's key pays for per browser session (a sweep counts every variant)."),
     EnvVar("DEPLOYER_JOBS_PER_HOUR", "deployer_jobs_per_hour", _count,
            "The most jobs the deployer's key pays for per hour, across everyone."),
+    EnvVar("SEGMIND_REQUIRE_LOGIN", "require_login", _flag,
+           "For public Spaces with Sign in with Hugging Face (hf_oauth): the deployer's key pays only for "
+           "visitors signed in; a visitor's own key still works."),
+    EnvVar("DEPLOYER_JOBS_PER_ACCOUNT_PER_DAY", "deployer_jobs_per_account_per_day", _count,
+           "The most jobs the deployer's key pays for per signed-in Hugging Face account in any 24 hours "
+           "(a sweep counts every variant)."),
     EnvVar("SEGMIND_ALLOW_VISITOR_KEYS", "allow_visitor_keys", _flag,
            "Lets visitors use their own key (typed in the page, or an x-api-key header to /edit)."),
     EnvVar("SEGMIND_API_BASE", "api_base", _base_url, "Inference host (v1 and v2)."),
@@ -190,6 +217,8 @@ class AppSettings:
     require_visitor_keys: bool = False
     deployer_jobs_per_session: int | None = None
     deployer_jobs_per_hour: int | None = None
+    require_login: bool = False
+    deployer_jobs_per_account_per_day: int | None = None
     allow_visitor_keys: bool = True
     api_base: str = constants.DEFAULT_API_BASE
     storage_base: str = constants.DEFAULT_STORAGE_BASE
@@ -215,6 +244,7 @@ class AppSettings:
     emulator_retired_models: tuple[str, ...] = ()
     # Decided by from_env from where it runs, not read from a variable of its own.
     storage: Storage = field(default=Storage.LOCAL, metadata={"derived": True})
+    hf_sign_in: bool = field(default=False, metadata={"derived": True})  # Sign in with Hugging Face offered
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: bool = True,
@@ -241,6 +271,7 @@ class AppSettings:
         on_space = bool(env.get("SPACE_ID"))
         # A Space's only way in is Hugging Face's proxy, which writes X-Forwarded-For.
         chosen.setdefault("trusted_proxy", on_space)
+        chosen["hf_sign_in"] = hf_sign_in_configured(env)
         output_dir, chosen["storage"] = storage_for(chosen.get("output_dir"), on_space=on_space, data_root=data_root)
         if output_dir is not None:
             chosen["output_dir"] = output_dir

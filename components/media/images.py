@@ -25,6 +25,7 @@ from PIL import Image, ImageOps
 from components.api import errors, schema
 from components.api.models import EditInputs, InputImage, LocalImage, RemoteImage
 from components.api.schema import ValidationIssue
+from components.media.composite import MAX_FEATHER, KeepOutside, same_shape
 from components.media.decoding import InputError, check_file_size, open_bounded
 
 ImageSource = Union[str, os.PathLike, bytes, Image.Image]
@@ -294,6 +295,62 @@ class EditRequest:
     mask_painted: bool = False             # drawn on a scaled copy of the first image: scale it to fit
     names: Sequence[str] | None = None     # what each image is called in messages
     model: str | None = None               # a registry slug; the default model without one
+    keep_outside: KeepOutside | None = None  # lay the result over the photo through the mask
+
+
+def keep_outside_from(keep: Any, feather: Any) -> KeepOutside | None:
+    """The request to keep the original outside the mask, from a checkbox and a feather in pixels.
+
+    The widgets bound the feather already (Gradio refuses a slider's value outside its range); one
+    from elsewhere is held to the bounds rather than dropping the request.
+    """
+    if not keep:
+        return None
+    try:
+        pixels = round(float(feather or 0))
+    except (TypeError, ValueError):
+        pixels = 0
+    return KeepOutside(min(MAX_FEATHER, max(0, pixels)))
+
+
+KEEP_OUTSIDE_NEEDS_MASK = "needs a mask: paint the area to change or upload a mask (or turn it off)"
+# Tried in turn for a size of the photo's shape to suggest: a model's usual sizes first.
+SUGGESTED_LONG_EDGES = (2048, 1536, 1024, 3072, 3840)
+
+
+def photo_shaped_size(photo: tuple[int, int], rule: schema.SizeRule) -> tuple[int, int] | None:
+    """A custom size `rule` allows with the photo's shape (within the composite's tolerance), if there is one."""
+    for edge in SUGGESTED_LONG_EDGES:
+        scale = edge / max(photo)
+        size = tuple(max(rule.multiple, round(side * scale / rule.multiple) * rule.multiple) for side in photo)
+        if rule.problem(*size) is None and same_shape(photo, size):
+            return size
+    return None
+
+
+def keep_outside_shape_problem(photo: tuple[int, int], model: schema.Model, size: Any) -> str | None:
+    """Why the result of this model at this size will not be of the photo's shape, known before anything is paid.
+
+    `auto` on a model with custom sizes may come back any shape: that is judged when the result arrives.
+    """
+    asked = schema.parse_size(size)
+    if asked is None and model.size_rule is not None:
+        return None
+    if asked is not None and same_shape(photo, asked):
+        return None
+    listed = list(model.pixel_sizes().values())
+    if asked is None and any(same_shape(photo, pixels) for pixels in listed):
+        return None
+    shaped = next(((m.slug, size) for m in schema.MODELS.values() if m.size_rule
+                   for size in [photo_shaped_size(photo, m.size_rule)] if size), None)
+    advice = "Choose a size of the photo's shape" + (f" ({shaped[0]} takes {shaped[1][0]}x{shaped[1][1]})"
+                                                     if shaped else "")
+    shape = f"the photo ({photo[0]}x{photo[1]})"
+    if asked is not None:
+        return (f"is not possible at size {asked[0]}x{asked[1]}: the result would be another shape than {shape} "
+                f"and have to be stretched. {advice}, or turn it off")
+    return (f"is not possible on {model.label}: its sizes ({', '.join(f'{w}x{h}' for w, h in listed)}) are all "
+            f"another shape than {shape}, so the result would have to be stretched. {advice}, or turn it off")
 
 
 def check_request(request: EditRequest) -> tuple[EditInputs | None, list[ValidationIssue]]:
@@ -304,6 +361,12 @@ def check_request(request: EditRequest) -> tuple[EditInputs | None, list[Validat
         return None, [ValidationIssue("model", str(exc))]
     inputs, issues = prepare_inputs(request.images, request.mask, mask_painted=request.mask_painted,
                                     names=request.names, model=model)
+    if request.keep_outside is not None and request.mask is None:
+        issues.append(ValidationIssue("keep_outside_mask", KEEP_OUTSIDE_NEEDS_MASK))
+    elif request.keep_outside is not None and inputs is not None and isinstance(inputs.images[0], LocalImage):
+        first = inputs.images[0]
+        if problem := keep_outside_shape_problem((first.width, first.height), model, request.options.get("size")):
+            issues.append(ValidationIssue("keep_outside_mask", problem))
     image_param = model.image_param.name
     image_issue_seen = any(i.param == image_param for i in issues)
     # Stand-in URLs let the schema judge prompt and options before anything is uploaded.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from PIL import Image, ImageChops, ImageDraw
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
 from components.media.decoding import open_bounded
 
@@ -71,6 +71,13 @@ def edit_fraction(mask: Image.Image) -> float:
 PAINT_COLOUR = (255, 0, 170, 255)  # the editor's brush colour, so a restored mask looks as if just painted
 
 
+def paint_layer(area: Image.Image) -> Image.Image:
+    """An edit area (L, 255 = edit here) as the editor's paint layer: paint where it is 255, clear elsewhere."""
+    layer = Image.new("RGBA", area.size, (0, 0, 0, 0))
+    layer.paste(PAINT_COLOUR, (0, 0), area)
+    return layer
+
+
 def paint_layer_from_mask(mask_path: str, size: tuple[int, int]) -> Image.Image:
     """A mask as the editor's paint layer at `size` (the working copy's): paint where the mask is transparent.
 
@@ -78,7 +85,39 @@ def paint_layer_from_mask(mask_path: str, size: tuple[int, int]) -> Image.Image:
     """
     with open_bounded(mask_path, "the mask") as mask:
         alpha = mask.convert("RGBA").getchannel("A").resize(size, Image.Resampling.NEAREST)
-    painted = alpha.point(lambda a: 255 if a == 0 else 0)
-    layer = Image.new("RGBA", size, (0, 0, 0, 0))
-    layer.paste(PAINT_COLOUR, (0, 0), painted)
-    return layer
+    return paint_layer(alpha.point(lambda a: 255 if a == 0 else 0))
+
+
+# Mask tools: each takes the painted area (L, 255 where painted) and gives the new one, same size.
+
+def invert_area(area: Image.Image) -> Image.Image:
+    """Paint where there was none, none where there was."""
+    return ImageChops.invert(area.point(lambda v: 255 if v else 0))
+
+
+def _dilate(area: Image.Image, steps: int) -> Image.Image:
+    """`area` grown by `steps` pixels: 3x3 squares alternating with plus signs, so the growth is an octagon.
+
+    An octagon is within 8% of a circle, where squares alone would turn every blob square.
+    Pixels beyond the image's edge count as the edge's own (Pillow extends the edge for a rank filter).
+    """
+    for step in range(steps):
+        if step % 2 == 0:
+            area = area.filter(ImageFilter.MaxFilter(3))
+        else:
+            width, height = area.size
+            framed = ImageOps.expand(area, 1, fill=0)
+            for dx, dy in ((0, 1), (2, 1), (1, 0), (1, 2)):  # the four neighbours that share an edge
+                area = ImageChops.lighter(area, framed.crop((dx, dy, dx + width, dy + height)))
+    return area
+
+
+def grow_area(area: Image.Image, steps: int) -> Image.Image:
+    """The painted area widened by `steps` pixels all round."""
+    return _dilate(area.point(lambda v: 255 if v else 0), max(0, steps))
+
+
+def shrink_area(area: Image.Image, steps: int) -> Image.Image:
+    """The painted area narrowed by `steps` pixels all round; paint at the image's edge stays at the edge."""
+    # Shrinking the paint is growing the unpainted part; beyond the edge counts as painted for this.
+    return invert_area(_dilate(invert_area(area), max(0, steps)))

@@ -11,6 +11,7 @@ scaled to the original's pixel size only when a run is prepared.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageOps
@@ -53,3 +54,18 @@ def make_working_copy(source: str | Path, target: Path, name: str = "image 1") -
     target.parent.mkdir(parents=True, exist_ok=True)
     image.save(target, **({"format": "PNG"} if has_alpha else {"format": "JPEG", "quality": WORKING_QUALITY}))
     return WorkingCopy(target, size, shown)
+
+
+@lru_cache(maxsize=256)
+def shown_size(source: str) -> tuple[int, int]:
+    """The photo's size as a viewer shows it, read once per file (an upload's path names its content).
+
+    The mask tools and the feather preview work on the working copy but speak in the photo's pixels.
+    """
+    with open_bounded(source, "the photo", longest=WORKING_SIDE) as opened:
+        return opened.info["shown_size"]
+
+
+def to_working(pixels: float, original: tuple[int, int], working: tuple[int, int]) -> float:
+    """A length in the photo's pixels, in the working copy's."""
+    return pixels * max(working) / max(original)

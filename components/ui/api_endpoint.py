@@ -19,7 +19,8 @@ from gradio_client import handle_file
 from components.app.refusals import Refusal
 from components.app.runs import Run, RunUpdate
 from components.app.service import EditService
-from components.media.images import EditRequest, check_request
+from components.media.composite import MAX_FEATHER
+from components.media.images import EditRequest, check_request, keep_outside_from
 from components.ui import copy
 from components.ui.errors import as_gr_error, in_thread
 from components.ui.form import IMAGE_PARAMS, Form, client_address, file_paths, option_values, visitor_key_from
@@ -84,12 +85,17 @@ def status_record(update: RunUpdate, run: Run) -> dict[str, Any]:
         "run_id": run.run_id,
         "notes": list(run.record.notes),
         "error": update.error,
+        # The image returned is the result laid over the photo through the mask when this is true.
+        "kept_outside_mask": bool(result and run.composite_path),
+        "feather": run.record.keep_outside_feather,
+        "composite_note": run.record.composite_note if result else None,
     }
 
 
 def api_request(values: dict[str, Any]) -> EditRequest:
     return EditRequest(values["prompt"] or "", file_paths(values["images"]),
-                       (file_paths(values["mask"]) or [None])[0], option_values(values), model=values.get("model"))
+                       (file_paths(values["mask"]) or [None])[0], option_values(values), model=values.get("model"),
+                       keep_outside=keep_outside_from(values.get("keep_outside_mask"), values.get("feather")))
 
 
 class EditEndpoint:
@@ -115,6 +121,10 @@ class EditEndpoint:
                    **options: Any) -> AsyncIterator[tuple[str | None, dict]]:
         """One edit for a program: streams (None, status) while the job runs, then (image_file, status).
 
+        With `keep_outside_mask`, the image returned is the result laid over the first image through
+        the mask (its edge blurred by `feather` pixels of that image): outside the mask, the first
+        image's own pixels. `status["kept_outside_mask"]` says whether it was; `composite_note`, why not.
+
         `mask` has a default (None) in this signature so that programs may leave it out: Gradio
         marks a parameter optional only when the function says so. The API page's description is
         `copy.edit_api_description`, not this docstring.
@@ -127,7 +137,8 @@ class EditEndpoint:
                               address=client_address(self.service, request))
         try:
             async for update in run.subscribe():
-                yield (servable(run.result_path) if update.result is not None else None), status_record(update, run)
+                image = run.composite_path or run.result_path
+                yield (servable(image) if update.result is not None else None), status_record(update, run)
         except Exception as exc:  # noqa: BLE001 - every failure reaches the program as a gr.Error
             raise as_gr_error(exc) from None
         finally:
@@ -142,11 +153,15 @@ def add_edit_endpoint(form: Form, service: EditService, concurrency: dict[str, A
         images = documented(ApiFile(file_count="multiple", label="images"), [handle_file(EXAMPLE_PHOTO)],
                             copy.edit_api_images_note())
         mask = documented(ApiFile(label="mask"), None, copy.edit_api_mask_note())
+        keep_outside = gr.Checkbox(False, label="keep_outside_mask")
+        feather = gr.Slider(0, MAX_FEATHER, value=0, step=1, label="feather")
         result = gr.File(label="image_file")
         status = gr.JSON(label="status")
         trigger = gr.Button("edit")
-    # The model last: programs that name the options by position keep working; it defaults to the deployer's.
-    inputs = {"prompt": prompt, "images": images, "mask": mask, **form.widgets, "model": form.model}
+    # The model, then keeping the original outside the mask, last: programs that name the options by position
+    # keep working; the model defaults to the deployer's, keep_outside_mask to off and feather to 0 pixels.
+    inputs = {"prompt": prompt, "images": images, "mask": mask, **form.widgets, "model": form.model,
+              "keep_outside_mask": keep_outside, "feather": feather}
     endpoint = EditEndpoint(service, list(inputs))
     trigger.click(endpoint.edit, inputs_kwargs=inputs, outputs=[result, status], api_name="edit",
                   api_description=copy.edit_api_description(service.backend), validator=endpoint.validate,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,13 @@ from components.app.history import HistoryStore
 from components.app.service import EditService
 from components.app.settings import AppSettings
 from components.ui import copy
+from components.ui.account import AccountHandlers, build_account_header
 from components.ui.api_endpoint import add_edit_endpoint
 from components.ui.code_panel import build_code_panel
 from components.ui.edit_tab import EditHandlers, build_edit_tab, follow_the_model, wire_edit_tab
 from components.ui.form import Form, ensure_owner
 from components.ui.guard import RequestGuard
+from components.ui.insights_panel import build_insights_panel, wire_insights_panel
 from components.ui.janitor import keep_bounded
 from components.ui.history_tab import HistoryHandlers, build_history_tab, wire_history_tab
 from components.ui.mcp_tools import add_mcp_tools, only_these_tools
@@ -29,6 +32,7 @@ from components.ui.status import status_css
 from components.ui.url_inputs import bound_url_inputs
 from components.ui.sweep_tab import SweepHandlers, build_sweep_tab, wire_sweep_tab
 
+log = logging.getLogger("components.ui")
 UPLOAD_LIMIT = f"{schema.MAX_IMAGE_BYTES // (1024 * 1024)}mb"
 # One request: every image the model takes at its largest, and the form around them.
 MAX_REQUEST_BYTES = schema.MAX_IMAGES * schema.MAX_IMAGE_BYTES + 16 * 1024 * 1024
@@ -65,6 +69,8 @@ CSS = f"""
 #sweep-grid .grid-meta {{ margin-top: 4px; }}
 #sweep-grid .grid-id {{ font-family: var(--font-mono); font-size: 0.8em; overflow-wrap: anywhere; opacity: 0.8; }}
 #sweep-grid .grid-error {{ color: #c62828; overflow-wrap: anywhere; }}
+/* A checkbox's is drawn inside an overlay the checkbox's own height: let it take the room it needs. */
+#keep-outside .wrap:has(.validation-error), #keep-outside .validation-error {{ position: static !important; }}
 /* On a phone the editor is shorter, and its tool rail lies along the bottom instead of over the photo's left edge. */
 @media (max-width: 640px) {{
   #editor {{ height: 400px !important; }}
@@ -87,6 +93,9 @@ def history_for(settings: AppSettings) -> HistoryStore:
 def build_app(backend: Backend, *, settings: AppSettings | None = None, history: HistoryStore | None = None,
               service: EditService | None = None) -> gr.Blocks:
     settings = settings or AppSettings.from_env()
+    if settings.require_login and not settings.hf_sign_in:
+        log.warning("SEGMIND_REQUIRE_LOGIN is set, but visitors cannot sign in here (only a Space with hf_oauth: true "
+                    "offers it): the deployer's key will pay for no run, and visitors need their own key")
     history = history or (service.history if service else history_for(settings))
     service = service or EditService(backend, history, max_runs_per_address=settings.max_runs_per_address,
                                      trusted_proxy=settings.trusted_proxy)
@@ -98,7 +107,15 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
     bound_url_inputs()  # Gradio's own fetch of a file input given as a URL: streamed, and no larger than an upload
     keep_bounded(Path(get_upload_folder()).resolve())  # what Gradio's own clean-up misses: aborted uploads, and any byte bound
     with gr.Blocks(title=copy.TITLE, delete_cache=DELETE_CACHE) as demo:
-        gr.Markdown(copy.intro(settings.offered_models))
+        account = None
+        if settings.hf_sign_in:  # only where it works: see settings.py (a LoginButton makes Gradio attach OAuth)
+            with gr.Row(equal_height=False, elem_id="header"):
+                with gr.Column(scale=4, min_width=320):
+                    gr.Markdown(copy.intro(settings.offered_models))
+                with gr.Column(scale=1, min_width=260, elem_id="account"):
+                    account = build_account_header()
+        else:
+            gr.Markdown(copy.intro(settings.offered_models))
         gr.Markdown(copy.banner(backend), elem_id=f"banner-{backend.kind.value}")
         retired_notice = gr.Markdown(visible=False, elem_id="retired-notice")
         # A random id kept (encrypted) in this browser: whose runs the History tab shows.
@@ -112,10 +129,15 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
             with gr.Tab("Sweep", id="sweep"):
                 sweep_tab = build_sweep_tab(settings.sweep_confirm_usd)
             with gr.Tab("History", id="history"):
-                history_tab = build_history_tab(copy.storage_note(settings.storage, history.root))
+                history_tab = build_history_tab(copy.storage_note(settings.storage, history.root), settings.hf_sign_in)
+                insights = build_insights_panel()
         footer = gr.Markdown(copy.footer(edit_tab.form.model.value, backend), elem_id="footer")
 
-        demo.load(lambda token: ensure_owner(service, token).token, owner, owner, api_visibility="private")
+        if account is not None:
+            demo.load(AccountHandlers(service, settings.require_login).open_page, owner, [owner, account.status],
+                      api_visibility="private")
+        else:
+            demo.load(lambda token: ensure_owner(service, token).token, owner, owner, api_visibility="private")
         edit_handlers = EditHandlers(service, history, edit_tab, owner)
         wire_edit_tab(edit_tab, edit_handlers, owner, concurrency, examples)
         # A new page: the model it starts on, then the widgets fitted to it (the sliders are built wide).
@@ -129,6 +151,7 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
                        edit_tab.form, owner, concurrency)
         wire_history_tab(history_tab, HistoryHandlers(service, history), edit_tab.form, owner, tabs, concurrency,
                          edit_tab.input_view)
+        wire_insights_panel(insights, service, owner, history_tab.gallery)
         add_edit_endpoint(edit_tab.form, service, concurrency)
         add_mcp_tools(service, settings)
 

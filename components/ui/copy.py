@@ -10,7 +10,9 @@ from components.api.constants import RESULT_RETENTION
 from components.app import refusals
 from components.app.backend import Backend, BackendKind
 from components.app.grid import PROMPT_AXIS, TAKES_AXIS
+from components.app.history import amount
 from components.app.runs import CancelledBeforeSubmit
+from components.app.service import Claimed
 from components.app.settings import Storage
 
 TITLE = "GPT Image Edit explorer"
@@ -32,9 +34,40 @@ URL_INPUT_STATUS = "its server answered HTTP {status}"
 URL_INPUT_REDIRECTS = "it redirected too many times"
 MASK_HELP = ("Paint over what should change; the paint becomes the mask (transparent where painted), scaled to the "
              "photo's own pixel size when it is sent. **The model takes the mask as guidance, not an exact "
-             "boundary.** Paint nothing to let it edit the whole image. The brush size is a share of the image: "
-             "change it with the brush's size control.")
+             "boundary** (tick *Keep the original outside the mask* to hold it to one). Paint nothing to let it edit "
+             "the whole image. The brush size is a share of the image: change it with the brush's size control.")
 KEY_ACCORDION = "API key and deadline"
+
+# Keeping the original outside the mask, and the mask tools beside the editor.
+KEEP_OUTSIDE_LABEL = "Keep the original outside the mask"
+KEEP_OUTSIDE_INFO = ("The model may change pixels outside the mask. With this on, its result is laid over your photo "
+                     "through the mask: outside it, your photo's own pixels, exactly. Its raw output is kept too.")
+FEATHER_LABEL = "Feather (pixels of the photo)"
+FEATHER_INFO = "Softens the mask's edge by this much, on both sides of it. 0: a hard edge."
+MASK_TOOLS = "Mask tools"
+INVERT = "Invert"
+GROW = "Grow"
+SHRINK = "Shrink"
+CLEAR_MASK = "Clear"
+MASK_STEP_LABEL = "Grow or shrink by (pixels of the photo)"
+MASK_STEP_INFO = "Rounded to the editor's lighter copy of the photo: at least one of its pixels."
+EARLIER_MASK_LABEL = "Load the mask of an earlier run"
+EARLIER_MASK_INFO = "Your runs that had a mask (painted or uploaded), newest first."
+NO_EARLIER_MASKS = "None of your runs has a mask yet."
+NEEDS_PHOTO = "Upload a photo first: the mask tools work on the paint over it."
+MASK_FILE_WINS = ("An uploaded mask file is used instead of the painting: remove it (under *Mask that will be sent*) "
+                  "to use the painted mask.")
+EARLIER_MASK_SHAPE = ("That run's mask was made for a {mask} image; this photo is {photo}. Load a mask painted on a "
+                      "photo of the same shape.")
+EARLIER_MASK_GONE = "That run's mask is no longer kept."
+KEPT_OUTSIDE = "your photo's own pixels (the result laid over it through the mask, feather {feather} px)"
+RAW_DOWNLOAD = "Download the model's raw output"
+NOT_KEPT_TITLE = "Original not kept outside the mask"
+RECORD_COMPOSITE = ("- Original kept outside the mask (feather {feather} px): `{composite}`; the model's raw output "
+                    "is `{result}`")
+RECORD_NO_COMPOSITE = "- Original not kept outside the mask: {note}"
+FEATHER_SHOWN = " The preview shows the {feather} px feather."
+KEEPS_OUTSIDE = " Outside it, your photo is kept exactly."
 
 # The model picker and what follows it (facts come from the registry; these are the words around them).
 MODEL_LABEL = "Model"
@@ -68,9 +101,10 @@ SWITCHED = "Switched to `{model}`. Everything else in the form is as you left it
 RETENTION = f"{RESULT_RETENTION}."
 
 # History, Sweep and Copy as code.
-HISTORY_INTRO = ("Every run from this browser, kept on the server (results, inputs and a JSON record each) so nothing "
-                 "you paid for is lost when the tab closes. Click a run to see it; **Restore** puts its prompt, images "
-                 "and settings back into the form.")
+HISTORY_KEPT = ("kept on the server (results, inputs and a JSON record each) so nothing you paid for is lost when the "
+                "tab closes. Click a run to see it; **Restore** puts its prompt, images and settings back into the form.")
+HISTORY_INTRO = f"Every run from this browser, {HISTORY_KEPT}"
+HISTORY_INTRO_SIGN_IN = f"Every run of yours (this browser's, or your account's while you are signed in), {HISTORY_KEPT}"
 NO_JOBS = "No jobs running."
 ZIP_TOO_LARGE = "These runs come to about {size}, more than the {limit} this server hands out as one file.{advice}"
 COMPARE_UNREADABLE = "One of the two images could not be read, so there is nothing to compare."
@@ -138,7 +172,48 @@ CODE_HELP = ("Code that sends exactly this request and saves the result next to 
 UNEXPECTED = ("Something went wrong inside this app (it has been logged). If a job was submitted, its request "
               "id is in the status line above; otherwise nothing was sent.")
 NO_HISTORY = "This browser has no history yet: reload the page."
+INSIGHTS_TITLE = "Insights: time and cost from your runs"
+INSIGHTS_EMPTY = ("No completed runs yet. Each completed run adds to these charts: how long each model, quality and "
+                  "size took, and what it cost, from your own runs.")
+INSIGHTS_SECONDS_TITLE = "Time per image"
+INSIGHTS_COST_TITLE = "Cost per image"
+INSIGHTS_SUMMARY = ("From {runs} in {groups}: fastest **{fastest}** ({seconds} s median), "
+                    "cheapest **{cheapest}** ({cost}).")
+INSIGHTS_SIMULATED = "These runs were simulated by the emulator: its times and costs are estimates, not Segmind's."
 DEADLINE_PROBLEM = "must be a positive number of seconds"
+
+# Sign in with Hugging Face (only on a Space with `hf_oauth: true`).
+SIGN_IN = "Sign in with Hugging Face"
+SIGN_OUT = "Sign out ({})"
+SIGNED_IN = "Signed in as **{username}**: your history follows your account to any browser or device."
+SIGNED_OUT = ("Not signed in: your history stays in this browser. Sign in to keep it with your Hugging Face account, "
+              "on any device.")
+SIGNED_OUT_REQUIRED = ("Not signed in: your history stays in this browser, and this Space's key runs edits only for "
+                       f"visitors signed in with Hugging Face (or bring your own key under *{KEY_ACCORDION}*).")
+CLAIMED_TITLE = "Your runs"
+
+
+def claimed_runs(claimed: Claimed) -> str:
+    """What signing in did with the runs this browser made while signed out ("" when it had none)."""
+    if claimed.moved:
+        runs = "1 run" if claimed.moved == 1 else f"{claimed.moved} runs"
+        return f"{runs} from this browser {'is' if claimed.moved == 1 else 'are'} now in your account's history."
+    if claimed.kept:
+        runs = "1 run" if claimed.kept == 1 else f"{claimed.kept} runs"
+        return (f"{runs} from this browser stayed with this browser: {'it comes' if claimed.kept == 1 else 'they come'}"
+                f" to {amount(claimed.needed)}, and your account's share of this server's storage has "
+                f"{amount(claimed.room)} left. Sign out to see {'it' if claimed.kept == 1 else 'them'} (and download "
+                "them from *History*).")
+    return ""
+
+
+def account_status(username: str | None, claimed: Claimed, *, require_login: bool) -> str:
+    """The line beside the sign-in button: whose history this page shows, and what signing in moved."""
+    if username is None:
+        return SIGNED_OUT_REQUIRED if require_login else SIGNED_OUT
+    moved = claimed_runs(claimed)
+    return SIGNED_IN.format(username=username) + (f" {moved}" if moved else "")
+
 
 CANCELLED_BEFORE_SUBMIT = "Cancelled before the job was submitted: nothing was sent to Segmind."
 CANCELLED_IN_FLIGHT = ("Stopped. The submit was already on its way; if Segmind received it, its request id will "
@@ -190,7 +265,8 @@ def edit_api_description(backend: Backend) -> str:
     if backend.kind is BackendKind.EMULATOR:
         answered = "this app's built-in emulator (simulated results)"
         answered += ", or by Segmind when you send your own key" if backend.allow_visitor_keys else ""
-    elif backend.quota.require_visitor_keys:
+    elif backend.quota.require_visitor_keys or backend.quota.require_sign_in:
+        # A program cannot sign in: with sign-in required, the app's key pays only for people on the page.
         answered = "Segmind's API, on your own key only"
     else:
         answered = "Segmind's API, billed to this app's key"
@@ -238,8 +314,11 @@ def banner(backend: Backend) -> str:
     quota = backend.quota
     if quota.require_visitor_keys:
         return text + f" **Use your own Segmind key** under *{KEY_ACCORDION}*: this Space does not pay."
+    if quota.require_sign_in:
+        text += " The Space's key pays only for visitors **signed in with Hugging Face**."
     limits = [f"{quota.per_session} per session" if quota.per_session is not None else "",
-              f"{quota.per_hour} per hour" if quota.per_hour is not None else ""]
+              f"{quota.per_hour} per hour" if quota.per_hour is not None else "",
+              f"{quota.per_account_per_day} per account a day" if quota.per_account_per_day is not None else ""]
     if any(limits):
         text += f" The Space's key pays for at most {' and '.join(part for part in limits if part)} jobs."
     if backend.allow_visitor_keys:
@@ -247,10 +326,28 @@ def banner(backend: Backend) -> str:
     return text
 
 
+def hours(wait_seconds: float) -> str:
+    if wait_seconds < 3600:
+        return f"{max(1, round(wait_seconds / 60))} minutes"
+    return f"{wait_seconds / 3600:.0f} hours" if wait_seconds >= 5400 else "an hour"
+
+
 def refusal_message(refusal: refusals.Refusal) -> str:
     if isinstance(refusal, refusals.VisitorKeyRequired):
         return (f"This Space asks each visitor to use their own Segmind key: enter it under *{KEY_ACCORDION}* "
                 "(it stays in your browser tab).")
+    if isinstance(refusal, refusals.SignInRequired):
+        if refusal.offered:
+            return ("This Space's key runs edits only for visitors signed in with Hugging Face: **sign in** with the "
+                    f"button at the top of the page, or enter your own Segmind key under *{KEY_ACCORDION}* "
+                    "(programs: an x-api-key header). Nothing was sent.")
+        return ("This app's key runs edits only for visitors signed in with Hugging Face, and sign-in is not set up "
+                f"here: enter your own Segmind key under *{KEY_ACCORDION}* (programs: an x-api-key header). "
+                "Nothing was sent.")
+    if isinstance(refusal, refusals.AccountQuotaUsed):
+        return (f"Your Hugging Face account has used its {refusal.limit} jobs on the Space's key for the last 24 "
+                f"hours. The next one frees up in about {hours(refusal.wait_seconds)}; or enter your own Segmind "
+                f"key under *{KEY_ACCORDION}* to keep going. Nothing was sent.")
     if isinstance(refusal, refusals.SessionQuotaUsed):
         return (f"This session has used its {refusal.limit} jobs on the Space's key. Enter your own Segmind key "
                 f"under *{KEY_ACCORDION}* to keep going.")

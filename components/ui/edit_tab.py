@@ -18,12 +18,16 @@ from components.api import errors, schema
 from components.api.models import EditResult
 from components.app.backend import Backend
 from components.app.history import HistoryStore
+from components.app.owners import Account
 from components.app.retired import RetiredModels
+from components.app.runs import Run, RunUpdate
 from components.app.service import CancelOutcome, EditService
 from components.app.status import RunStatus
+from components.media.composite import feather_preview
 from components.media.decoding import InputError, open_bounded
+from components.media.images import keep_outside_from
 from components.media.mask import edit_fraction, mask_preview
-from components.media.working_copy import BRUSH_SIZE, make_working_copy
+from components.media.working_copy import BRUSH_SIZE, make_working_copy, shown_size
 from components.ui import copy
 from components.ui.editor_bounds import bound_editor
 from components.ui.errors import as_gr_error, in_thread
@@ -34,6 +38,7 @@ from components.ui.form import (
 from components.ui.models import (
     CUSTOM_SIZE, estimate, follow_model, mask_note_for, model_card, model_choices, size_check, size_choices,
 )
+from components.ui.mask_tools import MaskToolHandlers, MaskTools, build_mask_tools, wire_mask_tools
 from components.ui.serving import fresh_path, servable
 from components.ui.status import check_pill, money, pill, seconds, status_line
 
@@ -54,6 +59,7 @@ class EditTab:
     input_view: gr.Image
     result_view: gr.Image
     download: gr.DownloadButton
+    download_raw: gr.DownloadButton
     metrics: gr.Markdown
     count: gr.Markdown
     preview: gr.Image
@@ -69,6 +75,7 @@ class EditTab:
     size_check: gr.Markdown
     switch_model: gr.Button
     retired_model: gr.State
+    tools: MaskTools
 
     @property
     def inspected(self) -> list[gr.components.Component]:
@@ -78,7 +85,9 @@ class EditTab:
 # Pure functions behind the widgets ------------------------------------------------------
 
 
-def metrics_text(result: EditResult, total: float | None, session_spend: float) -> str:
+def metrics_text(result: EditResult, total: float | None, session_spend: float,
+                 outside_mask: str | None = None) -> str:
+    """The run's numbers; `outside_mask` says what the image holds outside the mask, when it was kept."""
     m = result.metrics
     rows = [
         ("Server inference time", seconds(m.inference_time)),
@@ -90,6 +99,8 @@ def metrics_text(result: EditResult, total: float | None, session_spend: float) 
         ("Spent this session", money(session_spend)),
         ("Output", f"{result.width}×{result.height} {result.media_type}, {len(result.image) / 1024:,.0f} KB"),
     ]
+    if outside_mask:
+        rows.append(("Outside the mask", outside_mask))
     return "\n".join(["| Measure | Value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])
 
 
@@ -120,6 +131,19 @@ def inspect_inputs(values: dict[str, Any]) -> tuple[str, Image.Image | None, str
         info += f", {edit_fraction(mask):.1%} of the image open to edit."
     small = mask.copy()
     small.thumbnail((512, 512), Image.Resampling.NEAREST)
+    keep = keep_outside_from(values.get("keep_outside_mask"), values.get("feather"))
+    if keep is not None:
+        info += copy.KEEPS_OUTSIDE
+        if keep.feather:
+            # The feather is in the photo's pixels; an uploaded mask is at the photo's size, paint is not.
+            photo = mask.size
+            if images.photo and not images.mask_file:
+                try:
+                    photo = shown_size(images.photo)
+                except InputError:
+                    pass  # the photo's own problem is told where the photo is
+            small = feather_preview(small, keep.feather * small.width / photo[0])
+            info += copy.FEATHER_SHOWN.format(feather=keep.feather)
     return images.count_text(model), mask_preview(small), info
 
 
@@ -132,6 +156,24 @@ def retired_updates(tab: EditTab, model: str, retired: RetiredModels) -> dict[An
     return {tab.status: f"{pill(RunStatus.FAILED)} {copy.RETIRED_RUN.format(model=model, successor=successor)}",
             tab.switch_model: gr.update(visible=True, value=copy.SWITCH_TO.format(label=label)),
             tab.retired_model: model}
+
+
+def result_updates(tab: EditTab, run: Run, update: RunUpdate, spend: float) -> dict[Any, Any]:
+    """The result (laid over the photo through the mask, when asked and made), its downloads and numbers.
+
+    When the original could not be kept outside the mask, a toast says why; the model's output is shown.
+    """
+    record = run.record
+    outside = None
+    if run.composite_path:
+        outside = copy.KEPT_OUTSIDE.format(feather=record.keep_outside_feather or 0)
+    elif record.composite_note:
+        outside = record.composite_note
+        gr.Warning(record.composite_note, title=copy.NOT_KEPT_TITLE)
+    shown = servable(run.composite_path or run.result_path)
+    raw = gr.update(value=servable(run.result_path), visible=True) if run.composite_path else gr.update(visible=False)
+    return {tab.result_view: shown, tab.download: gr.update(value=shown, visible=True), tab.download_raw: raw,
+            tab.metrics: metrics_text(update.result, update.elapsed, spend, outside), tab.session_spend: spend}
 
 
 def cancel_message(outcome: CancelOutcome, request_id: str | None) -> str:
@@ -151,6 +193,7 @@ class EditHandlers:
         self.history = history
         self.tab = tab
         self.owner = owner  # an output too: a first run may have to create this browser's id
+        self.tools = MaskToolHandlers(service, inspect_inputs)
 
     def load_photo(self, photo: Any, **values: Any) -> tuple[Any, ...]:
         """A new photo: its working copy goes into the editor (the photo itself stays here).
@@ -176,7 +219,8 @@ class EditHandlers:
         """Marks each widget with what is wrong with it (Gradio's validator); the first three are the extras."""
         messages = form_problems(values)
         return [gr.validate(True, "")] * 3 + [
-            gr.validate(name not in messages, "; ".join(messages.get(name, []))) for name in self.tab.form.kwargs]
+            gr.validate(name not in messages, "; ".join(messages.get(name, [])))
+            for name in [*self.tab.form.kwargs, *self.tab.tools.run_inputs]]
 
     def summarize(self, **values: Any) -> tuple[Any, str]:
         """Says near the Run button why nothing started (the validator only marks the widgets)."""
@@ -186,9 +230,9 @@ class EditHandlers:
         return f"{check_pill()} Nothing was sent. Fix the marked fields: {problem_summary(messages)}", ""
 
     async def run(self, ticket: str, owner_token: str | None, session_spend: float, request: gr.Request,
-                  **values: Any) -> AsyncIterator[dict]:
+                  profile: gr.OAuthProfile | None = None, **values: Any) -> AsyncIterator[dict]:
         tab = self.tab
-        owner = ensure_owner(self.service, owner_token)
+        owner = ensure_owner(self.service, owner_token, profile)
         ticket = (ticket or "").strip()[:80] or None
         if ticket:
             self.service.tickets.clicked(ticket)  # the clock starts at the click
@@ -197,12 +241,13 @@ class EditHandlers:
             yield {tab.status: cancel_message(CancelOutcome.NOT_SUBMITTED, None)}
             return
         yield {tab.status: f"{pill(RunStatus.PREPARING)} checking the photo and the mask…",
-               tab.download: gr.update(visible=False), tab.metrics: "", tab.result_view: None,
+               tab.download: gr.update(visible=False), tab.download_raw: gr.update(visible=False), tab.metrics: "",
+               tab.result_view: None,
                tab.switch_model: gr.update(visible=False)}
         try:
             run = await in_thread(self.service.start_edit, form_request(values), owner=owner.id, visitor_key=key,
                                   deadline=float(values["deadline"]), ticket=ticket,
-                                  address=client_address(self.service, request))
+                                  address=client_address(self.service, request), signed_in=owner.signed_in)
         except gr.Error:
             if self.service.tickets.is_cancelled(ticket):
                 yield {tab.status: cancel_message(CancelOutcome.NOT_SUBMITTED, None)}
@@ -218,10 +263,7 @@ class EditHandlers:
                 out: dict[Any, Any] = {tab.status: status_line(update, run.record.backend, run.record.model)}
                 if update.result is not None and run.result_path:
                     spend = session_spend + (update.result.metrics.cost or 0.0)
-                    shown = servable(run.result_path)
-                    out.update({tab.result_view: shown, tab.download: gr.update(value=shown, visible=True),
-                                tab.metrics: metrics_text(update.result, update.elapsed, spend),
-                                tab.session_spend: spend})
+                    out.update(result_updates(tab, run, update, spend))
                 yield out
         except errors.PollingStoppedError as exc:
             yield {tab.status: f"{pill(RunStatus.STOPPED)} {copy.error_message(exc)}"}
@@ -251,7 +293,7 @@ class EditHandlers:
         return (gr.update(value=successor), model_card(successor),
                 gr.update(visible=True, value=copy.RETIRED_DEFAULT.format(model=default, successor=successor)))
 
-    def cancel(self, ticket: str, run_id: str, owner_token: object) -> str:
+    def cancel(self, ticket: str, run_id: str, owner_token: object, profile: gr.OAuthProfile | None = None) -> str:
         """Stop the last click on Run, and say what that did: nothing sent, or sent and maybe billed."""
         ticket = (ticket or "").strip()[:80]
         if ticket:
@@ -259,7 +301,7 @@ class EditHandlers:
             return cancel_message(cancelled.outcome, cancelled.request_id)
         # A page without tickets (its script did not load): stop this browser's latest run.
         run = self.service.get(run_id) if run_id else None
-        owner = self.service.owners.owner_of(owner_token)
+        owner = self.service.owners.owner_of(owner_token, Account.from_profile(profile))
         if run is None and owner is not None:
             live = self.service.live(owner)
             run = live[-1] if live else None
@@ -294,6 +336,7 @@ def build_edit_tab(backend: Backend, offered: tuple[str, ...] | None = None) -> 
             ))
             gr.Markdown(copy.MASK_HELP, elem_id="mask-help")
             mask_note = gr.Markdown(mask_note_for(default), elem_id="mask-note")
+            tools = build_mask_tools()
             prompt = gr.Textbox(label="3 · Prompt", lines=3, elem_id="prompt",
                                 info=default.params_by_name["prompt"].help,
                                 placeholder="e.g. Replace the painted area with a bowl of ripe oranges")
@@ -310,6 +353,7 @@ def build_edit_tab(backend: Backend, offered: tuple[str, ...] | None = None) -> 
                                        elem_id="result", buttons=["download", "fullscreen"])
             # One above the other: beside the button, the table is squeezed to a sliver on a phone.
             download = gr.DownloadButton("Download result", visible=False, elem_id="download")
+            download_raw = gr.DownloadButton(copy.RAW_DOWNLOAD, visible=False, elem_id="download-raw")
             metrics = gr.Markdown(elem_id="metrics")
             with gr.Accordion("Mask that will be sent", open=True):
                 with gr.Row():
@@ -374,9 +418,9 @@ def build_edit_tab(backend: Backend, offered: tuple[str, ...] | None = None) -> 
                   js=f"(p) => `${{p.length.toLocaleString()}} / {schema.MAX_PROMPT_CHARS:,} characters`"
                      f" + (p.length > {schema.MAX_PROMPT_CHARS} ? ' — too long' : '')")
     form = Form(prompt, photo, editor, files, urls, mask_file, widgets, deadline, key, model, width, height)
-    return EditTab(form, run_button, cancel, status, input_view, result_view, download, metrics, count, preview,
-                   mask_info, mask_refresh, cost, ticket, gr.State(0.0), gr.State(""), card, mask_note, custom_size,
-                   checked, switch_model, gr.State(""))
+    return EditTab(form, run_button, cancel, status, input_view, result_view, download, download_raw, metrics, count,
+                   preview, mask_info, mask_refresh, cost, ticket, gr.State(0.0), gr.State(""), card, mask_note,
+                   custom_size, checked, switch_model, gr.State(""), tools)
 
 
 # Wiring -------------------------------------------------------------------------------
@@ -427,10 +471,12 @@ def wire_edit_tab(tab: EditTab, handlers: EditHandlers, owner: gr.BrowserState, 
     if examples is not None:
         examples.load_input_event.then(handlers.load_photo, inputs=[form.photo], inputs_kwargs=photo_kwargs,
                                        outputs=photo_outputs, show_progress="hidden", api_visibility="private")
+    inspected_inputs = {**form.image_kwargs, **tab.tools.run_inputs}
     for trigger in (tab.mask_refresh.click, form.files.change, form.urls.change, form.mask_file.change,
-                    form.model.change):
-        trigger(handlers.inspect, inputs_kwargs=form.image_kwargs, outputs=tab.inspected, show_progress="hidden",
+                    form.model.change, tab.tools.keep_outside.change, tab.tools.feather.input):
+        trigger(handlers.inspect, inputs_kwargs=inspected_inputs, outputs=tab.inspected, show_progress="hidden",
                 show_progress_on=[tab.mask_info], trigger_mode="always_last", **quiet)
+    wire_mask_tools(tab.tools, handlers.tools, form, tab.input_view, tab.inspected, owner)
 
     # Registered first: the frontend skips a click's later listeners once a validator fails. It reads
     # everything but the editor: reading the editor makes the page export its canvas, which the run's
@@ -439,9 +485,10 @@ def wire_edit_tab(tab: EditTab, handlers: EditHandlers, owner: gr.BrowserState, 
     tab.run_button.click(handlers.summarize, inputs_kwargs=summary_inputs, outputs=[tab.status, tab.current_run],
                          show_progress="hidden", **quiet)
     tab.run_button.click(
-        handlers.run, inputs=[tab.ticket, owner, tab.session_spend], inputs_kwargs=form.kwargs,
-        outputs=[tab.status, tab.result_view, tab.download, tab.metrics, tab.session_spend, tab.current_run, owner,
-                 tab.switch_model, tab.retired_model],
+        handlers.run, inputs=[tab.ticket, owner, tab.session_spend],
+        inputs_kwargs={**form.kwargs, **tab.tools.run_inputs},  # last: the UI's own event keeps its earlier order
+        outputs=[tab.status, tab.result_view, tab.download, tab.download_raw, tab.metrics, tab.session_spend,
+                 tab.current_run, owner, tab.switch_model, tab.retired_model],
         validator=handlers.validate, js=NEW_TICKET_JS, api_name="run_ui", api_visibility="undocumented",
         show_progress="minimal", **concurrency,
     )
@@ -449,3 +496,4 @@ def wire_edit_tab(tab: EditTab, handlers: EditHandlers, owner: gr.BrowserState, 
     # happened (nothing sent, or stopped and maybe billed), after anything it said before.
     tab.cancel.click(handlers.cancel, [tab.ticket, tab.current_run, owner], tab.status, js=LAST_TICKET_JS,
                      **quiet)
+

@@ -11,9 +11,9 @@ import gradio as gr
 from components.api import errors, schema
 from components.api.schema import ValidationIssue
 from components.api.transport import check_key
-from components.app.owners import Owner
+from components.app.owners import Account, Owner
 from components.app.service import EditService
-from components.media.images import EditRequest, UrlText, check_request
+from components.media.images import EditRequest, UrlText, check_request, keep_outside_from
 from components.media.mask import mask_from_editor
 from components.ui import copy
 from components.ui.models import size_value
@@ -23,21 +23,32 @@ PHOTO_NAME = "the photo"
 
 WIDGET_LABELS = {"photo": "photo", "editor": "painted mask", "files": "reference images", "urls": "reference URLs",
                  "mask_file": "mask file", "deadline": "deadline", "visitor_key": "API key", "model": "model",
+                 "keep_outside_mask": copy.KEEP_OUTSIDE_LABEL.lower(), "feather": "feather",
                  **{p.name: p.label.lower() for m in schema.MODELS.values() for p in m.params}}
 IMAGE_PARAMS = frozenset(m.image_param.name for m in schema.MODELS.values()) | {"mask"}
 
 
-def ensure_owner(service: EditService, token: object) -> Owner:
-    """This browser's owner: the one its signed token names, or a new one (see owners.py)."""
-    return service.owners.ensure(token)
+# Whose runs a request is about: every handler that reads or makes runs asks one of these two, with the
+# browser's token and the Hugging Face profile Gradio read from its session cookie (None when signed out,
+# and always None where sign-in is not offered).
 
 
-def valid_owner(service: EditService, token: object) -> str:
-    """The owner id a token was signed for; otherwise a gr.Error, never "all runs"."""
-    owner = service.owners.owner_of(token)
+def ensure_owner(service: EditService, token: object, profile: Mapping[str, Any] | None = None) -> Owner:
+    """The signed-in account's owner, else this browser's (the one its signed token names, or a new one)."""
+    return service.owners.ensure(token, Account.from_profile(profile))
+
+
+def valid_owner(service: EditService, token: object, profile: Mapping[str, Any] | None = None) -> str:
+    """The signed-in account's owner id, else the one the browser's token was signed for; otherwise a
+    gr.Error, never "all runs". An account's runs need its profile: a signed-out page never reaches them."""
+    owner = service.owners.owner_of(token, Account.from_profile(profile))
     if owner is None:
         raise gr.Error(copy.NO_HISTORY, title="No history")
     return owner
+
+
+def signed_in(profile: Mapping[str, Any] | None) -> bool:
+    return Account.from_profile(profile) is not None
 
 
 def visitor_key_from(request: gr.Request | None, typed_key: str | None) -> str | None:
@@ -183,7 +194,8 @@ def form_request(values: Mapping[str, Any]) -> EditRequest:
     images = UiImages.read(values)
     return EditRequest(values.get("prompt") or "", images.images, images.mask, option_values(values),
                        mask_painted=images.mask_painted, names=[name for name, _ in images.named],
-                       model=chosen_model(values).slug)
+                       model=chosen_model(values).slug,
+                       keep_outside=keep_outside_from(values.get("keep_outside_mask"), values.get("feather")))
 
 
 def form_problems(values: Mapping[str, Any]) -> dict[str, list[str]]:

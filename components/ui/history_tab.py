@@ -18,7 +18,7 @@ from components.media.working_copy import make_working_copy
 from components.ui import copy
 from components.ui.errors import in_thread
 from components.ui.models import CUSTOM_SIZE
-from components.ui.form import Form, client_address, valid_owner, visitor_key_from
+from components.ui.form import Form, client_address, signed_in, valid_owner, visitor_key_from
 from components.ui.serving import TooLargeToServe, fresh_path, servable, servable_unchanging
 from components.ui.status import STATUS_STYLE, backend_label, label, money, pill, seconds
 
@@ -66,6 +66,11 @@ def record_details(record: RunRecord) -> str:
         f"- Inference {seconds(record.inference_time)} · total {seconds(record.total_time)} · "
         f"cost {money(record.cost)} · remaining credits {money(record.remaining_credits)}",
     ]
+    if record.composite:
+        lines.append(copy.RECORD_COMPOSITE.format(feather=record.keep_outside_feather or 0,
+                                                  composite=record.composite, result=record.result))
+    elif record.composite_note:
+        lines.append(copy.RECORD_NO_COMPOSITE.format(note=record.composite_note))
     if record.notes:
         lines.append(f"- Changed to fit the model: {' '.join(record.notes)}")
     if record.error:
@@ -109,9 +114,9 @@ class HistoryHandlers:
         self.service = service
         self.history = history
 
-    def owned(self, owner_token: object, run_id: str) -> RunRecord | None:
-        """The run, only when it belongs to this browser."""
-        owner_id = valid_owner(self.service, owner_token)
+    def owned(self, owner_token: object, run_id: str, profile: gr.OAuthProfile | None = None) -> RunRecord | None:
+        """The run, only when it belongs to this browser (or the account it is signed in to)."""
+        owner_id = valid_owner(self.service, owner_token, profile)
         record = self.history.get(run_id) if isinstance(run_id, str) and run_id else None
         return record if record is not None and record.owner == owner_id else None
 
@@ -146,7 +151,8 @@ class HistoryHandlers:
                         f"{seconds(update.elapsed if update else 0)} | `{run.record.request_id or '—'}` |")
         return "\n".join(rows)
 
-    def refresh_all(self, owner_token: object, shown: Shown | None) -> tuple[Any, Any, Any, Shown] | dict[str, Any]:
+    def refresh_all(self, owner_token: object, shown: Shown | None,
+                    profile: gr.OAuthProfile | None = None) -> tuple[Any, Any, Any, Shown] | dict[str, Any]:
         """The running list, the gallery and its ids, each only when it changed; `gr.skip()` when nothing did.
 
         The timer calls this every few seconds for every open page, so an unchanged refresh does no
@@ -155,7 +161,7 @@ class HistoryHandlers:
         """
         if not isinstance(owner_token, str) or not owner_token:
             return gr.skip()  # no owner yet (the page is still loading): nothing to show
-        owner_id = valid_owner(self.service, owner_token)
+        owner_id = valid_owner(self.service, owner_token, profile)
         runs = self.history.version(owner_id)  # before the records are read: a change in between shows next time
         running = self.running_text(owner_id)
         same_runs = shown is not None and shown.owner == owner_id and shown.runs == runs
@@ -168,10 +174,11 @@ class HistoryHandlers:
         items, ids = self.gallery_items(owner_id)
         return running_update, gr.update(value=items), ids, now
 
-    def select(self, owner_token: str, shown: list[str], event: gr.SelectData):
+    def select(self, owner_token: str, shown: list[str], event: gr.SelectData,
+               profile: gr.OAuthProfile | None = None):
         index = event.index if isinstance(event.index, int) else -1
         run_id = shown[index] if 0 <= index < len(shown) else ""
-        record = self.owned(owner_token, run_id)
+        record = self.owned(owner_token, run_id, profile)
         if record is None:
             return "Select a run above.", "", gr.update(choices=[], value=None), None
         others: list[tuple[str, str]] = []
@@ -184,18 +191,19 @@ class HistoryHandlers:
         first = others[0][1] if others else None
         info = copy.COMPARE_INFO if self.history.path(record, record.result) else copy.NO_RESULT_TO_COMPARE
         return record_details(record), run_id, gr.update(choices=others, value=first, info=info), \
-            self.compare_pair(owner_token, run_id, first)
+            self.compare_pair(owner_token, run_id, first, profile)
 
-    def compare_pair(self, owner_token: str, run_id: str, other: str | None) -> tuple[str, str] | None:
+    def compare_pair(self, owner_token: str, run_id: str, other: str | None,
+                     profile: gr.OAuthProfile | None = None) -> tuple[str, str] | None:
         """The two images, letterboxed onto one canvas (same size and scale, each whole) for the slider."""
-        record = self.owned(owner_token, run_id)
+        record = self.owned(owner_token, run_id, profile)
         if record is None or other is None:
             return None
         result = self.history.path(record, record.result)
         if other == "input":
             base = self.history.path(record, record.inputs[0]) if record.inputs else None
         else:
-            other_record = self.owned(owner_token, other)
+            other_record = self.owned(owner_token, other, profile)
             base = self.history.path(other_record, other_record.result) if other_record else None
         if base is None or result is None:
             return None
@@ -206,13 +214,13 @@ class HistoryHandlers:
             return None
         return str(left), str(right)
 
-    def restore(self, owner_token: str, run_id: str) -> list[Any]:
+    def restore(self, owner_token: str, run_id: str, profile: gr.OAuthProfile | None = None) -> list[Any]:
         """The run back in the form, in the order of the restore outputs: model, prompt, photo, editor, input
         view, references, URLs, mask file, every option, custom width and height, deadline, the Edit tab.
 
         A painted mask comes back as paint on the editor's working copy, so the brush can change it.
         """
-        record = self.owned(owner_token, run_id)
+        record = self.owned(owner_token, run_id, profile)
         if record is None:
             raise gr.Error("Select one of your runs first.")
         local = [self.history.path(record, name) for name in record.inputs]
@@ -244,14 +252,14 @@ class HistoryHandlers:
         updates.append(record.deadline or gr.update())
         return [*updates, gr.Tabs(selected="edit")]
 
-    def zip_selected(self, owner_token: str, run_id: str) -> dict[str, Any]:
-        record = self.owned(owner_token, run_id)
+    def zip_selected(self, owner_token: str, run_id: str, profile: gr.OAuthProfile | None = None) -> dict[str, Any]:
+        record = self.owned(owner_token, run_id, profile)
         if record is None:
             raise gr.Error("Select one of your runs first.")
         return self.zip_to_serve([record], f"run-{record.run_id}.zip", "")
 
-    def zip_everything(self, owner_token: object) -> dict[str, Any]:
-        records = self.history.records(valid_owner(self.service, owner_token))
+    def zip_everything(self, owner_token: object, profile: gr.OAuthProfile | None = None) -> dict[str, Any]:
+        records = self.history.records(valid_owner(self.service, owner_token, profile))
         if not records:
             raise gr.Error("No runs yet.")
         return self.zip_to_serve(records, "gpt-image-edit-runs.zip",
@@ -280,14 +288,14 @@ class HistoryHandlers:
         return total + total // 1000
 
     async def resume(self, owner_token: str, request: gr.Request, request_id: str, key: str,
-                     deadline: float) -> AsyncIterator[str]:
-        owner_id = valid_owner(self.service, owner_token)
+                     deadline: float, profile: gr.OAuthProfile | None = None) -> AsyncIterator[str]:
+        owner_id = valid_owner(self.service, owner_token, profile)
         request_id = (request_id or "").strip()
         if not request_id:
             raise gr.Error("Paste a request id first.")
         run = await in_thread(self.service.resume, request_id, owner=owner_id,
                               visitor_key=visitor_key_from(request, key), deadline=float(deadline or 0) or None,
-                              address=client_address(self.service, request))
+                              address=client_address(self.service, request), signed_in=signed_in(profile))
         try:
             async for update in run.subscribe():
                 yield f"{pill(update.status)} {seconds(update.elapsed)} · request `{request_id}`"
@@ -298,9 +306,10 @@ class HistoryHandlers:
                f"cost {money(run.record.cost)}. It is now in the history above.")
 
 
-def build_history_tab(storage_note: str) -> HistoryTab:
-    """The tab's layout; `storage_note` says where runs are kept and whether they survive a restart."""
-    gr.Markdown(copy.HISTORY_INTRO)
+def build_history_tab(storage_note: str, sign_in: bool = False) -> HistoryTab:
+    """The tab's layout; `storage_note` says where runs are kept and whether they survive a restart; `sign_in`
+    whether visitors may sign in (then their account's runs are shown)."""
+    gr.Markdown(copy.HISTORY_INTRO_SIGN_IN if sign_in else copy.HISTORY_INTRO)
     gr.Markdown(storage_note, elem_id="storage-note")
     running = gr.Markdown(copy.NO_JOBS, elem_id="running-jobs")
     gallery = gr.Gallery(label="Runs (newest first)", columns=4, height=340, allow_preview=False, preview=False,

@@ -31,8 +31,8 @@ from components.media.images import EditRequest
 from components.ui import copy
 from components.ui.errors import in_thread
 from components.ui.form import (
-    IMAGE_PARAMS, Form, UiImages, chosen_model, client_address, form_request, option_values, valid_owner,
-    visitor_key_from,
+    IMAGE_PARAMS, Form, UiImages, chosen_model, client_address, form_request, option_values, signed_in,
+    valid_owner, visitor_key_from,
 )
 from components.ui.serving import servable, servable_unchanging
 from components.ui.status import money, pill, seconds
@@ -476,13 +476,13 @@ class SweepHandlers:
         button = copy.CONFIRM_BUTTON.format(jobs=copy.jobs(len(plan.cells)), total=money(total))
         return {tab.notice: notice, tab.confirm: gr.update(value=button, visible=True), tab.quote: total}
 
-    async def run(self, owner_token: str, request: gr.Request, confirmed: Any, x_name: str, x_ticked: list,
-                  x_typed: str, y_name: str, y_ticked: list, y_typed: str, limit_value: float, *prompt_texts: str,
-                  **values: Any) -> AsyncIterator[dict]:
+    async def run(self, owner_token: str, request: gr.Request, profile: gr.OAuthProfile | None, confirmed: Any,
+                  x_name: str, x_ticked: list, x_typed: str, y_name: str, y_ticked: list, y_typed: str,
+                  limit_value: float, *prompt_texts: str, **values: Any) -> AsyncIterator[dict]:
         """Start the grid (or, above the deployer's threshold and unconfirmed, ask first and send nothing),
         then redraw its table as the cells finish."""
         tab = self.tab
-        owner_id = valid_owner(self.service, owner_token)
+        owner_id = valid_owner(self.service, owner_token, profile)
         plan = await in_thread(self.plan, choice(x_name, x_ticked, x_typed), choice(y_name, y_ticked, y_typed),
                                list(prompt_texts), values)
         key = visitor_key_from(request, values.get("visitor_key"))
@@ -493,7 +493,8 @@ class SweepHandlers:
             yield self.ask(plan, key)
             return
         runs = await in_thread(self.service.start_sweep, plan.variants, owner=owner_id, limit=int(limit_value),
-                               visitor_key=key, deadline=float(values["deadline"]), address=address)
+                               visitor_key=key, deadline=float(values["deadline"]), address=address,
+                               signed_in=signed_in(profile))
         ids = [run.run_id for run in runs]
         layout = grid_layout(plan.grid, plan.cells, ids).as_dict()
         pictures = Pictures(self.service.history)
