@@ -501,10 +501,12 @@ class SweepHandlers:
         started = {tab.confirm: gr.update(visible=False), tab.notice: "", tab.quote: None}
         # Watching ends when the tab closes; the runs go on and land in the history.
         while True:
+            # Read before drawing: a run that ends while the table is drawn gets one more, final, redraw.
+            finished = all(run.done for run in runs)
             table, gallery = await in_thread(self.draw, plan, runs, pictures)
             yield {tab.table: table, tab.gallery: gallery, tab.run_ids: ids, tab.layout: layout, **started}
             started = {}
-            if all(run.done for run in runs):
+            if finished:
                 return
             await asyncio.sleep(SWEEP_REFRESH_SECONDS)
 
