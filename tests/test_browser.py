@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from PIL import Image
 
 from components.app.backend import Backend
 from components.api.config import ClientSettings
-from components.emulator import Emulator
+from components.app.settings import AppSettings
+from components.emulator import Emulator, Route
 from components.ui import build_app, launch_options
 from tests.conftest import KEY
 
@@ -21,7 +23,9 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     with Emulator(key=KEY, queue_seconds=0.5, processing_seconds=2.0) as emulator:
-        demo = build_app(Backend(ClientSettings(poll_interval=0.25), emulator=emulator))
+        # A deployer who asks before any grid above $0.25.
+        settings = dataclasses.replace(AppSettings.from_env(), sweep_confirm_usd=0.25)
+        demo = build_app(Backend(ClientSettings(poll_interval=0.25), emulator=emulator), settings=settings)
         _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
         yield url, emulator
         demo.close()
@@ -88,35 +92,63 @@ def test_validation_messages_appear_next_to_the_widget(app, page):
     page.screenshot(path=str(ARTIFACTS / "e2e-validation.png"), full_page=False)
 
 
-def test_sweep_then_restore_a_run_from_history(page):
+def test_a_grid_asks_to_confirm_its_cost_fills_in_cell_by_cell_and_a_cell_restores(app, page):
+    """Quality × model, 2 × 3, above this deployer's threshold: nothing is sent until Confirm."""
+    _, emulator = app
     page.get_by_text("Inpaint with a mask: new view through the window", exact=True).click()
     page.locator("#mask-info").get_by_text("Mask from the uploaded file").wait_for()
 
     page.get_by_role("tab", name="Sweep").click()
-    page.locator("#sweep-param input").click()
-    page.get_by_role("option", name="Output format").click()
-    page.locator("#sweep-values").get_by_text("webp").wait_for()
+    for quality in ("low", "auto"):
+        page.locator("#sweep-x-ticked").get_by_text(quality, exact=True).click()
+    page.locator("#sweep-y-name input").click()
+    page.get_by_role("option", name="Model", exact=True).click()
+    page.locator("#sweep-y-ticked").get_by_text("gpt-image-2", exact=True).click()  # three models that take a mask
+    page.wait_for_function("() => /6 jobs/.test(document.querySelector('#sweep-cost').innerText)")
+    assert "asks you to confirm first" in page.locator("#sweep-cost").inner_text()
+
+    submits = emulator.calls[Route.SUBMIT]
     page.locator("#run-sweep").click()
-    table = page.locator("#sweep-status")
-    table.get_by_text("output_format=webp").wait_for(timeout=15_000)
-    page.wait_for_function("() => (document.querySelector('#sweep-status').innerText.match(/COMPLETED/g) || [])"
-                           ".length === 3", timeout=30_000)
-    page.locator("#sweep-gallery img").nth(2).wait_for()
+    confirm = page.locator("#confirm-sweep")
+    confirm.wait_for(state="visible", timeout=15_000)
+    assert confirm.inner_text().startswith("Confirm: send 6 jobs for about $0.423")
+    assert "Nothing was sent yet" in page.locator("#sweep-notice").inner_text()
+    assert emulator.calls[Route.SUBMIT] == submits
+
+    confirm.click()
+    # Four at a time: the table shows finished cells beside ones still running.
+    page.wait_for_function("() => document.querySelectorAll('#sweep-grid td.grid-cell img').length >= 1 && "
+                           "document.querySelectorAll('#sweep-grid .grid-empty').length >= 1", timeout=30_000)
+    page.wait_for_function("() => { const pictures = [...document.querySelectorAll('#sweep-grid td.grid-cell img')];"
+                           " return pictures.length === 6 && pictures.every(p => p.complete && p.naturalWidth > 0) }",
+                           timeout=30_000)  # each thumbnail served and drawn
+    assert confirm.is_hidden() and emulator.calls[Route.SUBMIT] == submits + 6
+    headers = page.locator("#sweep-grid th").all_inner_texts()
+    assert headers == ["Model ↓ · Quality →", "medium", "high", "gpt-image-1-edit", "gpt-image-1.5-edit",
+                       "gpt-image-1-edit-mini"]
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "e2e-sweep.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(ARTIFACTS / "e2e-grid.png"), full_page=True)
+    # On a phone the table keeps its pictures' size and scrolls sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("#sweep-grid").scroll_into_view_if_needed()
+    scroll = page.locator("#sweep-grid .grid-scroll").evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert scroll[0] > scroll[1] and page.locator("#sweep-grid td.grid-cell img").first.bounding_box()["width"] >= 140
+    page.screenshot(path=str(ARTIFACTS / "e2e-grid-phone.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})
 
     page.get_by_role("tab", name="History").click()
     page.locator("#history-gallery button.thumbnail-item").first.wait_for(timeout=10_000)
     page.locator("#history-gallery button.thumbnail-item").first.click()
-    page.locator("#history-details").get_by_text("output_format=").first.wait_for()
+    page.locator("#history-details").get_by_text("quality=").first.wait_for()
     details = page.locator("#history-details").inner_text()
-    chosen = next(fmt for fmt in ("png", "jpeg", "webp") if f"output_format={fmt}" in details)
+    chosen = next(quality for quality in ("medium", "high") if f"quality={quality}," in details)
     page.locator("#compare img").first.wait_for()
     page.screenshot(path=str(ARTIFACTS / "e2e-history.png"), full_page=True)
 
     page.locator("#history-restore").click()
     page.locator("#prompt textarea").wait_for(state="visible")
     page.wait_for_function(
-        f"() => document.querySelector('#opt-output_format input[value=\"{chosen}\"]').checked")
+        f"() => document.querySelector('#opt-quality input[value=\"{chosen}\"]').checked")
     assert "snowy mountains" in page.locator("#prompt textarea").input_value()
     page.locator("#mask-info").get_by_text("Mask from the uploaded file").wait_for()

@@ -86,17 +86,17 @@ def test_a_retired_model_is_named_and_its_successor_is_one_click_away(retired_ap
     # The four models on the same photo in one sweep; the retired one is offered but left unticked.
     submits = emulator.calls[Route.SUBMIT]
     page.get_by_role("tab", name="Sweep").click()
-    page.locator("#sweep-param input").click()
+    page.locator("#sweep-x-name input").click()
     page.get_by_role("option", name="Model", exact=True).click()
     page.wait_for_function("() => /3 jobs/.test(document.querySelector('#sweep-cost').innerText)")
     page.locator("#run-sweep").click()
     try:
-        page.wait_for_function("() => (document.querySelector('#sweep-status').innerText.match(/COMPLETED/g) || [])"
-                               ".length >= 3", timeout=90_000)
+        page.wait_for_function("() => document.querySelectorAll('#sweep-grid td.grid-cell img').length === 3",
+                               timeout=90_000)
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "model-sweep-timeout.png"), full_page=True)
         raise
-    table = page.locator("#sweep-status").inner_text()
+    table = page.locator("#sweep-grid").inner_text()
     for slug in ("gpt-image-1.5-edit", "gpt-image-1-edit-mini", SUCCESSOR):
         assert f"model={slug}" in table
     assert "(size auto)" in table  # the older models can't take 2048x1152: their own default, said so

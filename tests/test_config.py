@@ -35,6 +35,7 @@ SAMPLES = {
     "OUTPUT_OWNER_MAX_MB": "4",
     "TRUSTED_PROXY": "1",
     "MAX_RUNS_PER_ADDRESS": "5",
+    "SWEEP_CONFIRM_USD": "2.5",
     "EMULATOR_LATENCY": "0.25",
     "EMULATOR_QUEUE_SECONDS": "0.125",
     "EMULATOR_RETIRED_MODELS": "gpt-image-1-edit",
@@ -97,15 +98,19 @@ def test_bad_values_are_named_and_the_key_is_not_echoed():
         AppSettings.from_env({"SEGMIND_UPLOAD_MODE": "carrier-pigeon"})
     with pytest.raises(ValueError, match="MAX_CONCURRENT_JOBS"):
         AppSettings.from_env({"MAX_CONCURRENT_JOBS": "many"})
+    for amount in ("-1", "nan", "lots"):
+        with pytest.raises(ValueError, match="SWEEP_CONFIRM_USD"):
+            AppSettings.from_env({"SWEEP_CONFIRM_USD": amount})
 
 
-def test_max_concurrent_jobs_from_dotenv_reaches_the_built_app(tmp_path, clean_environment):
-    """It used to be read at import, before `.env` was loaded, and so was silently ignored."""
+def test_settings_from_dotenv_reach_the_built_app(tmp_path, clean_environment):
+    """MAX_CONCURRENT_JOBS used to be read at import, before `.env` was loaded, and so was silently ignored."""
     from components.app.backend import Backend
     from components.ui import build_app
 
     env_file = tmp_path / ".env"
-    env_file.write_text(f"MAX_CONCURRENT_JOBS=3\nOUTPUT_DIR={tmp_path / 'out'}\nEMULATOR_LATENCY=0.1\n")
+    env_file.write_text(f"MAX_CONCURRENT_JOBS=3\nOUTPUT_DIR={tmp_path / 'out'}\nEMULATOR_LATENCY=0.1\n"
+                        "SWEEP_CONFIRM_USD=0.1\n")
     settings = AppSettings.from_env(dotenv_path=str(env_file))
     backend = Backend.from_settings(settings)
     try:
@@ -113,6 +118,9 @@ def test_max_concurrent_jobs_from_dotenv_reaches_the_built_app(tmp_path, clean_e
         limits = {fn.api_name: fn.concurrency_limit for fn in demo.fns.values() if fn.api_name}
         assert limits["edit"] == 3 and limits["run_ui"] == 3
         assert demo.history.root == (tmp_path / "out").resolve()
+        # The Sweep tab's default grid (four qualities, about $0.26) is above this deployer's threshold.
+        cost_line = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "sweep-cost")
+        assert "Above $0.1" in cost_line.value
     finally:
         backend.close()
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import functools
+import html
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
 
 import gradio as gr
 import pytest
+import requests
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
@@ -21,6 +24,7 @@ from components.api.config import Secret, ClientSettings
 from components.emulator import Emulator
 from components.app.history import HistoryStore
 from components.app.service import EditService
+from components.app.settings import AppSettings
 from components.app.status import RunStatus
 from components.ui import build_app, launch_options
 from components.ui.edit_tab import build_edit_tab
@@ -137,17 +141,24 @@ def test_download_all_runs_as_one_zip(app, inputs):
         assert owner_id("owner-zip") not in text and owner_token(demo, "owner-zip") not in text
 
 
+def grid_args(owner, columns, rows=("none", [], ""), prompts=("", "", "", ""), confirmed=0, limit=4,
+              *form, **named):
+    """/sweep's inputs: the owner, the amount agreed to, each axis as (what it varies, ticked, typed), how many at
+    a time, the prompt variants, then the Edit form."""
+    return [owner, confirmed, *columns, *rows, limit, *prompts, *form_args(None, *form, **named)[1:]]
+
+
 def test_a_sweep_runs_every_value_at_most_n_at_a_time(app, emulator, inputs):
     demo, url = app
     image, _, _ = inputs
     before = set(emulator.jobs)
     client = Client(url, verbose=False)
-    job = client.submit(owner_token(demo, "owner-sweep"), "quality", ["low", "medium", "high", "auto"], "", 2, "", "", "", "",
-                        *form_args(None, "sweep me", image)[1:], api_name="/sweep")
+    job = client.submit(*grid_args(owner_token(demo, "owner-sweep"), ("quality", ["low", "medium", "high", "auto"], ""),
+                                   ("none", [], ""), ("", "", "", ""), 0, 2, "sweep me", image), api_name="/sweep")
     outputs = list(job)
-    table, grid = outputs[-1][:2]
-    assert table.count(">COMPLETED<") == 4 and len(grid) == 4
-    assert sorted(item["caption"].split(" · ")[0] for item in grid) == [
+    _, table, gallery = outputs[-1]
+    assert table.count(">COMPLETED<") == 4 and len(gallery) == 4
+    assert sorted(item["caption"].split(" · ")[0] for item in gallery) == [
         "quality=auto", "quality=high", "quality=low", "quality=medium"]
     ran = sorted((emulator.jobs[i] for i in set(emulator.jobs) - before), key=lambda j: j.submitted_at)
     assert sorted(j.params["quality"] for j in ran) == ["auto", "high", "low", "medium"]
@@ -164,19 +175,58 @@ def test_a_sweep_with_an_invalid_variant_sends_nothing(app, emulator, inputs):
     client = Client(url, verbose=False)
     transparent_jpeg = ["auto", "auto", "transparent", 100, "jpeg", "auto"]
     with pytest.raises(Exception, match="quality=low") as caught:
-        client.predict(owner_token(demo, "owner-bad-sweep"), "quality", ["low", "high"], "", 2, "", "", "", "",
-                       *form_args(None, "x", image, options=transparent_jpeg)[1:], api_name="/sweep")
+        client.predict(*grid_args(owner_token(demo, "owner-bad-sweep"), ("quality", ["low", "high"], ""),
+                                  ("none", [], ""), ("", "", "", ""), 0, 2, "x", image, options=transparent_jpeg),
+                       api_name="/sweep")
     assert "Nothing was sent" in str(caught.value)
     assert dict(emulator.calls) == before
+
+
+def test_a_costly_quality_by_model_grid_asks_first_then_runs_all_six_in_a_labelled_table(app, emulator, inputs):
+    """Above SWEEP_CONFIRM_USD a grid sends nothing until the amount it shows is confirmed."""
+    demo, url = app
+    image, _, _ = inputs
+    owner = owner_token(demo, "owner-grid")
+    models = ["gpt-image-1-edit", "gpt-image-1.5-edit", "gpt-image-2"]
+    grid = [("quality", ["high", "medium"], ""), ("model", models, "")]
+    client = Client(url, verbose=False)
+    before = dict(emulator.calls)
+    assert 0.64 > AppSettings().sweep_confirm_usd  # the default threshold asks about this grid
+
+    notice, table, gallery = client.predict(*grid_args(owner, *grid, ("", "", "", ""), 0, 4, "a grid", image),
+                                            api_name="/sweep")
+    assert notice.startswith("**Confirm this grid:** 6 jobs for about $0.64") and "Nothing was sent" in notice
+    assert dict(emulator.calls) == before and demo.history.records(owner_id("owner-grid")) == []
+
+    new = set(emulator.jobs)
+    outputs = list(client.submit(*grid_args(owner, *grid, ("", "", "", ""), 0.64, 4, "a grid", image),
+                                 api_name="/sweep"))
+    assert outputs[0][0] == ""  # the question is withdrawn as the grid starts
+    _, table, gallery = outputs[-1]
+    assert table.count('<td class="grid-cell"') == 6 and table.count(">COMPLETED<") == 6
+    assert len(gallery) == 6 and table.count("<img src=") == 6
+    # Each cell opens its result at full size, served as a copy.
+    link = html.unescape(re.search(r'<a href="([^"]+)"', table).group(1))
+    assert requests.get(f"{url}{link}", timeout=10).headers["content-type"] == "image/png"
+    assert "Model ↓ · Quality →" in table
+    for header in ("medium", "high", *models):
+        assert f">{header}</th>" in table
+    ran = [emulator.jobs[i] for i in set(emulator.jobs) - new]
+    assert sorted((j.model, j.params["quality"]) for j in ran) == sorted(
+        (slug, quality) for slug in models for quality in ("medium", "high"))
+    records = demo.history.records(owner_id("owner-grid"))
+    assert {r.label for r in records} == {f"quality={q}, model={m}" for q in ("medium", "high") for m in models}
+    assert len({r.sweep_id for r in records}) == 1
 
 
 def test_prompt_variants_sweep(app, emulator, inputs):
     demo, url = app
     image, _, _ = inputs
     client = Client(url, verbose=False)
-    table, grid = client.predict(owner_token(demo, "owner-prompts"), "prompt", [], "", 4, "a cat", "a dog", "", "",
-                                    *form_args(None, "ignored", image)[1:], api_name="/sweep")[:2]
-    assert table.count(">COMPLETED<") == 2 and len(grid) == 2
+    _, table, gallery = client.predict(*grid_args(owner_token(demo, "owner-prompts"), ("prompt", [], ""),
+                                                  ("none", [], ""), ("a cat", "a dog", "", ""), 0, 4, "ignored",
+                                                  image), api_name="/sweep")
+    assert table.count(">COMPLETED<") == 2 and len(gallery) == 2
 
 
 def downloaded(output) -> str:
@@ -303,6 +353,5 @@ def test_no_other_browser_program_or_url_can_reach_a_run(app, inputs):
     # Program runs belong to no browser: nobody can list them.
     assert all(r.owner != "api" for r in demo.history.all_records())
     # The kept files are not served by path.
-    import requests
     kept = demo.history.folder(record.run_id) / "record.json"
     assert requests.get(f"{url}gradio_api/file={kept}", timeout=10).status_code in (403, 404)

@@ -24,7 +24,8 @@ from components.ui.edit_tab import EditHandlers, build_edit_tab
 from components.ui.history_tab import record_details
 from components.ui.models import estimate
 from components.ui.status import STATUS_STYLE, status_line
-from components.ui.sweep_tab import sweep_table
+from components.app.grid import AxisChoice, read_grid
+from components.ui.sweep_tab import Pictures, grid_table
 from tests.conftest import owner_id
 
 
@@ -104,12 +105,15 @@ def test_each_phase_has_one_label_on_every_tab(service, tmp_path):
     """PREPARING used to read UPLOADING on the Edit tab and PREPARING elsewhere."""
     assert set(STATUS_STYLE) == set(RunStatus)
     record = RunRecord("20260101-000000-abcd1234", owner_id("labels"), "2026-01-01T00:00:00", "p", {}, [])
+    grid, _ = read_grid(AxisChoice("takes", typed="1"), AxisChoice("none"), [], ())
+    cells = grid.cells(DEFAULT_MODEL, {})
     for status in RunStatus:
         label, _ = STATUS_STYLE[status]
         record.status = status
         run = Run(record)
         run.latest = RunUpdate(status, 1.0)
-        shown = [status_line(run.latest, "emulator"), sweep_table([run]), record_details(record)]
+        shown = [status_line(run.latest, "emulator"), grid_table(grid, cells, [run], Pictures()),
+                 record_details(record)]
         for text in shown:
             assert f">{label}</span>" in text and f"state-{status.value}" in text, (status, text)
     assert "UPLOADING" not in status_line(RunUpdate(RunStatus.PREPARING, 0.0), "emulator")

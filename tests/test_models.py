@@ -37,7 +37,8 @@ from components.emulator import Emulator
 from components.media.images import EditRequest
 from components.ui import build_app, launch_options
 from components.ui.status import money
-from components.ui.sweep_tab import MODEL_AXIS, sweep_cost, sweep_variants
+from components.app.grid import MODEL_AXIS, NO_AXIS, AxisChoice
+from components.ui.sweep_tab import plan_grid, sweep_cost
 from tests.conftest import KEY, edit_inputs, make_client, mask_bytes, owner_id, png_bytes
 
 SLUGS = list(schema.MODELS)
@@ -315,13 +316,10 @@ def test_a_retired_model_fails_unbilled_names_its_successor_and_is_remembered(tm
 
 
 def test_a_model_sweep_runs_every_model_each_in_its_shape_at_the_announced_price(app, strict_emulator, files):
-    """A sweep varying the model, started as the Sweep tab starts it (its variants from the Edit form, then
+    """A sweep varying the model, started as the Sweep tab starts it (its cells from the Edit form, then
     the app's EditService). The form asks for gpt-image-2 at a custom size, which the gpt-image-1 models
     cannot take, so they run at their own default size and say so; the rest of the form (quality, format,
-    compression 50, the mask) they can take, and keep.
-
-    (Not through /sweep with gradio_client: its Values box only offers the model slugs once the page's
-    "Vary" dropdown has changed in that session, which a program cannot do.)"""
+    compression 50, the mask) they can take, and keep."""
     demo, _ = app
     photo, _, mask = files
     owner = owner_id("model-sweep")
@@ -330,7 +328,8 @@ def test_a_model_sweep_runs_every_model_each_in_its_shape_at_the_announced_price
             "files": None, "urls": "", "mask_file": str(mask), "size": "custom", "quality": "low",
             "background": "opaque", "output_compression": 50, "output_format": "jpeg", "moderation": "auto",
             "custom_width": width, "custom_height": height, "deadline": 30, "visitor_key": ""}
-    variants = sweep_variants(MODEL_AXIS, SLUGS, "", [], form)
+    plan = plan_grid(AxisChoice(MODEL_AXIS, tuple(SLUGS)), AxisChoice(NO_AXIS), [], form)
+    variants = plan.variants
     assert [label.split(" ")[0] for label, _ in variants] == [f"model={slug}" for slug in SLUGS]
     before = set(strict_emulator.jobs)
     runs = demo.service.start_sweep(variants, owner=owner, limit=4, deadline=30)
@@ -366,10 +365,10 @@ def test_a_model_sweep_runs_every_model_each_in_its_shape_at_the_announced_price
     billed = [records[slug].cost for slug in SLUGS]
     list_prices = [0.011, 0.009, 0.005, round(0.006 * width * height / (1024 * 1024), 4)]
     assert billed == pytest.approx(list_prices)
-    announced = sweep_cost(MODEL_AXIS, SLUGS, "", [], "low", f"{width}x{height}", ONE_IMAGE)
-    assert announced.startswith(f"4 jobs = about {money(sum(billed))} ("), announced
-    for slug, price in zip(SLUGS, billed):
-        assert f"model={slug} {money(price)}" in announced
+    assert [cell.estimated_cost for cell in plan.cells] == pytest.approx(billed)
+    announced = sweep_cost(AxisChoice(MODEL_AXIS, tuple(SLUGS)), AxisChoice(NO_AXIS), [], form, threshold=10,
+                           simulated=False)
+    assert announced.startswith(f"**4 jobs** (4 columns) · estimated **{money(sum(billed))}** ("), announced
 
 
 # Copy as code, for each model --------------------------------------------------------------------------------

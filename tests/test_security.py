@@ -69,8 +69,9 @@ def test_the_deployer_key_appears_nowhere_a_visitor_or_a_log_could_see(tmp_path,
             form = ["ticket-s", owner_token(demo, "owner-s"), DEFAULT_MODEL, "ui run", handle_file(str(image)), editor,
                     None, "", None, *OPTIONS, *CUSTOM_SIZE, 20, ""]
             seen.append(json.dumps(client.predict(*form, False, 0, api_name="/run_ui"), default=str))
-            seen.append(json.dumps(client.predict(owner_token(demo, "owner-s"), "quality", ["low", "high"], "", 2, "", "", "", "",
-                                                  *form[2:], api_name="/sweep"), default=str))
+            seen.append(json.dumps(client.predict(owner_token(demo, "owner-s"), 0, "quality", ["low", "high"], "",
+                                                  "none", [], "", 2, "", "", "", "", *form[2:], api_name="/sweep"),
+                                   default=str))
             seen.append(json.dumps(client.predict(*form[2:], api_name="/show_code"), default=str))
             archive = client.predict(owner_token(demo, "owner-s"), api_name="/download_all")
             seen.append(Path(archive["value"] if isinstance(archive, dict) else archive).read_bytes().decode("latin-1"))

@@ -59,6 +59,13 @@ def _number(raw: str) -> float:
     return float(raw)
 
 
+def _dollars(raw: str) -> float:
+    value = float(raw)
+    if not value >= 0:  # also refuses nan
+        raise ValueError("must be an amount in US dollars, 0 or more")
+    return value
+
+
 def _count(raw: str) -> int:
     if not raw.isdigit():
         raise ValueError("must be a whole number")
@@ -194,6 +201,9 @@ ENV_VARS: tuple[EnvVar, ...] = (
            "on Hugging Face Spaces)."),
     EnvVar("MAX_RUNS_PER_ADDRESS", "max_runs_per_address", _count,
            "Live runs at once from one client address (a sweep counts every variant)."),
+    EnvVar("SWEEP_CONFIRM_USD", "sweep_confirm_usd", _dollars,
+           "A grid of runs whose estimated cost is above this many US dollars starts only after the visitor "
+           "confirms that amount (0: every grid asks)."),
     EnvVar("EMULATOR_LATENCY", "emulator_latency", _number, "Seconds emulated jobs stay PROCESSING."),
     EnvVar("EMULATOR_QUEUE_SECONDS", "emulator_queue_seconds", _number, "Seconds emulated jobs stay QUEUED."),
     EnvVar("EMULATOR_RETIRED_MODELS", "emulator_retired_models", _models,
@@ -226,6 +236,9 @@ class AppSettings:
     output_owner_max_mb: float = 256.0
     trusted_proxy: bool = False         # from_env: on by default on a Hugging Face Space (SPACE_ID is set)
     max_runs_per_address: int = 16
+    # Two of the dearest single images (gpt-image-1 high, oblong: $0.25): a sweep over the four qualities
+    # of one model (about $0.26) goes straight through; a quality × model grid of four models ($1.10) asks.
+    sweep_confirm_usd: float = 0.5
     emulator_latency: float = 5.0
     emulator_queue_seconds: float = 1.0
     emulator_retired_models: tuple[str, ...] = ()

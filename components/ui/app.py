@@ -55,7 +55,23 @@ CSS = f"""
 #mask-help p {{ margin: 0; }}
 #editor-heading p {{ margin: 0 0 -6px 4px; }}
 /* Gradio draws a dropdown's validation message over its label: give it room below instead. */
-#sweep-param .validation-error {{ position: static; display: block; margin-top: 4px; }}
+#sweep-x-name .validation-error, #sweep-y-name .validation-error {{ position: static; display: block;
+                                                                     margin-top: 4px; }}
+/* The grid's table keeps its pictures' size and scrolls sideways on a narrow screen. */
+#sweep-grid .grid-scroll {{ overflow-x: auto; max-width: 100%; }}
+#sweep-grid table.sweep-grid {{ border-collapse: collapse; width: max-content; margin: 0; }}
+#sweep-grid .sweep-grid th, #sweep-grid .sweep-grid td {{ border: 1px solid var(--border-color-primary);
+                                                          padding: 6px; vertical-align: top; text-align: left; }}
+#sweep-grid .sweep-grid th {{ font-weight: 600; max-width: 200px; overflow-wrap: anywhere; }}
+#sweep-grid .sweep-grid th[scope=row] {{ position: sticky; left: 0; z-index: 1; width: 140px; min-width: 140px;
+                                         max-width: 140px; background: var(--background-fill-primary); }}
+#sweep-grid .grid-cell {{ width: 212px; min-width: 212px; max-width: 212px; font-size: 0.85em; }}
+#sweep-grid .grid-cell img {{ width: 200px; max-width: none; height: auto; display: block; border-radius: 4px; }}
+#sweep-grid .grid-empty {{ height: 120px; display: flex; align-items: center; justify-content: center;
+                           background: var(--background-fill-secondary); border-radius: 4px; }}
+#sweep-grid .grid-meta {{ margin-top: 4px; }}
+#sweep-grid .grid-id {{ font-family: var(--font-mono); font-size: 0.8em; overflow-wrap: anywhere; opacity: 0.8; }}
+#sweep-grid .grid-error {{ color: #c62828; overflow-wrap: anywhere; }}
 /* A checkbox's is drawn inside an overlay the checkbox's own height: let it take the room it needs. */
 #keep-outside .wrap:has(.validation-error), #keep-outside .validation-error {{ position: static !important; }}
 /* On a phone the editor is shorter, and its tool rail lies along the bottom instead of over the photo's left edge. */
@@ -64,6 +80,9 @@ CSS = f"""
   #editor .toolbar-wrap {{ flex-direction: row; top: auto !important; bottom: 6px; left: 6px !important;
                           transform: none !important; width: auto; height: auto; }}
   #editor .toolbar-wrap .half-container {{ flex-direction: row; }}
+  #sweep-grid .grid-cell {{ width: 162px; min-width: 162px; max-width: 162px; }}
+  #sweep-grid .grid-cell img {{ width: 150px; }}
+  #sweep-grid .sweep-grid th[scope=row] {{ width: 96px; min-width: 96px; max-width: 96px; }}
 }}
 {status_css()}
 """
@@ -111,7 +130,7 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
                 build_code_panel(edit_tab.form, backend)
                 examples = add_examples(edit_tab.form)
             with gr.Tab("Sweep", id="sweep"):
-                sweep_tab = build_sweep_tab()
+                sweep_tab = build_sweep_tab(settings.sweep_confirm_usd)
                 sweep_board = build_sweep_board()
             with gr.Tab("History", id="history"):
                 history_tab = build_history_tab(copy.storage_note(settings.storage, history.root), settings.hf_sign_in)
@@ -132,12 +151,14 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
         follow_the_model(started.then, edit_tab)
         edit_tab.form.model.change(partial(copy.footer, backend=backend), edit_tab.form.model, footer, queue=False,
                                    api_visibility="private")
-        wire_sweep_tab(sweep_tab, SweepHandlers(service, sweep_tab, settings.offered_models), edit_tab.form, owner, concurrency)
+        wire_sweep_tab(sweep_tab, SweepHandlers(service, sweep_tab, settings.offered_models,
+                                                confirm_usd=settings.sweep_confirm_usd),
+                       edit_tab.form, owner, concurrency)
         wire_history_tab(history_tab, HistoryHandlers(service, history), edit_tab.form, owner, tabs, concurrency,
                          edit_tab.input_view)
         wire_insights_panel(insights, service, owner, history_tab.gallery)
         board_handlers = BoardHandlers(service, history)
-        wire_sweep_board(sweep_board, board_handlers, owner, sweep_tab.run_ids)
+        wire_sweep_board(sweep_board, board_handlers, owner, sweep_tab.run_ids, sweep_tab.layout)
         wire_history_board(history_board, board_handlers, owner, history_tab)
         add_edit_endpoint(edit_tab.form, service, concurrency)
         add_mcp_tools(service, settings)

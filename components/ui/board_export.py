@@ -83,13 +83,18 @@ class BoardHandlers:
         make = boards.chain if layout == boards.Layout.CHAIN.value else boards.selection
         return self.made(lambda: make(title or "", records))
 
-    def sweep_board(self, owner_token: object, run_ids: list[str] | None,
+    def sweep_board(self, owner_token: object, run_ids: list[str] | None, layout: object = None,
                     profile: gr.OAuthProfile | None = None) -> boards.Board:
-        """The Sweep tab's last sweep, its variants side by side."""
+        """The Sweep tab's last grid, laid out as it ran (rows × columns); its runs side by side if the
+        page has no layout for them."""
         records = self.owned(owner_token, run_ids, profile)
         if not records:
             raise gr.Error(copy.NO_SWEEP_YET, title=copy.BOARD_NOT_MADE)
         title = copy.SWEEP_BOARD_TITLE.format(varies=", ".join(boards.varied(records)) or copy.SWEEP_BOARD_SAME)
+        placed = grid_cells(layout)
+        if placed is not None:
+            rows, columns, cells = placed
+            return self.grid_board(owner_token, title, rows, columns, cells, profile)
         return self.made(lambda: boards.selection(title, records))
 
     def grid_board(self, owner_token: object, title: str, rows: Sequence[str], columns: Sequence[str],
@@ -126,13 +131,26 @@ class BoardHandlers:
                    title: str | None, profile: gr.OAuthProfile | None = None) -> dict[str, Any]:
         return self.png_file(self.picked_board(owner_token, run_ids, layout, title, profile))
 
-    def sweep_html(self, owner_token: object, run_ids: list[str] | None,
+    def sweep_html(self, owner_token: object, run_ids: list[str] | None, layout: object = None,
                    profile: gr.OAuthProfile | None = None) -> dict[str, Any]:
-        return self.html_file(self.sweep_board(owner_token, run_ids, profile))
+        return self.html_file(self.sweep_board(owner_token, run_ids, layout, profile))
 
-    def sweep_png(self, owner_token: object, run_ids: list[str] | None,
+    def sweep_png(self, owner_token: object, run_ids: list[str] | None, layout: object = None,
                   profile: gr.OAuthProfile | None = None) -> dict[str, Any]:
-        return self.png_file(self.sweep_board(owner_token, run_ids, profile))
+        return self.png_file(self.sweep_board(owner_token, run_ids, layout, profile))
+
+
+def grid_cells(layout: object) -> tuple[list[str], list[str], dict[tuple[str, str], str]] | None:
+    """Row headers, column headers and the run in each cell, from the Sweep tab's layout
+    (`grid.GridLayout.as_dict`); None for anything else (it comes from the page, so it is checked)."""
+    try:
+        rows = [str(h) for h in layout["rows"]["headers"]] or [""]  # type: ignore[index]
+        columns = [str(h) for h in layout["columns"]["headers"]]  # type: ignore[index]
+        cells = {(rows[int(c["row"])], columns[int(c["column"])]): str(c["run_id"])
+                 for c in layout["cells"]}  # type: ignore[index]
+    except (TypeError, KeyError, IndexError, ValueError):
+        return None
+    return (rows, columns, cells) if columns and cells else None
 
 
 def choice_label(record: RunRecord) -> str:
@@ -198,8 +216,9 @@ def wire_history_board(panel: HistoryBoard, handlers: BoardHandlers, owner: gr.B
                     **EXPORT_CONCURRENCY)
 
 
-def wire_sweep_board(panel: SweepBoard, handlers: BoardHandlers, owner: gr.BrowserState, run_ids: gr.State) -> None:
-    panel.html.click(handlers.sweep_html, [owner, run_ids], panel.file, api_name="sweep_board_html",
+def wire_sweep_board(panel: SweepBoard, handlers: BoardHandlers, owner: gr.BrowserState, run_ids: gr.State,
+                     layout: gr.State) -> None:
+    panel.html.click(handlers.sweep_html, [owner, run_ids, layout], panel.file, api_name="sweep_board_html",
                      api_visibility="undocumented", **EXPORT_CONCURRENCY)
-    panel.png.click(handlers.sweep_png, [owner, run_ids], panel.file, api_name="sweep_board_png",
+    panel.png.click(handlers.sweep_png, [owner, run_ids, layout], panel.file, api_name="sweep_board_png",
                     api_visibility="undocumented", **EXPORT_CONCURRENCY)

@@ -9,6 +9,7 @@ from components.api import errors, schema
 from components.api.constants import RESULT_RETENTION
 from components.app import refusals
 from components.app.backend import Backend, BackendKind
+from components.app.grid import PROMPT_AXIS, TAKES_AXIS
 from components.app.history import amount
 from components.app.runs import CancelledBeforeSubmit
 from components.app.service import Claimed
@@ -110,12 +111,40 @@ COMPARE_UNREADABLE = "One of the two images could not be read, so there is nothi
 NO_RESULT_TO_COMPARE = "This run has no result to compare."
 COMPARE_INFO = "Its input, or another run's result."
 NOTHING_SENT = "Nothing was sent."
-NOT_SWEEPABLE = "{name!r} is not a parameter a sweep can vary."
 BAD_DEADLINE = f"Set a positive deadline (under {KEY_ACCORDION})."
-NO_VALUES = "Pick at least one value (or write at least one prompt variant) to sweep."
-TOO_MANY = "A sweep runs at most {limit} variants; you picked {count}."
-EVERY_VARIANT = "Every variant ({labels}): {problem}"
-NO_COST_YET = "No variants picked yet: nothing to run."
+
+# The Sweep tab: the form's request over a grid of one or two axes. Validation messages are plain text.
+SWEEP_INTRO = ("Run the **Edit** tab's image, mask, references, prompt and settings as a grid: pick what changes "
+               "across the columns and, if you like, what changes down the rows (an option, the model, prompt "
+               "variants, or takes of the same request). Every cell is one job: each is checked before any is "
+               "sent, and each is billed. The table fills in as they finish.")
+COLUMNS_LABEL = "Columns vary"
+ROWS_LABEL = "Rows vary"
+NO_ROWS_CHOICE = "Nothing (one row)"
+PROMPT_AXIS_CHOICE = "Prompt variants"
+TAKES_AXIS_CHOICE = "Takes (the same request again)"
+AXIS_TITLES = {PROMPT_AXIS: "Prompt", TAKES_AXIS: "Take"}  # a table's corner names its axes; options by their label
+COLUMN_VALUES = "Column values"
+ROW_VALUES = "Row values"
+TYPED_NUMBERS = "{label} values ({minimum}-{maximum}, comma-separated)"
+TYPED_TAKES = "How many takes (1-{limit}): GPT Image has no seed, so each take is a new draw"
+DEFAULT_TAKES = "3"
+PROMPT_VARIANT = "Prompt variant {n}"
+AT_A_TIME = "At most this many at a time"
+RUN_GRID = "Run grid"
+STOP_GRID = "Stop grid"
+GRID_RESULTS = "Grid results (click one to see it full size)"
+
+NOT_AN_AXIS = "{name!r} is not something a grid can vary."
+NO_COLUMNS = "Pick what the columns vary."
+SAME_AXIS = "The rows and the columns both vary {name}: pick something else for one of them."
+NO_VALUES = "Pick at least one value (or write at least one prompt variant)."
+BAD_TAKES = "Takes: write a whole number from 1 to {limit}."
+NOT_OFFERED = "{name!r} is not a model this app offers."
+TOO_MANY_VALUES = "An axis takes at most {limit} values; {name} has {count}."
+TOO_MANY_CELLS = "A grid runs at most {limit} jobs; this one has {count}."
+EVERY_VARIANT = "Every cell ({labels}): {problem}"
+NO_COST_YET = "No cells yet: nothing to run."
 COST_NOTE = "OpenAI's list prices, before input tokens"
 # Boards (History and Sweep): runs exported for people who were not there.
 BOARD_ACCORDION = "Board for stakeholders (one HTML file, or a contact sheet)"
@@ -143,6 +172,24 @@ SWEEP_BOARD_INTRO = ("Share this sweep as one HTML file (opens offline, with a b
 SWEEP_BOARD_TITLE = "Sweep: {varies}"
 SWEEP_BOARD_SAME = "repeats"
 NO_SWEEP_YET = "Run a sweep on this page first: the board shows its variants."
+GRID_COST = "**{jobs}** ({shape}) · estimated **{total}** ({each})"
+GRID_EACH_SAME = "{price} each"
+GRID_EACH_RANGE = "{low} to {high} each"
+CONFIRM_ABOVE = "Above {threshold}: *{run}* asks you to confirm first."
+COST_SIMULATED = "Simulated: the built-in emulator answers these jobs and bills nothing."
+CONFIRM_BUTTON = "Confirm: send {jobs} for about {total}"
+CONFIRM_ASK = ("**Confirm this grid:** {jobs} for about {total}, more than the {threshold} this app sends without "
+               "asking. Nothing was sent yet: press *Confirm* to send them, or change the grid.")
+CONFIRM_SIMULATED = (" That is what Segmind would charge; here the built-in emulator answers, so the cost is simulated "
+                     "and nothing is billed.")
+GRID_STOPPED = ("Stopped following {count} cell(s). Jobs already submitted may still finish and be billed; find "
+                "their request ids in *History*.")
+
+
+def jobs(count: int) -> str:
+    return f"{count} job{'s' if count != 1 else ''}"
+
+
 CODE_HELP = ("Code that sends exactly this request and saves the result next to it. Your key is read from "
              "`SEGMIND_API_KEY`, never written out. Files are named as in a run's zip (*History*): "
              "`image-1.<ext>` is the photo, `image-2.<ext>`, … the uploaded references in order, "

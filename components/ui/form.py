@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import gradio as gr
@@ -180,28 +180,22 @@ class Form:
                 "visitor_key": self.key}
 
     @property
+    def option_kwargs(self) -> dict[str, gr.components.Component]:
+        """What a price depends on: the model, its options (a custom size too) and whose key runs it."""
+        return {k: self.kwargs[k] for k in ("model", *self.widgets, "custom_width", "custom_height", "visitor_key")}
+
+    @property
     def image_kwargs(self) -> dict[str, gr.components.Component]:
         return {k: self.kwargs[k] for k in ("photo", "editor", "files", "urls", "mask_file", "model")}
 
 
-def form_request(values: Mapping[str, Any], **overrides: Any) -> EditRequest:
-    """The edit the form describes; `overrides` replace the prompt or an option (a sweep's variants)."""
+def form_request(values: Mapping[str, Any]) -> EditRequest:
+    """The edit the form describes."""
     images = UiImages.read(values)
-    request = EditRequest(values.get("prompt") or "", images.images, images.mask, option_values(values),
-                          mask_painted=images.mask_painted, names=[name for name, _ in images.named],
-                          model=chosen_model(values).slug,
-                          keep_outside=keep_outside_from(values.get("keep_outside_mask"), values.get("feather")))
-    return with_overrides(request, **overrides)
-
-
-def with_overrides(request: EditRequest, **overrides: Any) -> EditRequest:
-    """`request` with a sweep variant's changes: its prompt, an option, or another model (which keeps what it
-    allows of the options). The images are the same objects: nothing is read again."""
-    options = {**request.options, **{k: v for k, v in overrides.items() if k not in ("prompt", "model")}}
-    model = overrides.get("model") or request.model
-    if overrides.get("model"):
-        options = schema.model(model).adapt_options(options)
-    return replace(request, prompt=overrides.get("prompt", request.prompt), options=options, model=model)
+    return EditRequest(values.get("prompt") or "", images.images, images.mask, option_values(values),
+                       mask_painted=images.mask_painted, names=[name for name, _ in images.named],
+                       model=chosen_model(values).slug,
+                       keep_outside=keep_outside_from(values.get("keep_outside_mask"), values.get("feather")))
 
 
 def form_problems(values: Mapping[str, Any]) -> dict[str, list[str]]:

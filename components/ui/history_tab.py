@@ -41,7 +41,9 @@ class Shown:
 def caption(record: RunRecord) -> str:
     name = record.label or (record.prompt[:32] + ("…" if len(record.prompt) > 32 else ""))
     state = "" if record.status is RunStatus.COMPLETED else f"{record.status.value} · "
-    model = "" if record.label.startswith(f"model={record.model}") else f"{record.model} · "
+    # A label from a grid that varied the model names it already ("quality=low, model=gpt-image-2").
+    named = any(part.startswith(f"model={record.model}") for part in record.label.split(", "))
+    model = "" if named else f"{record.model} · "
     return f"{name} · {model}{state}{seconds(record.total_time)} · {money(record.cost)}"
 
 

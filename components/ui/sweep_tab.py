@@ -1,161 +1,196 @@
-"""The Sweep tab: the Edit tab's request several times, one thing varied, results side by side."""
+"""The Sweep tab: the Edit tab's request over a grid of one or two axes, one job per cell.
+
+The grid itself (axes, cells, labels, bounds, prices) is `components.app.grid`; this module reads it
+from the widgets, checks every cell as it would be sent, asks before a grid that costs more than the
+deployer's SWEEP_CONFIRM_USD, and draws the labelled table that fills in as the jobs finish.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable
+import html
+from dataclasses import dataclass, field, replace
+from typing import Any, AsyncIterator, Callable, Sequence
+from urllib.parse import quote
 
 import gradio as gr
 
 from components.api import errors, schema
 from components.api.transport import check_key
+from components.app.backend import BackendKind
+from components.app.grid import (
+    MAX_AXIS_VALUES, MAX_GRID_CELLS, MODEL_AXIS, NO_AXIS, PROMPT_AXIS, TAKES_AXIS, Axis, AxisChoice, AxisKind,
+    AxisValue, Cell, Grid, GridProblem, Issue, Side, axis_kind, grid_layout, is_typed, option_choices, read_grid,
+)
+from components.app.history import HistoryStore
 from components.app.runs import Run
 from components.app.service import EditService
+from components.app.settings import AppSettings
 from components.app.status import RunStatus
 from components.media.images import EditRequest
 from components.ui import copy
 from components.ui.errors import in_thread
 from components.ui.form import (
-    IMAGE_PARAMS, Form, UiImages, client_address, form_request, signed_in, valid_owner, visitor_key_from,
-    with_overrides,
+    IMAGE_PARAMS, Form, UiImages, chosen_model, client_address, form_request, option_values, signed_in,
+    valid_owner, visitor_key_from,
 )
-from components.ui.models import size_value
-from components.ui.serving import servable
+from components.ui.serving import servable, servable_unchanging
 from components.ui.status import money, pill, seconds
 
-PROMPT_VARIANTS = "prompt"
-MODEL_AXIS = "model"
-MAX_SWEEP_VARIANTS = 8
 PROMPT_VARIANT_BOXES = 4
 SWEEP_REFRESH_SECONDS = 0.5
-
-def sweep_choices(param: str, model: str | None = None,
-                  offered: tuple[str, ...] = tuple(schema.MODELS)) -> tuple[list[str], bool, bool]:
-    """Choices to tick for a parameter of the form's `model`; whether to show the compression box and
-    prompt variants. The model axis offers the picker's models."""
-    if param == PROMPT_VARIANTS:
-        return [], False, True
-    if param == MODEL_AXIS:
-        return list(offered), False, False
-    spec = _spec(param, model)
-    return list(spec.choices), not spec.choices, False
+DEFAULT_AT_A_TIME = 4
+# The typed values an axis starts with, for a numeric option: four steps across its range.
+NUMBER_STEPS = 4
 
 
-def _spec(param: str, model: str | None = None) -> schema.Param:
-    return schema.model_or_default(model).params_by_name[param]
+class AxisValues(gr.CheckboxGroup):
+    """The ticked values of an axis, taken as sent rather than checked against the choices on the way in.
 
-
-def sweep_values(param: str, ticked: list[str] | None, compressions: str | None,
-                 prompts: list[str] | None) -> list[tuple[str, dict[str, Any]]]:
-    """(label, what the variant changes) for each variant; nothing about the images is read."""
-    if param == PROMPT_VARIANTS:
-        # Labelled by box, so "prompt 3" is the box called "Prompt variant 3" even when box 2 is empty.
-        return [(f"prompt {i}", {"prompt": p}) for i, p in enumerate(prompts or [], start=1) if p and p.strip()]
-    if param == MODEL_AXIS:
-        return [(f"model={slug}", {"model": slug}) for slug in ticked or [] if slug in schema.MODELS]
-    if param not in schema.ALL_OPTION_NAMES:
-        return []
-    if _spec(param).choices:
-        picked: list[Any] = list(ticked or [])
-    else:
-        picked = []
-        for part in (compressions or "").replace(";", ",").split(","):
-            part = part.strip()
-            if part:
-                picked.append(int(part) if part.lstrip("-").isdigit() else part)
-    return [(f"{param}={value}", {param: value}) for value in picked]
-
-
-def sweep_variants(param: str, ticked: list[str], compressions: str, prompts: list[str],
-                   values: dict[str, Any]) -> list[tuple[str, EditRequest]]:
-    """(label, request) for each variant of the form.
-
-    A model variant takes the form's options where its model allows them and its defaults elsewhere;
-    its label says which options it could not take.
+    The choices follow the axis picked in the page, and Gradio checks a value against the choices its
+    session last saw, so a program calling /sweep could never tick a model. The grid checks every value
+    itself (`read_grid`, then every cell against its own model) and says what is wrong in words.
     """
-    variants = []
-    form = form_request(values)  # the images are read once, for every variant
-    for label, overrides in sweep_values(param, ticked, compressions, prompts):
-        request = with_overrides(form, **overrides)
-        if param == MODEL_AXIS:
-            changed = [f"{name} {value}" for name, value in request.options.items() if form.options.get(name) != value]
-            label += f" ({', '.join(changed)})" if changed else ""
-        variants.append((label, request))
-    return variants
+
+    is_template = True  # drawn by the page as the CheckboxGroup it is
+
+    def preprocess(self, payload: Any) -> list[Any]:
+        return [value for value in payload or [] if isinstance(value, (str, int, float))]
 
 
-def sweep_cost(param: str, ticked: list[str] | None, compressions: str | None, prompts: list[str] | None,
-               quality: str, size: str, model: str | None = None) -> str:
-    """What the sweep would cost, before it starts: "N jobs × about $X = about $Y", or each price when they differ.
+@dataclass
+class AxisWidgets:
+    side: Side
+    name: gr.Dropdown
+    ticked: AxisValues
+    typed: gr.Textbox
 
-    `size` is the form's, as sent (a custom size as WIDTHxHEIGHT); a model variant is priced on its own model,
-    at the options it can take."""
-    entries = sweep_values(param, ticked, compressions, prompts)
-    if not entries:
-        return copy.NO_COST_YET
-    form_options = {"quality": quality, "size": size}
-    prices = []
-    for _, changes in entries:
-        entry = schema.model_or_default(changes.get("model") or model)
-        options = {**form_options, **{k: v for k, v in changes.items() if k != "model"}}
-        prices.append(entry.estimated_cost(entry.adapt_options(options) if "model" in changes else options))
-    count, total = len(prices), sum(prices)
-    jobs = f"{count} job{'s' if count != 1 else ''}"
-    if len(set(prices)) == 1:
-        text = f"{jobs} × about {money(prices[0])} = about {money(total)}"
-    else:
-        each = ", ".join(f"{label} {money(price)}" for (label, _), price in zip(entries, prices))
-        text = f"{jobs} = about {money(total)} ({each})"
-    if count > MAX_SWEEP_VARIANTS:
-        text += f"; {copy.TOO_MANY.format(limit=MAX_SWEEP_VARIANTS, count=count)}"
-    return f"{text}. {copy.COST_NOTE}."
+    def key(self, part: str) -> str:
+        """How validation marks name this axis's inputs: "x-name", "y-ticked", …"""
+        return f"{self.side.value}-{part}"
 
 
-def sweep_table(runs: list[Run]) -> str:
-    rows = ["| Variant | State | Time | Request id | Cost |", "|---|---|---|---|---|"]
-    for run in runs:
-        update, record = run.latest, run.record
-        status = update.status if update else RunStatus.WAITING
-        elapsed = record.total_time if run.done else (update.elapsed if update else 0.0)
-        rows.append(f"| {record.label} | {pill(status)} | {seconds(elapsed)} | "
-                    f"`{record.request_id or '—'}` | {money(record.cost)} |")
-    errors_seen = [f"- **{r.record.label}**: {r.record.error}" for r in runs if r.record.error]
-    return "\n".join(rows + ([""] + errors_seen if errors_seen else []))
+@dataclass
+class SweepTab:
+    columns: AxisWidgets
+    rows: AxisWidgets
+    limit: gr.Slider
+    prompts: list[gr.Textbox]
+    start: gr.Button
+    stop: gr.Button
+    cost: gr.Markdown
+    confirm: gr.Button
+    notice: gr.Markdown
+    confirmed: gr.Number  # hidden: what a program agrees to spend on a grid (the page's Run always sends 0)
+    quote: gr.State       # the estimate the Confirm button shows, sent with its click
+    table: gr.HTML
+    gallery: gr.Gallery
+    run_ids: gr.State
+    layout: gr.State      # the running grid's axes and the run in each cell (grid.GridLayout.as_dict)
 
 
-def sweep_gallery(runs: list[Run], shown: dict[str, str]) -> list[tuple[str, str]]:
-    """Finished variants' images (each copied out once), labelled."""
-    items = []
-    for run in runs:
-        if run.result_path:
-            if run.run_id not in shown:
-                shown[run.run_id] = servable(run.result_path)
-            items.append((shown[run.run_id],
-                          f"{run.record.label} · {seconds(run.record.total_time)} · {money(run.record.cost)}"))
-    return items
+# Choosing the axes ---------------------------------------------------------------------------------------
 
 
-def values_target(param: str, label: str) -> str:
-    """Which sweep input holds a variant's value: the ticked values, the compression box or a prompt box."""
-    if param == PROMPT_VARIANTS:
-        return f"prompt-{label.rpartition(' ')[2]}"
-    if param not in schema.ALL_OPTION_NAMES:
-        return "ticked"
-    return "ticked" if _spec(param).choices else "compressions"
+def axis_choices(rows: bool = False) -> list[tuple[str, str]]:
+    """The "Columns vary" / "Rows vary" choices: the model, every option, prompt variants, takes."""
+    options = [(_option_label(name), name) for name in schema.ALL_OPTION_NAMES]
+    choices = [(copy.MODEL_LABEL, MODEL_AXIS), *options, (copy.PROMPT_AXIS_CHOICE, PROMPT_AXIS),
+               (copy.TAKES_AXIS_CHOICE, TAKES_AXIS)]
+    return [(copy.NO_ROWS_CHOICE, NO_AXIS), *choices] if rows else choices
 
 
-def sweep_problems(param: str, ticked: list[str] | None, compressions: str | None, prompts: list[str],
-                   values: dict[str, Any], check: Callable[[EditRequest], Any] | None) -> dict[str, list[str]]:
-    """Everything that stops a sweep, in plain text, by the input it belongs to; empty when it may start.
+def _option_label(name: str) -> str:
+    return next(m.params_by_name[name].label for m in schema.MODELS.values() if name in m.params_by_name)
 
-    `check` checks one variant's request as it would be sent (raising ValidationError); without it only
-    the sweep's own settings are checked.
 
-    Keys are "param", "ticked", "compressions", "prompt-<n>" (the sweep's own inputs) or the form's input
-    names. A problem every variant shares belongs to the form: it is marked at the form's input. One that
-    only some variants have is marked at the sweep's values. Each message names its variants, and "param"
-    (always in view on the Sweep tab) carries the whole list.
+def axis_title(name: str) -> str:
+    """An axis as a table's corner names it: "Quality", "Model", "Prompt", "Take"."""
+    if name in schema.ALL_OPTION_NAMES:
+        return _option_label(name)
+    return copy.MODEL_LABEL if name == MODEL_AXIS else copy.AXIS_TITLES.get(name, "")
+
+
+@dataclass(frozen=True)
+class AxisInputs:
+    """How an axis's value inputs look for what it varies."""
+
+    choices: list[str]
+    ticked: list[str]
+    typed_label: str | None   # None: no typed values
+    typed_value: str = ""
+
+
+def axis_inputs(name: str, model: str | None = None, offered: Sequence[str] = tuple(schema.MODELS),
+                retired: Any = ()) -> AxisInputs:
+    """The ticked choices (all ticked but retired models, at most an axis's worth) or the typed box."""
+    kind = axis_kind(name)
+    if kind is AxisKind.MODEL:
+        return AxisInputs(list(offered), [s for s in offered if s not in retired][:MAX_AXIS_VALUES], None)
+    if kind is AxisKind.TAKES:
+        return AxisInputs([], [], copy.TYPED_TAKES.format(limit=MAX_AXIS_VALUES), copy.DEFAULT_TAKES)
+    if kind is AxisKind.OPTION and is_typed(name, model):
+        spec = schema.model_or_default(model).params_by_name[name]
+        step = (spec.maximum - spec.minimum) / NUMBER_STEPS
+        numbers = [round(spec.minimum + step * n) for n in range(1, NUMBER_STEPS + 1)]
+        label = copy.TYPED_NUMBERS.format(label=spec.label, minimum=spec.minimum, maximum=spec.maximum)
+        return AxisInputs([], [], label, ", ".join(map(str, numbers)))
+    if kind is AxisKind.OPTION:
+        spec = schema.model_or_default(model).params_by_name.get(name)
+        choices = list(spec.choices) if spec else list(option_choices(name))
+        return AxisInputs(choices, choices[:MAX_AXIS_VALUES], None)
+    return AxisInputs([], [], None)  # the prompt variant boxes, or no axis
+
+
+# Reading the grid and checking it --------------------------------------------------------------------------
+
+
+def choice(name: Any, ticked: Any, typed: Any) -> AxisChoice:
+    return AxisChoice(str(name or NO_AXIS), tuple(ticked or ()), str(typed or ""))
+
+
+def cell_request(form: EditRequest, cell: Cell) -> EditRequest:
+    """The form's request as a cell sends it: the images are the same objects (nothing is read again)."""
+    return replace(form, prompt=form.prompt if cell.prompt is None else cell.prompt, options=dict(cell.options),
+                   model=cell.model)
+
+
+def problem_text(problem: GridProblem) -> str:
+    texts = {Issue.NOT_AN_AXIS: copy.NOT_AN_AXIS, Issue.NO_COLUMNS: copy.NO_COLUMNS, Issue.SAME_AXIS: copy.SAME_AXIS,
+             Issue.NO_VALUES: copy.NO_VALUES, Issue.BAD_TAKES: copy.BAD_TAKES, Issue.NOT_OFFERED: copy.NOT_OFFERED,
+             Issue.TOO_MANY_VALUES: copy.TOO_MANY_VALUES, Issue.TOO_MANY_CELLS: copy.TOO_MANY_CELLS}
+    return texts[problem.issue].format(name=problem.name, count=problem.count, limit=problem.limit)
+
+
+def values_target(side: Side, name: str, label: str = "", model: str | None = None) -> str:
+    """Which input holds an axis's value: its ticked values, its typed box, or a prompt box."""
+    if axis_kind(name) is AxisKind.PROMPT:
+        return f"prompt-{label.rpartition(' ')[2] or 1}"
+    return f"{side.value}-{'typed' if is_typed(name, model) else 'ticked'}"
+
+
+def _problem_target(problem: GridProblem, grid: Grid, choices: dict[Side, AxisChoice], model: str | None) -> str:
+    if problem.issue in (Issue.NOT_AN_AXIS, Issue.SAME_AXIS, Issue.NO_COLUMNS):
+        return f"{problem.side.value}-name"
+    if problem.issue is Issue.TOO_MANY_CELLS:
+        side = Side.ROWS if grid.rows.kind is not AxisKind.NONE else Side.COLUMNS
+        return values_target(side, choices[side].name, model=model)
+    return values_target(problem.side, choices[problem.side].name, model=model)
+
+
+def sweep_problems(columns: AxisChoice, rows: AxisChoice, prompts: Sequence[str], values: dict[str, Any],
+                   check: Callable[[EditRequest], Any] | None, offered: Sequence[str] = tuple(schema.MODELS),
+                   max_cells: int = MAX_GRID_CELLS) -> dict[str, list[str]]:
+    """Everything that stops a grid, in plain text, by the input it belongs to; empty when it may start.
+
+    `check` checks one cell's request as it would be sent (raising ValidationError); without it only the
+    grid's own settings are checked.
+
+    Keys are "x-name", "x-ticked", "x-typed" (the columns' inputs), "y-…" (the rows'), "prompt-<n>", or the
+    form's input names. A problem every cell shares belongs to the form: it is marked at the form's input.
+    One only some cells have is marked at the values of the axis it comes from (the option's axis, else the
+    model's). Each message names its cells, and "x-name" (always in view on the Sweep tab) carries the whole
+    list.
     """
     marks: dict[str, list[str]] = {}
     summary: list[str] = []
@@ -164,193 +199,390 @@ def sweep_problems(param: str, ticked: list[str] | None, compressions: str | Non
         marks.setdefault(target, []).append(message)
         summary.append(said or message)
 
-    if param not in (PROMPT_VARIANTS, MODEL_AXIS, *schema.ALL_OPTION_NAMES):
-        add("param", copy.NOT_SWEEPABLE.format(name=param))
-    else:
-        deadline = values.get("deadline")
-        if not isinstance(deadline, (int, float)) or deadline <= 0:
-            add("deadline", copy.BAD_DEADLINE)
-        key = (values.get("visitor_key") or "").strip()
-        if key:
-            try:
-                check_key(key)
-            except errors.InvalidKeyError as exc:
-                add("visitor_key", exc.remedy)
-        entries = sweep_values(param, ticked, compressions, prompts)
-        if not entries:
-            add(values_target(param, "prompt 1"), copy.NO_VALUES)
-        elif len(entries) > MAX_SWEEP_VARIANTS:
-            add(values_target(param, entries[0][0]), copy.TOO_MANY.format(limit=MAX_SWEEP_VARIANTS, count=len(entries)))
-        elif check is not None:
-            _variant_problems(param, entries, values, check, add)
+    deadline = values.get("deadline")
+    if not isinstance(deadline, (int, float)) or deadline <= 0:
+        add("deadline", copy.BAD_DEADLINE)
+    key = (values.get("visitor_key") or "").strip()
+    if key:
+        try:
+            check_key(key)
+        except errors.InvalidKeyError as exc:
+            add("visitor_key", exc.remedy)
+    grid, problems = read_grid(columns, rows, prompts, offered, max_cells)
+    model = chosen_model(values).slug
+    for problem in problems:
+        add(_problem_target(problem, grid, {Side.COLUMNS: columns, Side.ROWS: rows}, model), problem_text(problem))
+    if not problems and check is not None:
+        _cell_problems(grid, values, check, add)
     if not marks:
         return {}
-    # The summary replaces whatever "param" was marked with: it already holds those messages.
-    marks["param"] = [f"{copy.NOTHING_SENT} {'; '.join(summary)}"]
+    # The summary replaces whatever "x-name" was marked with: it already holds those messages.
+    marks["x-name"] = [f"{copy.NOTHING_SENT} {'; '.join(summary)}"]
     return marks
 
 
-def _variant_problems(param: str, entries: list[tuple[str, dict[str, Any]]], values: dict[str, Any],
-                      check: Callable[[EditRequest], Any], add: Callable[..., None]) -> None:
-    """Each variant checked as it would be sent; problems grouped by what is wrong."""
-    by_issue: dict[tuple[str, str], list[str]] = {}
+def _cell_problems(grid: Grid, values: dict[str, Any], check: Callable[[EditRequest], Any],
+                   add: Callable[..., None]) -> None:
+    """Each cell checked as it would be sent, on its own model; problems grouped by what is wrong."""
     form = form_request(values)
-    for label, changes in entries:
+    cells = grid.cells(form.model, form.options)
+    by_issue: dict[tuple[str, str], list[Cell]] = {}
+    for cell in cells:
         try:
-            check(with_overrides(form, **changes))
+            check(cell_request(form, cell))
         except errors.ValidationError as exc:
             for issue in exc.issues:
-                by_issue.setdefault((issue.param, issue.message), []).append(label)
-    everyone = [label for label, _ in entries]
+                by_issue.setdefault((issue.param, issue.message), []).append(cell)
     images = UiImages.read(values)
-    for (name, message), labels in by_issue.items():
+    for (name, message), hit in by_issue.items():
+        labels = [cell.label for cell in hit]
         problem = f"{name} {message}"
-        if labels == everyone and name != param:
-            # The form's own problem, whatever the sweep varies: marked at its input on the Edit tab.
-            widget = images.widget_for(schema.ValidationIssue(name, message)) if name in IMAGE_PARAMS \
-                else name
+        source = grid.axis_named(name)
+        if len(hit) == len(cells) and source is None:
+            # The form's own problem, whatever the grid varies: marked at its input on the Edit tab.
+            widget = images.widget_for(schema.ValidationIssue(name, message)) if name in IMAGE_PARAMS else name
             said = copy.EVERY_VARIANT.format(labels=", ".join(labels), problem=problem) if len(labels) > 1 \
                 else f"{labels[0]}: {problem}"
             add(widget, message, said)
-        else:
-            for label in labels:
-                add(values_target(param, label), f"{label}: {problem}")
+            continue
+        side, axis = source or grid.axis_named(MODEL_AXIS) or (Side.COLUMNS, grid.columns)
+        for cell in hit:
+            value = axis.values[cell.column if side is Side.COLUMNS else cell.row]
+            add(values_target(side, axis.name, value.label, form.model), f"{cell.label}: {problem}")
+
+
+# The price, before anything is sent ------------------------------------------------------------------------
+
+
+def grid_cost(cells: Sequence[Cell], shape: tuple[int, int]) -> str:
+    """ "**6 jobs** (3 columns × 2 rows) · estimated **$0.64** ($0.011 to $0.211 each)"."""
+    prices = [cell.estimated_cost for cell in cells]
+    low, high = min(prices), max(prices)
+    each = copy.GRID_EACH_SAME.format(price=money(low)) if low == high else \
+        copy.GRID_EACH_RANGE.format(low=money(low), high=money(high))
+    columns, rows = shape
+    layout = f"{columns} × {rows}" if rows > 1 else f"{columns} column{'s' if columns != 1 else ''}"
+    return copy.GRID_COST.format(jobs=copy.jobs(len(cells)), shape=layout, total=money(sum(prices)), each=each)
+
+
+def sweep_cost(columns: AxisChoice, rows: AxisChoice, prompts: Sequence[str], values: dict[str, Any], *,
+               threshold: float, simulated: bool, offered: Sequence[str] = tuple(schema.MODELS),
+               max_cells: int = MAX_GRID_CELLS) -> str:
+    """The line under Run: how many jobs, their estimated cost, and whether Run will ask first.
+
+    `values` holds the form's model and options (a custom size as width and height); each cell is priced
+    on its own model, at the options it is sent with.
+    """
+    grid, problems = read_grid(columns, rows, prompts, offered, max_cells)
+    if any(p.issue in (Issue.NO_VALUES, Issue.NO_COLUMNS, Issue.NOT_AN_AXIS, Issue.BAD_TAKES) for p in problems) \
+            or not grid.size:
+        return copy.NO_COST_YET + "".join(f" {problem_text(p)}" for p in problems if p.issue is Issue.BAD_TAKES)
+    cells = grid.cells(chosen_model(values).slug, option_values(values))
+    parts = [grid_cost(cells, grid.shape), f"{copy.COST_NOTE}."]
+    if round(sum(c.estimated_cost for c in cells), 4) > threshold:
+        parts.append(copy.CONFIRM_ABOVE.format(threshold=money(threshold), run=copy.RUN_GRID))
+    if simulated:
+        parts.append(copy.COST_SIMULATED)
+    parts += [problem_text(p) for p in problems]
+    return " ".join(parts)
+
+
+# The table --------------------------------------------------------------------------------------------------
+
+
+def file_url(path: str | None) -> str | None:
+    """A served copy's address, relative to the page (the app may sit under a proxy's path)."""
+    return None if path is None else f"gradio_api/file={quote(path, safe='/')}"
 
 
 @dataclass
-class SweepTab:
-    param: gr.Dropdown
-    limit: gr.Slider
-    ticked: gr.CheckboxGroup
-    compressions: gr.Textbox
-    prompts: list[gr.Textbox]
-    start: gr.Button
-    stop: gr.Button
-    cost: gr.Markdown
-    table: gr.Markdown
-    grid: gr.Gallery
-    run_ids: gr.State
+class Pictures:
+    """Each finished run's served copies, made once: (full-size result, thumbnail for the table)."""
+
+    history: HistoryStore | None = None
+    shown: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def of(self, run: Run) -> tuple[str, str] | None:
+        if not run.result_path:
+            return None
+        if run.run_id not in self.shown:
+            full = servable(run.result_path)
+            try:
+                thumb = self.history.thumbnail(run.record) if self.history is not None else None
+            except (OSError, ValueError):
+                thumb = None  # an unreadable result: the table shows the full-size copy instead
+            self.shown[run.run_id] = (full, servable_unchanging(thumb) if thumb is not None else full)
+        return self.shown[run.run_id]
+
+
+def grid_table(grid: Grid, cells: Sequence[Cell], runs: Sequence[Run], pictures: Pictures) -> str:
+    """The labelled table of the grid's cells: each one's picture when it has one, its state, time, cost,
+    request id and any error. It scrolls sideways on a narrow screen rather than squashing the pictures."""
+    has_rows = grid.rows.kind is not AxisKind.NONE
+    placed = {(cell.row, cell.column): (cell, run) for cell, run in zip(cells, runs, strict=True)}
+    head = [f'<th class="grid-corner" scope="col">{html.escape(axis_title(grid.rows.name))} ↓ · '
+            f'{html.escape(axis_title(grid.columns.name))} →</th>'] if has_rows else []
+    # With two axes the corner names them, and a header needs only its value ("low", not "quality=low").
+    def short(axis: Axis, value: AxisValue) -> str:
+        return value.header.removeprefix(f"{axis.name}=") if has_rows else value.header
+
+    head += [f'<th scope="col">{html.escape(short(grid.columns, value))}</th>' for value in grid.columns.values]
+    body = []
+    for row, value in enumerate(grid.rows.values):
+        line = [f'<th scope="row">{html.escape(short(grid.rows, value))}</th>'] if has_rows else []
+        line += [_cell_html(*placed[(row, column)], pictures) for column in range(len(grid.columns.values))]
+        body.append(f"<tr>{''.join(line)}</tr>")
+    return (f'<div class="grid-scroll"><table class="sweep-grid"><thead><tr>{"".join(head)}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
+
+
+def _cell_html(cell: Cell, run: Run, pictures: Pictures) -> str:
+    update, record = run.latest, run.record
+    status = update.status if update else RunStatus.WAITING
+    elapsed = record.total_time if run.done else (update.elapsed if update else 0.0)
+    label = html.escape(cell.label)
+    shown = pictures.of(run)
+    if shown:
+        full, thumb = shown
+        picture = (f'<a href="{html.escape(file_url(full))}" target="_blank" rel="noopener">'
+                   f'<img src="{html.escape(file_url(thumb))}" alt="{label}"></a>')
+    else:
+        picture = f'<div class="grid-empty">{pill(status)}</div>'
+    parts = [picture, f'<div class="grid-meta">{pill(status)} {seconds(elapsed)} · {money(record.cost)}</div>']
+    if cell.carried:
+        parts.append(f'<div class="grid-note">({html.escape(cell.carried)})</div>')
+    if record.request_id:
+        parts.append(f'<div class="grid-id">{html.escape(record.request_id)}</div>')
+    if record.error:
+        parts.append(f'<div class="grid-error">{html.escape(record.error)}</div>')
+    return f'<td class="grid-cell" title="{label}" data-run="{html.escape(run.run_id)}">{"".join(parts)}</td>'
+
+
+def grid_gallery(runs: Sequence[Run], pictures: Pictures) -> list[tuple[str, str]]:
+    """Finished cells' results at full size, labelled, for the lightbox under the table."""
+    items = []
+    for run in runs:
+        shown = pictures.of(run)
+        if shown:
+            record = run.record
+            items.append((shown[0], f"{record.label} · {seconds(record.total_time)} · {money(record.cost)}"))
+    return items
+
+
+# The handlers -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A grid ready to start: its cells, in order, and each one's request."""
+
+    grid: Grid
+    cells: list[Cell]
+    requests: list[EditRequest]
+
+    @property
+    def total(self) -> float:
+        return sum(cell.estimated_cost for cell in self.cells)
+
+    @property
+    def variants(self) -> list[tuple[str, EditRequest]]:
+        return [(cell.label, request) for cell, request in zip(self.cells, self.requests)]
+
+
+def plan_grid(x: AxisChoice, y: AxisChoice, prompts: Sequence[str], values: dict[str, Any],
+              offered: Sequence[str] = tuple(schema.MODELS), max_cells: int = MAX_GRID_CELLS) -> Plan:
+    """The grid's cells and requests, or a plain-text gr.Error saying why there are none to run.
+
+    The validator has said so already; this guards the grid's own settings again, cheaply, and
+    `EditService.start_sweep` checks every cell again before any starts.
+    """
+    marks = sweep_problems(x, y, prompts, values, None, offered, max_cells)
+    if marks:
+        raise gr.Error(marks["x-name"][0], title="Not started", print_exception=False)
+    grid, _ = read_grid(x, y, prompts, offered, max_cells)
+    form = form_request(values)  # the images are read once, for every cell
+    cells = grid.cells(form.model, form.options)
+    return Plan(grid, cells, [cell_request(form, cell) for cell in cells])
 
 
 class SweepHandlers:
-    def __init__(self, service: EditService, tab: SweepTab, offered: tuple[str, ...] = tuple(schema.MODELS)) -> None:
+    def __init__(self, service: EditService, tab: SweepTab, offered: tuple[str, ...] = tuple(schema.MODELS), *,
+                 confirm_usd: float = AppSettings.sweep_confirm_usd) -> None:
         self.service = service
         self.tab = tab
         self.offered = offered
+        self.confirm_usd = confirm_usd
+        # Every cell is a live run from the moment the grid starts: a grid larger than a browser's (or an
+        # address's) share could never start.
+        self.max_cells = min(MAX_GRID_CELLS, service.max_runs_per_owner, service.max_runs_per_address)
 
-    def pick(self, name: str, model: str | None = None) -> list[dict]:
-        choices, show_compressions, show_prompts = sweep_choices(name, model, self.offered)
-        # Models Segmind has answered 410 for stay on offer, but unticked: they would only fail.
-        ticked = [c for c in choices if c not in self.service.retired] if name == MODEL_AXIS else choices
-        return [gr.update(choices=choices, value=ticked, visible=bool(choices)),
-                gr.update(visible=show_compressions)] + [gr.update(visible=show_prompts)] * len(self.tab.prompts)
+    def pick(self, name: str, other: str, model: str | None = None) -> list[dict]:
+        """An axis's value inputs for what it now varies; the prompt boxes show when either axis is prompts."""
+        shown = axis_inputs(name, model, self.offered, self.service.retired)
+        prompts = PROMPT_AXIS in (name, other)
+        return [gr.update(choices=shown.choices, value=shown.ticked, visible=bool(shown.choices)),
+                gr.update(visible=shown.typed_label is not None, label=shown.typed_label or "",
+                          value=shown.typed_value)] + [gr.update(visible=prompts)] * len(self.tab.prompts)
 
-    def problems(self, name: str, picked: list[str] | None, compression_text: str | None,
-                 prompt_texts: list[str], values: dict[str, Any]) -> dict[str, list[str]]:
-        """Every problem, each variant checked as it would be sent (images decoded, from a cache)."""
-        return sweep_problems(name, picked, compression_text, prompt_texts, values, self.service.check)
+    def simulated(self, visitor_key: str | None) -> bool:
+        """Whether the built-in emulator answers these runs (no key of the deployer's, none of the visitor's)."""
+        return self.service.backend.kind is BackendKind.EMULATOR and not self.service.backend.own_key(visitor_key)
 
-    def validate(self, owner_id: Any, name: str, picked: list[str], compression_text: str, limit_value: float,
-                 *prompt_texts: str, **values: Any) -> list[dict]:
-        """Gradio's validator for Run sweep: each input marked with its problems, in plain text.
+    def cost(self, x_name: str, x_ticked: list, x_typed: str, y_name: str, y_ticked: list, y_typed: str,
+             *prompt_texts: str, **values: Any) -> list[Any]:
+        """The price line as the axes or the form change; any confirmation asked for before is withdrawn."""
+        text = sweep_cost(choice(x_name, x_ticked, x_typed), choice(y_name, y_ticked, y_typed), list(prompt_texts),
+                          values, threshold=self.confirm_usd, simulated=self.simulated(values.get("visitor_key")),
+                          offered=self.offered, max_cells=self.max_cells)
+        return [text, gr.update(visible=False), "", None]
 
-        When anything is marked, the sweep does not start and its table and gallery are left as they were.
+    def problems(self, x: AxisChoice, y: AxisChoice, prompt_texts: list[str],
+                 values: dict[str, Any]) -> dict[str, list[str]]:
+        """Every problem, each cell checked as it would be sent (images decoded, from a cache)."""
+        return sweep_problems(x, y, prompt_texts, values, self.service.check, self.offered, self.max_cells)
+
+    def validate(self, owner_token: Any, confirmed: Any, x_name: str, x_ticked: list, x_typed: str, y_name: str,
+                 y_ticked: list, y_typed: str, limit_value: float, *prompt_texts: str, **values: Any) -> list[dict]:
+        """Gradio's validator for Run and Confirm: each input marked with its problems, in plain text.
+
+        When anything is marked, the grid does not start and its table and gallery are left as they were.
         """
-        marks = self.problems(name, picked, compression_text, list(prompt_texts), values)
+        marks = self.problems(choice(x_name, x_ticked, x_typed), choice(y_name, y_ticked, y_typed),
+                              list(prompt_texts), values)
 
         def mark(target: str) -> dict:
             return gr.validate(target not in marks, "; ".join(marks.get(target, [])))
 
-        return [gr.validate(True, ""), mark("param"), mark("ticked"), mark("compressions"), gr.validate(True, ""),
-                *[mark(f"prompt-{i}") for i in range(1, len(prompt_texts) + 1)], *[mark(k) for k in values]]
+        fine = gr.validate(True, "")
+        axes = [mark(f"{side}-{part}") for side in ("x", "y") for part in ("name", "ticked", "typed")]
+        return [fine, fine, *axes, fine, *[mark(f"prompt-{i}") for i in range(1, len(prompt_texts) + 1)],
+                *[mark(k) for k in values]]
 
-    def variants(self, name: str, picked: list[str], compression_text: str, prompt_texts: list[str],
-                 values: dict[str, Any]) -> list[tuple[str, EditRequest]]:
-        """The labelled variants, or a plain-text gr.Error saying why there are none to run.
+    def plan(self, x: AxisChoice, y: AxisChoice, prompt_texts: list[str], values: dict[str, Any]) -> Plan:
+        return plan_grid(x, y, prompt_texts, values, self.offered, self.max_cells)
 
-        The validator has said so already; this guards the sweep's own settings again, cheaply, and
-        `EditService.start_sweep` checks every variant again before any starts.
-        """
-        marks = sweep_problems(name, picked, compression_text, prompt_texts, values, None)
-        if marks:
-            raise gr.Error(marks["param"][0], title="Not started", print_exception=False)
-        return sweep_variants(name, picked, compression_text, prompt_texts, values)
+    def asks(self, total: float, confirmed: Any) -> bool:
+        """Whether a grid costing `total` waits for a confirmation: above the threshold, and above what was
+        confirmed (an amount as shown, to the cent's hundredth)."""
+        agreed = confirmed if isinstance(confirmed, (int, float)) else 0.0
+        return round(total, 4) > self.confirm_usd and round(total, 4) > agreed
 
-    @staticmethod
-    def cost(name: str, picked: list[str], compression_text: str, quality: str, size: str, model: str,
-             width: Any, height: Any, *prompt_texts: str) -> str:
-        sent = size_value({"size": size, "custom_width": width, "custom_height": height})
-        return sweep_cost(name, picked, compression_text, list(prompt_texts), quality, sent, model)
+    def ask(self, plan: Plan, visitor_key: str | None) -> dict:
+        tab, total = self.tab, plan.total
+        notice = copy.CONFIRM_ASK.format(jobs=copy.jobs(len(plan.cells)), total=money(total),
+                                         threshold=money(self.confirm_usd))
+        if self.simulated(visitor_key):
+            notice += copy.CONFIRM_SIMULATED
+        button = copy.CONFIRM_BUTTON.format(jobs=copy.jobs(len(plan.cells)), total=money(total))
+        return {tab.notice: notice, tab.confirm: gr.update(value=button, visible=True), tab.quote: total}
 
-    async def run(self, owner_token: str, request: gr.Request, profile: gr.OAuthProfile | None, name: str,
-                  picked: list[str], compression_text: str, limit_value: float, *prompt_texts: str,
-                  **values: Any) -> AsyncIterator[dict]:
+    async def run(self, owner_token: str, request: gr.Request, profile: gr.OAuthProfile | None, confirmed: Any,
+                  x_name: str, x_ticked: list, x_typed: str, y_name: str, y_ticked: list, y_typed: str,
+                  limit_value: float, *prompt_texts: str, **values: Any) -> AsyncIterator[dict]:
+        """Start the grid (or, above the deployer's threshold and unconfirmed, ask first and send nothing),
+        then redraw its table as the cells finish."""
         tab = self.tab
         owner_id = valid_owner(self.service, owner_token, profile)
-        variants = await in_thread(self.variants, name, picked, compression_text, list(prompt_texts), values)
+        plan = await in_thread(self.plan, choice(x_name, x_ticked, x_typed), choice(y_name, y_ticked, y_typed),
+                               list(prompt_texts), values)
         key = visitor_key_from(request, values.get("visitor_key"))
-        runs = await in_thread(self.service.start_sweep, variants, owner=owner_id, limit=int(limit_value),
-                               visitor_key=key, deadline=float(values["deadline"]),
-                               address=client_address(self.service, request), signed_in=signed_in(profile))
+        address = client_address(self.service, request)
+        if self.asks(plan.total, confirmed):
+            # Asked only of a grid that could start now: a confirmation that ends in "too many runs" is no use.
+            await in_thread(self.service.check_capacity, owner_id, len(plan.cells), address=address)
+            yield self.ask(plan, key)
+            return
+        runs = await in_thread(self.service.start_sweep, plan.variants, owner=owner_id, limit=int(limit_value),
+                               visitor_key=key, deadline=float(values["deadline"]), address=address,
+                               signed_in=signed_in(profile))
         ids = [run.run_id for run in runs]
-        shown: dict[str, str] = {}
+        layout = grid_layout(plan.grid, plan.cells, ids).as_dict()
+        pictures = Pictures(self.service.history)
+        started = {tab.confirm: gr.update(visible=False), tab.notice: "", tab.quote: None}
         # Watching ends when the tab closes; the runs go on and land in the history.
         while True:
-            yield {tab.table: sweep_table(runs), tab.grid: sweep_gallery(runs, shown), tab.run_ids: ids}
-            if all(run.done for run in runs):
+            # Read before drawing: a run that ends while the table is drawn gets one more, final, redraw.
+            finished = all(run.done for run in runs)
+            table, gallery = await in_thread(self.draw, plan, runs, pictures)
+            yield {tab.table: table, tab.gallery: gallery, tab.run_ids: ids, tab.layout: layout, **started}
+            started = {}
+            if finished:
                 return
             await asyncio.sleep(SWEEP_REFRESH_SECONDS)
 
+    @staticmethod
+    def draw(plan: Plan, runs: list[Run], pictures: Pictures) -> tuple[str, list[tuple[str, str]]]:
+        """The table and the gallery (thumbnails are made once, off the event loop)."""
+        return grid_table(plan.grid, plan.cells, runs, pictures), grid_gallery(runs, pictures)
+
     def stop_all(self, ids: list[str]) -> str:
         stopped = sum(self.service.stop(run_id) for run_id in ids or [])
-        return (f"{pill(RunStatus.STOPPED)} Stopped following {stopped} variant(s). Jobs already submitted may "
-                "still finish and be billed; find their request ids in *History*.")
+        return f"{pill(RunStatus.STOPPED)} {copy.GRID_STOPPED.format(count=stopped)}"
 
 
-def build_sweep_tab() -> SweepTab:
+# Building and wiring ------------------------------------------------------------------------------------------
+
+
+def build_axis(side: Side, label: str, values_label: str, name: str) -> AxisWidgets:
+    shown = axis_inputs(name)
+    dropdown = gr.Dropdown(axis_choices(rows=side is Side.ROWS), value=name, label=label,
+                           elem_id=f"sweep-{side.value}-name")
+    ticked = AxisValues(shown.choices, value=shown.ticked, label=values_label, visible=bool(shown.choices),
+                        elem_id=f"sweep-{side.value}-ticked")
+    typed = gr.Textbox(shown.typed_value, label=shown.typed_label or "", visible=shown.typed_label is not None,
+                       elem_id=f"sweep-{side.value}-typed")
+    return AxisWidgets(side, dropdown, ticked, typed)
+
+
+def build_sweep_tab(confirm_usd: float = AppSettings.sweep_confirm_usd) -> SweepTab:
     first = schema.model().params_by_name["quality"]
-    options = [(p.label, p.name) for p in schema.model().options]
-    gr.Markdown("Run the **Edit** tab's image, mask, references, prompt and settings several times, varying "
-                "one thing, and see the results side by side. Every variant is checked before any is sent, "
-                "and each one is billed.")
+    gr.Markdown(copy.SWEEP_INTRO)
     with gr.Row():
-        param = gr.Dropdown([(copy.MODEL_LABEL, MODEL_AXIS), *options, ("Prompt variants", PROMPT_VARIANTS)],
-                            value=first.name, label="Vary", elem_id="sweep-param")
-        limit = gr.Slider(1, MAX_SWEEP_VARIANTS, value=4, step=1, label="At most this many at a time",
-                          elem_id="sweep-limit")
-    ticked = gr.CheckboxGroup(list(first.choices), value=list(first.choices), label="Values",
-                              elem_id="sweep-values")
-    compressions = gr.Textbox("25, 50, 75, 100", label="Compression values (1-100, comma-separated)",
-                              visible=False, elem_id="sweep-compressions")
-    prompts = [gr.Textbox(label=f"Prompt variant {i}", visible=False, lines=2, elem_id=f"sweep-prompt-{i}")
+        with gr.Column():
+            columns = build_axis(Side.COLUMNS, copy.COLUMNS_LABEL, copy.COLUMN_VALUES, first.name)
+        with gr.Column():
+            rows = build_axis(Side.ROWS, copy.ROWS_LABEL, copy.ROW_VALUES, NO_AXIS)
+    prompts = [gr.Textbox(label=copy.PROMPT_VARIANT.format(n=i), visible=False, lines=2, elem_id=f"sweep-prompt-{i}")
                for i in range(1, PROMPT_VARIANT_BOXES + 1)]
+    limit = gr.Slider(1, MAX_GRID_CELLS, value=DEFAULT_AT_A_TIME, step=1, label=copy.AT_A_TIME, elem_id="sweep-limit")
     with gr.Row(equal_height=True):
-        start = gr.Button("Run sweep", variant="primary", elem_id="run-sweep", scale=1)
-        stop = gr.Button("Stop sweep", variant="stop", elem_id="stop-sweep", scale=1)
-        # The form's quality and size are not known yet: the defaults until the first change says otherwise.
-        cost = gr.Markdown(sweep_cost(first.name, list(first.choices), "", [], first.default,
-                                      schema.model().params_by_name["size"].default), elem_id="sweep-cost")
-    table = gr.Markdown(elem_id="sweep-status")
-    grid = gr.Gallery(label="Sweep results", columns=4, height=420, elem_id="sweep-gallery",
-                      allow_preview=True, object_fit="contain")
-    return SweepTab(param, limit, ticked, compressions, prompts, start, stop, cost, table, grid, gr.State([]))
+        start = gr.Button(copy.RUN_GRID, variant="primary", elem_id="run-sweep", scale=1)
+        stop = gr.Button(copy.STOP_GRID, variant="stop", elem_id="stop-sweep", scale=1)
+    # The form's model and options are not known yet: the defaults until the first change says otherwise.
+    defaults = {"model": schema.DEFAULT_MODEL, **schema.model().option_defaults()}
+    cost = gr.Markdown(sweep_cost(AxisChoice(first.name, first.choices), AxisChoice(NO_AXIS), [], defaults,
+                                  threshold=confirm_usd, simulated=False), elem_id="sweep-cost")
+    # The question and its button, under the price they are about (both empty until Run asks).
+    notice = gr.Markdown(elem_id="sweep-notice")
+    confirm = gr.Button(visible=False, variant="primary", elem_id="confirm-sweep")
+    confirmed = gr.Number(0, visible=False, label="confirmed_usd", elem_id="sweep-confirmed")
+    table = gr.HTML(elem_id="sweep-grid")
+    gallery = gr.Gallery(label=copy.GRID_RESULTS, columns=4, height=420, elem_id="sweep-gallery",
+                         allow_preview=True, object_fit="contain")
+    return SweepTab(columns, rows, limit, prompts, start, stop, cost, confirm, notice, confirmed, gr.State(None),
+                    table, gallery, gr.State([]), gr.State(None))
 
 
 def wire_sweep_tab(tab: SweepTab, handlers: SweepHandlers, form: Form, owner: gr.BrowserState,
                    concurrency: dict[str, Any]) -> None:
-    tab.param.change(handlers.pick, [tab.param, form.model], [tab.ticked, tab.compressions, *tab.prompts],
-                     queue=False, api_visibility="private")
-    quality, size = form.widgets["quality"], form.widgets["size"]
-    gr.on([tab.param.change, tab.ticked.change, tab.compressions.change, quality.change, size.change,
-           form.model.change, form.custom_width.change, form.custom_height.change,
-           *[box.change for box in tab.prompts]], handlers.cost,
-          inputs=[tab.param, tab.ticked, tab.compressions, quality, size, form.model, form.custom_width,
-                  form.custom_height, *tab.prompts], outputs=tab.cost,
-          queue=False, show_progress="hidden", api_visibility="private")
-    # The validator runs first: a sweep with any bad variant never starts, and its outputs are left alone.
-    sweep_event = tab.start.click(
-        handlers.run, inputs=[owner, tab.param, tab.ticked, tab.compressions, tab.limit, *tab.prompts],
-        inputs_kwargs=form.kwargs, outputs=[tab.table, tab.grid, tab.run_ids], validator=handlers.validate,
-        api_name="sweep", api_visibility="undocumented", **concurrency)
-    tab.stop.click(handlers.stop_all, tab.run_ids, tab.table, cancels=[sweep_event], queue=False,
+    for axis, other in ((tab.columns, tab.rows), (tab.rows, tab.columns)):
+        axis.name.change(handlers.pick, [axis.name, other.name, form.model], [axis.ticked, axis.typed, *tab.prompts],
+                         queue=False, api_visibility="private")
+    axes = [tab.columns.name, tab.columns.ticked, tab.columns.typed, tab.rows.name, tab.rows.ticked, tab.rows.typed]
+    changes = [*(widget.change for widget in axes), *(box.change for box in tab.prompts),
+               *(widget.change for widget in form.option_kwargs.values())]
+    gr.on(changes, handlers.cost, inputs=[*axes, *tab.prompts], inputs_kwargs=form.option_kwargs,
+          outputs=[tab.cost, tab.confirm, tab.notice, tab.quote], queue=False, show_progress="hidden",
+          api_visibility="private")
+    outputs = [tab.notice, tab.table, tab.gallery, tab.confirm, tab.run_ids, tab.layout, tab.quote]
+    # The validator runs first: a grid with any bad cell never starts, and its outputs are left alone.
+    # Run always agrees to nothing (the page's hidden amount stays 0): above the threshold it asks, and
+    # Confirm sends the amount it showed. A program passes the amount it agrees to.
+    grid_event = tab.start.click(
+        handlers.run, inputs=[owner, tab.confirmed, *axes, tab.limit, *tab.prompts], inputs_kwargs=form.kwargs,
+        outputs=outputs, validator=handlers.validate, api_name="sweep", api_visibility="undocumented", **concurrency)
+    confirm_event = tab.confirm.click(
+        handlers.run, inputs=[owner, tab.quote, *axes, tab.limit, *tab.prompts], inputs_kwargs=form.kwargs,
+        outputs=outputs, validator=handlers.validate, api_visibility="private", **concurrency)
+    tab.stop.click(handlers.stop_all, tab.run_ids, tab.notice, cancels=[grid_event, confirm_event], queue=False,
                    api_visibility="private")
