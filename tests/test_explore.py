@@ -239,17 +239,20 @@ def test_a_sweep_and_picked_runs_export_as_a_board_and_a_contact_sheet(app, inpu
     image, _, _ = inputs
     client = Client(url, verbose=False)  # one session: its sweep is the one the Sweep tab's buttons export
     token = owner_token(demo, "owner-board")
-    client.predict(token, "quality", ["low", "high"], "", 2, "", "", "", "", *form_args(None, "board me", image)[1:],
-                   api_name="/sweep")
+    # A 2 × 2 grid: quality across, prompt variants down; its board keeps that layout.
+    client.predict(*grid_args(token, ("quality", ["low", "high"], ""), ("prompt", [], ""), ("a cat", "a dog", "", ""),
+                              0, 2, "board me", image), api_name="/sweep")
     with open(downloaded(client.predict(token, api_name="/sweep_board_html"))) as file:
         page = file.read()
-    assert page.count('<figure class="run">') == 2 and "quality=low" in page and "<h1>Sweep: quality</h1>" in page
+    assert page.count('<figure class="run">') == 4 and '<table class="grid">' in page
+    assert page.count('<th scope="row">') == 2 and page.count('<th scope="col">') == 2 and "quality=low" in page
     assert "http://" not in page and "https://" not in page
     assert owner_id("owner-board") not in page and token not in page and KEY not in page
     with Image.open(downloaded(client.predict(token, api_name="/sweep_board_png"))) as sheet:
-        assert sheet.format == "PNG" and sheet.width > sheet.height
+        assert sheet.format == "PNG"
     # The History tab's picker: the runs in the order picked, as versions.
-    ids = [record.run_id for record in demo.history.records(owner_id("owner-board"))]
+    runs = demo.history.records(owner_id("owner-board"))
+    ids = [next(r.run_id for r in runs if r.options["quality"] == quality) for quality in ("high", "low")]
     with open(downloaded(client.predict(token, ids, "chain", "Two <versions>", api_name="/board_html"))) as file:
         page = file.read()
     first, second = (f"quality={demo.history.get(run_id).options['quality']}" for run_id in ids)
