@@ -23,7 +23,7 @@ run: $(VENV)/.runtime-installed
 
 test: $(VENV)/.dev-installed
 	@sh scripts/install-chromium.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench --write BENCHMARKS.md

@@ -12,6 +12,11 @@ from PIL import Image
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Results the app saves during tests go to a scratch folder, not the project's outputs/.
 os.environ["OUTPUT_DIR"] = tempfile.mkdtemp(prefix="gpt-image-edit-test-outputs-")
+# `make test` runs the suite in two processes (pytest-xdist): each searches its own range of ports for the
+# apps it launches, so two launches at the same moment never race for one port. Gradio reads where its
+# search starts from GRADIO_SERVER_PORT, at import.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+os.environ["GRADIO_SERVER_PORT"] = str(7860 + 200 * int(_WORKER or 0))
 
 from bench.browser_loop import CHROMIUM_FLAGS  # noqa: E402
 from components.api.client import SegmindClient  # noqa: E402
