@@ -19,16 +19,18 @@ from components.api.config import ClientSettings, Secret
 from components.app.backend import Backend
 from components.app.history import HistoryStore, RunRecord
 from components.app.quota import DeployerQuota
-from components.app.service import EditService
+from components.app.service import CancelOutcome, EditService
 from components.app.status import RunStatus
-from components.emulator import Emulator, Route
+from components.emulator import Emulator, FaultKind, Route
 from components.media.images import EditRequest
 from components.ui import build_app, copy, launch_options
+from components.ui.continuing import pick_cell
 from components.ui.edit_tab import EditHandlers, build_edit_tab
 from components.ui.history_tab import HistoryHandlers, build_history_tab
 from components.ui.models import estimate
 from components.api.schema import DEFAULT_MODEL
 from tests.conftest import KEY, edit_inputs, owner_id, owner_token, png_bytes
+from tests.test_cancel import reached
 from tests.test_explore import form_args
 from tests.test_handlers import Request, drain, form_values as handler_form_values
 
@@ -186,6 +188,22 @@ def test_takes_count_as_jobs_against_the_deployers_caps_and_the_price_counts_eve
     assert "×" not in estimate(DEFAULT_MODEL, "low", "1024x1024", takes=1)
 
 
+def test_cancel_stops_every_take_of_the_click(service, emulator):
+    """The takes share the click's ticket: Cancel before their submit means none is ever sent."""
+    emulator.inject(Route.UPLOAD, kind=FaultKind.SLOW, delay=0.5, times=3)
+    uploading = reached(emulator, Route.UPLOAD)
+    try:
+        runs = service.start_takes(EditRequest("three", [png_bytes(color=(8, 80, 8))]), ["a", "b", "c"],
+                                   owner=MINE, ticket="ticket-three")
+        assert uploading.wait(5)
+        assert service.cancel("ticket-three").outcome is CancelOutcome.NOT_SUBMITTED
+        assert service.wait_idle(20)
+    finally:
+        emulator.faults.clear()
+    assert all(run.record.status is RunStatus.STOPPED for run in runs)
+    assert emulator.calls[Route.SUBMIT] == 0
+
+
 @pytest.mark.parametrize("takes", [0, 9, 2.5, None])
 def test_a_takes_count_out_of_range_is_marked_and_nothing_is_sent(edit_handlers, emulator, tmp_path, takes):
     values = form_values(tmp_path, takes=takes, parent="")
@@ -193,7 +211,7 @@ def test_a_takes_count_out_of_range_is_marked_and_nothing_is_sent(edit_handlers,
     tab = edit_handlers.tab
     names = ["ticket", "owner", "session_spend", *tab.form.kwargs, *tab.tools.run_inputs, *tab.run_extras]
     takes_mark = marks[names.index("takes")]
-    assert takes_mark["is_valid"] is False and "1 to 8" in takes_mark["message"]
+    assert takes_mark["is_valid"] is False and takes_mark["message"] == "must be 1 to 8"
     status, _ = edit_handlers.summarize(**values)
     assert "Nothing was sent" in status and "**takes**" in status
     assert sum(emulator.calls.values()) == 0
@@ -242,6 +260,17 @@ def test_history_shows_the_chain_and_compares_a_version_with_its_parent_and_the_
     assert handlers.restored_parent(token, second.run_id) == first.run_id
     with pytest.raises(gr.Error):
         handlers.continue_from_result(owner_token(service, "lineage-other"), second.run_id)
+
+
+def test_a_sweep_cell_is_picked_by_the_run_its_image_names():
+    """The Sweep gallery lists finished variants only, so a cell's position need not be its run's: its file
+    (named with the run id) says which run it is."""
+    ids = ["20260101-000000-aaaaaaaa", "20260101-000000-bbbbbbbb"]
+    clicked = SimpleNamespace(index=0, value={"image": {"path": f"/serve/x/m_{ids[1]}_a-cat.png"},
+                                              "caption": "quality=high · 1.0 s · $0.167"})
+    chosen, button = pick_cell(ids, clicked)
+    assert chosen == ids[1] and button["value"] == "Continue from quality=high" and button["interactive"]
+    assert pick_cell(ids, SimpleNamespace(index=5, value=None))[0] == ""
 
 
 # Through gradio_client, on a launched app --------------------------------------------------------------------

@@ -57,7 +57,8 @@ CSS = f"""
 #takes-status .state {{ white-space: nowrap; }}
 #takes-status td, #takes-status th {{ padding: 4px 10px; }}
 /* The takes' gallery is as tall as its thumbnails (small on a phone), up to its own height. */
-#takes-gallery, #takes-gallery .gallery-container {{ height: auto !important; }}
+#takes-gallery, #takes-gallery .gallery-container, #takes-gallery .grid-wrap {{ height: auto !important; }}
+#takes-gallery .grid-wrap {{ max-height: 260px; }}
 #editor-heading p {{ margin: 0 0 -6px 4px; }}
 /* Gradio draws a dropdown's validation message over its label: give it room below instead. */
 #sweep-param .validation-error {{ position: static; display: block; margin-top: 4px; }}

@@ -53,6 +53,8 @@ def continued_from(history: HistoryStore, record: RunRecord | None) -> Continued
     if record is None:
         raise gr.Error(copy.CONTINUE_NOTHING, title=copy.CONTINUE_TITLE)
     name = record.continued_image
+    if name is None:
+        raise gr.Error(copy.CONTINUE_NO_RESULT, title=copy.CONTINUE_TITLE)
     path = history.path(record, name)
     if path is None:
         raise gr.Error(copy.CONTINUE_GONE, title=copy.CONTINUE_TITLE)

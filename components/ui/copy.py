@@ -71,7 +71,7 @@ KEEPS_OUTSIDE = " Outside it, your photo is kept exactly."
 # Takes: the same edit run several times (GPT Image takes no seed, so each take differs).
 TAKES_LABEL = "Takes"
 TAKES_INFO = "Run it this many times"
-TAKES_PROBLEM = "must be a whole number from 1 to {limit}"
+TAKES_PROBLEM = "must be 1 to {limit}"
 TAKE_LABEL = "take {index} of {count}"
 TAKE_NAME = "Take {index}"
 TAKES_PRICE = " × {takes} takes = about **{total}**"
@@ -98,6 +98,7 @@ CONTINUED_COMPOSITE = "the image with your photo kept outside the mask, as you s
 CONTINUED_RESULT = "the model's result"
 CONTINUE_TITLE = "Continue from a result"
 CONTINUE_NOTHING = "Select one of your runs with a result first."
+CONTINUE_NO_RESULT = "This run has no result to continue from."
 CONTINUE_GONE = "That run's result is no longer kept, so there is nothing to continue from."
 
 # The model picker and what follows it (facts come from the registry; these are the words around them).

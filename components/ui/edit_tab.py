@@ -23,7 +23,7 @@ from components.app.history import HistoryStore
 from components.app.owners import Account
 from components.app.retired import RetiredModels
 from components.app.runs import Run, RunUpdate
-from components.app.service import MAX_TAKES, CancelOutcome, EditService
+from components.app.service import CancelOutcome, EditService
 from components.app.status import RunStatus
 from components.media.composite import feather_preview
 from components.media.decoding import InputError, open_bounded
@@ -462,8 +462,10 @@ def build_edit_tab(backend: Backend, offered: tuple[str, ...] | None = None) -> 
                                 placeholder="e.g. Replace the painted area with a bowl of ripe oranges")
             prompt_count = gr.Markdown(f"0 / {schema.MAX_PROMPT_CHARS:,} characters", elem_id="prompt-count")
             with gr.Row(equal_height=True, elem_id="run-row"):
-                takes = gr.Number(1, label=copy.TAKES_LABEL, minimum=1, maximum=MAX_TAKES, precision=0, step=1,
-                                  elem_id="takes", scale=0, min_width=90)
+                # No minimum or maximum: Gradio would refuse a value outside them with a bare toast before the
+                # validator could mark the box in words.
+                takes = gr.Number(1, label=copy.TAKES_LABEL, precision=0, step=1, elem_id="takes", scale=0,
+                                  min_width=90)
                 run_button = gr.Button("Run", variant="primary", elem_id="run", min_width=100)
                 cancel = gr.Button("Cancel", variant="stop", elem_id="cancel", min_width=100)
             status = gr.Markdown("Ready.", elem_id="status")
