@@ -19,7 +19,7 @@ from components.api import errors, schema
 from components.api.models import EditResult
 from components.app import refusals
 from components.app.backend import Backend
-from components.app.history import HistoryStore
+from components.app.history import HistoryStore, RunRecord
 from components.app.owners import Account
 from components.app.retired import RetiredModels
 from components.app.runs import Run, RunUpdate
@@ -45,7 +45,7 @@ from components.ui.mask_tools import MaskToolHandlers, MaskTools, build_mask_too
 from components.ui.serving import fresh_path, servable
 from components.ui.status import check_pill, money, pill, seconds, status_line
 from components.ui.takes import (
-    changes, shown_path, take_count, take_labels, take_name, takes_gallery, takes_problem, takes_status, takes_table,
+    changes, take_count, take_labels, take_name, takes_gallery, takes_problem, takes_status, takes_table,
 )
 
 # The page names each click on Run with a ticket (made at the click, see ui/page.js); Cancel sends
@@ -204,11 +204,11 @@ def result_updates(tab: EditTab, run: Run, update: RunUpdate, spend: float) -> d
             tab.continue_note: gr.update(value=continue_note(bool(run.composite_path)), visible=True)}
 
 
-def shown_result(tab: EditTab, record_run: str, image: str, raw: str | None) -> dict[Any, Any]:
+def shown_result(tab: EditTab, run_id: str, image: str, raw: str | None) -> dict[Any, Any]:
     """A picked take as the result: its image and downloads (the raw output too, when it differs)."""
     return {tab.result_view: image, tab.download: gr.update(value=image, visible=True),
             tab.download_raw: gr.update(value=raw, visible=True) if raw else gr.update(visible=False),
-            tab.metrics: "", tab.result_run: record_run}
+            tab.metrics: "", tab.result_run: run_id}
 
 
 def run_problems(values: dict[str, Any]) -> dict[str, list[str]]:
@@ -378,7 +378,8 @@ class EditHandlers:
                 tab.continue_take: gr.update(value=copy.CONTINUE_TAKE.format(take=take.lower()), interactive=True),
                 tab.continue_note: gr.update(value=continue_note(bool(record.composite)), visible=True)}
 
-    def owned(self, owner_token: object, run_id: object, profile: gr.OAuthProfile | None = None):
+    def owned(self, owner_token: object, run_id: object,
+              profile: gr.OAuthProfile | None = None) -> RunRecord | None:
         """The run, only when it is the caller's (this browser's, or the signed-in account's)."""
         owner_id = valid_owner(self.service, owner_token, profile)
         record = self.history.get(run_id) if isinstance(run_id, str) and run_id else None
@@ -620,7 +621,7 @@ def wire_edit_tab(tab: EditTab, handlers: EditHandlers, owner: gr.BrowserState, 
                          show_progress="hidden", **quiet)
     tab.run_button.click(
         handlers.run, inputs=[tab.ticket, owner, tab.session_spend],
-        # Last: the UI's own event keeps its earlier order (a program may leave out Takes: it defaults to 1).
+        # Last: the UI's own event keeps its earlier order (then the number of takes; the parent is session state).
         inputs_kwargs={**form.kwargs, **tab.tools.run_inputs, **tab.run_extras},
         outputs=[tab.status, tab.result_view, tab.download, tab.download_raw, tab.metrics, tab.session_spend,
                  tab.current_run, owner, tab.switch_model, tab.retired_model, tab.result_run, tab.continue_result,
