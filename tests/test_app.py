@@ -126,10 +126,10 @@ def test_a_painted_layer_becomes_the_right_mask_at_the_photos_size(app_url, emul
     client = Client(app_url, verbose=False)
     # The UI's own event takes its inputs in order: the click's ticket, the browser's owner id, model, prompt,
     # photo, editor, files, urls, mask file, options, custom width and height, deadline, key, keep the original
-    # outside the mask, feather.
+    # outside the mask, feather, takes.
     options = ["auto", "auto", "opaque", 100, "png", "auto"]
     client.predict("ticket-painted", owner_id("owner-1"), DEFAULT_MODEL, "a bowl of oranges", handle_file(str(photo)),
-                   editor_value, None, "", None, *options, None, None, 60, "", False, 0, api_name="/run_ui")
+                   editor_value, None, "", None, *options, None, None, 60, "", False, 0, 1, api_name="/run_ui")
     job = max(emulator.jobs.values(), key=lambda j: j.submitted_at)
     assert stored(emulator, job.params["image_urls"][0]) == photo.read_bytes()  # the photo as given
     mask = Image.open(io.BytesIO(stored(emulator, job.params["mask"])))

@@ -84,8 +84,8 @@ def form_args(owner, prompt, image, reference=None, mask=None, options=OPTIONS, 
 
 def run_args(owner, prompt, image, *form, **named):
     """/run_ui's inputs: the click's ticket (the page makes one per click), the form, then keeping the original
-    outside the mask (off) and its feather."""
-    return [f"ticket-{prompt}-{os.urandom(4).hex()}", *form_args(owner, prompt, image, *form, **named), False, 0]
+    outside the mask (off), its feather, and the number of takes (one)."""
+    return [f"ticket-{prompt}-{os.urandom(4).hex()}", *form_args(owner, prompt, image, *form, **named), False, 0, 1]
 
 
 def test_every_run_lands_in_the_history_with_its_record_and_files(app, inputs):

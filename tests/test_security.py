@@ -65,10 +65,10 @@ def test_the_deployer_key_appears_nowhere_a_visitor_or_a_log_could_see(tmp_path,
                                                   mask=handle_file(str(mask)), api_name="/edit"), default=str))
             editor = {"background": None, "layers": [], "composite": None}
             # /run_ui's inputs: the ticket, the owner, then the form (model first) as `Form.kwargs` orders it,
-            # then keeping the original outside the mask (off) and its feather.
+            # then keeping the original outside the mask (off), its feather, and one take.
             form = ["ticket-s", owner_token(demo, "owner-s"), DEFAULT_MODEL, "ui run", handle_file(str(image)), editor,
                     None, "", None, *OPTIONS, *CUSTOM_SIZE, 20, ""]
-            seen.append(json.dumps(client.predict(*form, False, 0, api_name="/run_ui"), default=str))
+            seen.append(json.dumps(client.predict(*form, False, 0, 1, api_name="/run_ui"), default=str))
             seen.append(json.dumps(client.predict(owner_token(demo, "owner-s"), 0, "quality", ["low", "high"], "",
                                                   "none", [], "", 2, "", "", "", "", *form[2:], api_name="/sweep"),
                                    default=str))
@@ -120,7 +120,7 @@ def test_a_visitors_key_is_used_for_them_and_never_shown_stored_or_logged(tmp_pa
             editor = {"background": None, "layers": [], "composite": None}
             typed = Client(url, verbose=False).predict("ticket-v", owner_token(demo, "owner-v"), DEFAULT_MODEL, "typed",
                                                        handle_file(str(image)), editor, None, "", None, *OPTIONS,
-                                                       *CUSTOM_SIZE, 20, VISITOR_SENTINEL, False, 0,
+                                                       *CUSTOM_SIZE, 20, VISITOR_SENTINEL, False, 0, 1,
                                                        api_name="/run_ui")
             header = Client(url, verbose=False, headers={"x-api-key": VISITOR_SENTINEL}).predict(
                 prompt="header", images=[handle_file(str(image))], mask=None, api_name="/edit")

@@ -53,6 +53,9 @@ INTERRUPTED_IN_SUBMIT = ("The app stopped while submitting this job, before Segm
                          "has no request id. The job may still have started and been billed: check your Segmind "
                          "dashboard (segmind.com) for it.")
 THUMBNAIL_SIZE = (256, 256)
+# The most versions a chain is followed through: far more than anyone continues by hand, and a bound on a
+# record.json edited into a loop.
+MAX_CHAIN = 200
 # Made for the gallery (the result's thumbnail, or a status tile); never part of a run's zip.
 THUMBNAIL_PREFIX = "thumbnail"
 DEFAULT_MAX_BYTES = 2 * 1024**3
@@ -146,6 +149,13 @@ class RunRecord:
     keep_outside_feather: int | None = None  # asked to keep the original outside the mask, with this feather (px)
     composite: str | None = None     # file name in the run folder: the result laid over the photo through the mask
     composite_note: str | None = None  # why there is no composite, when one was asked for
+    parent: str | None = None        # the run whose result this run continued from (its photo is that image)
+
+    @property
+    def continued_image(self) -> str | None:
+        """The file a run continues from: what its page showed (the composite, when the original was kept
+        outside the mask), else the model's result."""
+        return self.composite or self.result
 
     @property
     def finished(self) -> bool:
@@ -265,7 +275,7 @@ class HistoryStore:
 
     def create(self, *, owner: str, inputs: EditInputs | None, label: str = "", sweep_id: str | None = None,
                prompt: str | None = None, mask_painted: bool = False, deadline: float | None = None,
-               keep_outside_feather: int | None = None) -> RunRecord:
+               keep_outside_feather: int | None = None, parent: str | None = None) -> RunRecord:
         """Start a record, keeping every local input exactly as it will be sent.
 
         The inputs were checked already: their bytes are stored, not decoded again. Raises StorageFull,
@@ -280,7 +290,7 @@ class HistoryStore:
                            dict(inputs.options) if inputs else {}, names, mask_name, label, sweep_id,
                            notes=list(inputs.notes) if inputs else [], mask_painted=mask_painted and mask_name is not None,
                            deadline=deadline, model=(inputs.model if inputs else None) or DEFAULT_MODEL,
-                           keep_outside_feather=keep_outside_feather)
+                           keep_outside_feather=keep_outside_feather, parent=parent)
         stored = [(name, image) for name, image in zip(names, images) if isinstance(image, LocalImage)]
         if isinstance(mask, LocalImage) and mask_name:
             stored.append((mask_name, mask))
@@ -491,6 +501,27 @@ class HistoryStore:
             index = self._all()
             found = [index[run_id] for run_id in self._by_owner.get(owner, ()) if run_id in index]
         return sorted(found, key=lambda r: r.created_at, reverse=True)
+
+    def parent_of(self, record: RunRecord) -> RunRecord | None:
+        """The run this one continued from, when it is still kept and has the same owner (a record never leads
+        into another owner's runs, whatever its file says)."""
+        parent = self.get(record.parent) if isinstance(record.parent, str) and record.parent else None
+        return parent if parent is not None and parent.owner == record.owner else None
+
+    def lineage(self, record: RunRecord) -> list[RunRecord]:
+        """The run's chain of versions, oldest first, ending with the run itself: each run the one after it
+        continued from. It starts at the first run whose parent is gone (or was never there)."""
+        chain = [record]
+        seen = {record.run_id}
+        while len(chain) < MAX_CHAIN and (parent := self.parent_of(chain[-1])) is not None \
+                and parent.run_id not in seen:
+            chain.append(parent)
+            seen.add(parent.run_id)
+        return chain[::-1]
+
+    def children(self, record: RunRecord) -> list[RunRecord]:
+        """The runs that continued from this one, oldest first."""
+        return [r for r in reversed(self.records(record.owner)) if r.parent == record.run_id]
 
     def all_records(self) -> list[RunRecord]:
         with self._lock:

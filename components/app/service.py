@@ -42,6 +42,8 @@ MAX_RUNS_PER_OWNER = 16
 MAX_RUNS_PER_ADDRESS = AppSettings.max_runs_per_address
 # How long Cancel waits to learn the request id of a submit already on its way.
 CANCEL_SETTLE_SECONDS = 5.0
+# The most takes one click on Run may start: each is a paid job.
+MAX_TAKES = 8
 MAX_TICKETS = 10_000
 
 
@@ -175,22 +177,48 @@ class EditService:
 
     def start_edit(self, request: EditRequest | EditInputs, *, owner: str, visitor_key: str | None = None,
                    deadline: float | None = None, quota_session: str | None = None,
-                   ticket: str | None = None, address: str | None = None, signed_in: bool = False) -> Run:
+                   ticket: str | None = None, address: str | None = None, signed_in: bool = False,
+                   parent: str | None = None) -> Run:
         """Check, admit and launch one edit; returns at once.
 
-        With a ticket, the run's clock starts at the click, and a cancelled ticket starts nothing.
+        With a ticket, the run's clock starts at the click, and a cancelled ticket starts nothing. `parent`
+        is the run whose result this edit continues from: recorded only when it is one of the owner's runs.
         """
+        (run,) = self.start_takes(request, [""], owner=owner, visitor_key=visitor_key, deadline=deadline,
+                                  quota_session=quota_session, ticket=ticket, address=address, signed_in=signed_in,
+                                  parent=parent)
+        return run
+
+    def start_takes(self, request: EditRequest | EditInputs, labels: Sequence[str], *, owner: str,
+                    visitor_key: str | None = None, deadline: float | None = None, quota_session: str | None = None,
+                    ticket: str | None = None, address: str | None = None, signed_in: bool = False,
+                    parent: str | None = None) -> list[Run]:
+        """The same edit once per label, all at once: GPT Image takes no seed, so each take comes out different.
+
+        The request is checked once; every take counts as a job against each limit, and either all start or
+        none does. They share the click's ticket (Cancel stops them all) and the parent.
+        """
+        if not 1 <= len(labels) <= MAX_TAKES:
+            raise ValueError(f"between 1 and {MAX_TAKES} takes")
         started = self.tickets.clicked(ticket) if ticket else None
-        self.check_capacity(owner, address=address)  # a flood is refused before it costs a decode
+        self.check_capacity(owner, len(labels), address=address)  # a flood is refused before it costs a decode
         inputs = self.check(request)
         mask_painted = bool(getattr(request, "mask_painted", False))
         keep_outside = getattr(request, "keep_outside", None)
         if self.tickets.is_cancelled(ticket):
             raise CancelledBeforeSubmit(reason="cancelled before the job was submitted; nothing was sent")
-        self.admit(owner, visitor_key, quota_session=quota_session, address=address, signed_in=signed_in)
-        return self._launch_edit(inputs, owner=owner, visitor_key=visitor_key, deadline=deadline, ticket=ticket,
-                                 started=started, mask_painted=mask_painted, address=address,
-                                 keep_outside_feather=keep_outside.feather if keep_outside else None)
+        self.admit(owner, visitor_key, len(labels), quota_session=quota_session, address=address,
+                   signed_in=signed_in)
+        parent = self.own_run(owner, parent)
+        return [self._launch_edit(inputs, owner=owner, visitor_key=visitor_key, deadline=deadline, label=label,
+                                  ticket=ticket, started=started, mask_painted=mask_painted, address=address,
+                                  keep_outside_feather=keep_outside.feather if keep_outside else None, parent=parent)
+                for label in labels]
+
+    def own_run(self, owner: str, run_id: object) -> str | None:
+        """`run_id` when it names one of this owner's kept runs; otherwise None (never another owner's run)."""
+        record = self.history.get(run_id) if isinstance(run_id, str) and run_id else None
+        return record.run_id if record is not None and record.owner == owner else None
 
     def start_sweep(self, variants: Sequence[tuple[str, EditRequest | EditInputs]], *, owner: str, limit: int,
                     visitor_key: str | None = None, deadline: float | None = None,
@@ -258,9 +286,11 @@ class EditService:
     def _launch_edit(self, inputs: EditInputs, *, owner: str, visitor_key: str | None, deadline: float | None,
                      label: str = "", sweep_id: str | None = None, gate: threading.Semaphore | None = None,
                      ticket: str | None = None, started: float | None = None, mask_painted: bool = False,
-                     address: str | None = None, keep_outside_feather: int | None = None) -> Run:
+                     address: str | None = None, keep_outside_feather: int | None = None,
+                     parent: str | None = None) -> Run:
         record = self._create(owner=owner, inputs=inputs, label=label, sweep_id=sweep_id,
-                              mask_painted=mask_painted, deadline=deadline, keep_outside_feather=keep_outside_feather)
+                              mask_painted=mask_painted, deadline=deadline, keep_outside_feather=keep_outside_feather,
+                              parent=parent)
         model = schema.model(record.model)
         sent = (*inputs.images, inputs.mask) if model.takes_mask else inputs.images
         local = [image for image in sent if isinstance(image, LocalImage)]

@@ -24,12 +24,15 @@ from components.ui.board_export import (
     BoardHandlers, build_history_board, build_sweep_board, wire_history_board, wire_sweep_board,
 )
 from components.ui.code_panel import build_code_panel
+from components.ui.continuing import build_cell_continue, wire_cell_continue
 from components.ui.edit_tab import EditHandlers, build_edit_tab, follow_the_model, wire_edit_tab
 from components.ui.form import Form, ensure_owner
 from components.ui.guard import RequestGuard
 from components.ui.insights_panel import build_insights_panel, wire_insights_panel
 from components.ui.janitor import keep_bounded
-from components.ui.history_tab import HistoryHandlers, build_history_tab, wire_history_tab
+from components.ui.history_tab import (
+    HistoryHandlers, build_history_tab, continue_outputs, wire_history_lineage, wire_history_tab,
+)
 from components.ui.mcp_tools import add_mcp_tools, only_these_tools
 from components.ui.status import status_css
 from components.ui.url_inputs import bound_url_inputs
@@ -53,6 +56,12 @@ CSS = f"""
 #status {{ min-height: 3em; }}
 #opt-output_compression input:disabled {{ opacity: 0.35; }}
 #mask-help p {{ margin: 0; }}
+/* The takes' table stays one line a take, even on a phone. */
+#takes-status .state {{ white-space: nowrap; }}
+#takes-status td, #takes-status th {{ padding: 4px 10px; }}
+/* The takes' gallery is as tall as its thumbnails (small on a phone), up to its own height. */
+#takes-gallery, #takes-gallery .gallery-container, #takes-gallery .grid-wrap {{ height: auto !important; }}
+#takes-gallery .grid-wrap {{ max-height: 260px; }}
 #editor-heading p {{ margin: 0 0 -6px 4px; }}
 /* Gradio draws a dropdown's validation message over its label: give it room below instead. */
 #sweep-x-name .validation-error, #sweep-y-name .validation-error {{ position: static; display: block;
@@ -131,6 +140,7 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
                 examples = add_examples(edit_tab.form)
             with gr.Tab("Sweep", id="sweep"):
                 sweep_tab = build_sweep_tab(settings.sweep_confirm_usd)
+                sweep_continue = build_cell_continue()
                 sweep_board = build_sweep_board()
             with gr.Tab("History", id="history"):
                 history_tab = build_history_tab(copy.storage_note(settings.storage, history.root), settings.hf_sign_in)
@@ -154,8 +164,18 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
         wire_sweep_tab(sweep_tab, SweepHandlers(service, sweep_tab, settings.offered_models,
                                                 confirm_usd=settings.sweep_confirm_usd),
                        edit_tab.form, owner, concurrency)
-        wire_history_tab(history_tab, HistoryHandlers(service, history), edit_tab.form, owner, tabs, concurrency,
-                         edit_tab.input_view)
+        history_handlers = HistoryHandlers(service, history)
+        wire_history_tab(history_tab, history_handlers, edit_tab.form, owner, tabs, concurrency, edit_tab.input_view)
+        # Continuing from a run of History or a Sweep cell: then the Edit tab says what the (cleared) mask is.
+        inspect = {"fn": edit_handlers.inspect, "inputs_kwargs": {**edit_tab.form.image_kwargs,
+                                                                 **edit_tab.tools.run_inputs},
+                   "outputs": edit_tab.inspected, "show_progress": "hidden", "api_visibility": "private"}
+        wire_history_lineage(history_tab, history_handlers, edit_tab.form, owner, tabs, edit_tab.input_view,
+                             edit_tab.parent, edit_tab.status).then(**inspect)
+        wire_cell_continue(sweep_continue, sweep_tab.gallery, sweep_tab.run_ids, owner,
+                           history_handlers.continue_from_result,
+                           continue_outputs(edit_tab.form, edit_tab.input_view, edit_tab.parent, edit_tab.status,
+                                            tabs)).then(**inspect)
         wire_insights_panel(insights, service, owner, history_tab.gallery)
         board_handlers = BoardHandlers(service, history)
         wire_sweep_board(sweep_board, board_handlers, owner, sweep_tab.run_ids, sweep_tab.layout)

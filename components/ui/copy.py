@@ -69,6 +69,39 @@ RECORD_NO_COMPOSITE = "- Original not kept outside the mask: {note}"
 FEATHER_SHOWN = " The preview shows the {feather} px feather."
 KEEPS_OUTSIDE = " Outside it, your photo is kept exactly."
 
+# Takes: the same edit run several times (GPT Image takes no seed, so each take differs).
+TAKES_LABEL = "Takes"
+TAKES_INFO = "Run it this many times"
+TAKES_PROBLEM = "must be 1 to {limit}"
+TAKE_LABEL = "take {index} of {count}"
+TAKE_NAME = "Take {index}"
+TAKES_PRICE = " × {takes} takes = about **{total}**"
+TAKES_GALLERY = "Takes"
+TAKES_RUNNING = "{finished} of {count} takes finished."
+TAKES_FINISHED = "{completed} of {count} takes completed. Click one to see it, then continue from it."
+TAKES_NONE_COMPLETED = "None of the {count} takes completed: their errors are listed below."
+TAKES_MORE_JOBS = " These {count} takes count as {count} jobs: fewer takes may still fit."
+TAKE_CHOSEN = "{take} is shown below."
+
+# Continuing from a result: it becomes the photo being edited, with no mask; prompt and settings stay.
+CONTINUE_RESULT = "Continue from this result"
+CONTINUE_THIS_RESULT = "this result"
+CONTINUE_CELL_PICK = "Click a result above to continue from it"
+CONTINUE_CELL = "Continue from {label}"
+CONTINUE_TAKE = "Continue from {take}"
+CONTINUE_PICK = "Click a take above to continue from it"
+CONTINUES_FROM_COMPOSITE = ("Continuing uses the image shown: the result laid over your photo through the mask, not "
+                            "the model's raw output.")
+CONTINUES_FROM_RESULT = "Continuing uses the model's result, as shown."
+CONTINUED = ("Now editing **{name}** ({which}): it is the photo now, with nothing painted; the prompt and settings "
+             "are as they were. Paint what to change next and Run: History keeps the chain of versions.")
+CONTINUED_COMPOSITE = "the image with your photo kept outside the mask, as you saw it"
+CONTINUED_RESULT = "the model's result"
+CONTINUE_TITLE = "Continue from a result"
+CONTINUE_NOTHING = "Select one of your runs with a result first."
+CONTINUE_NO_RESULT = "This run has no result to continue from."
+CONTINUE_GONE = "That run's result is no longer kept, so there is nothing to continue from."
+
 # The model picker and what follows it (facts come from the registry; these are the words around them).
 MODEL_LABEL = "Model"
 MODEL_INFO = "The Segmind model this edit runs on. Sweep compares several."
@@ -102,14 +135,25 @@ RETENTION = f"{RESULT_RETENTION}."
 
 # History, Sweep and Copy as code.
 HISTORY_KEPT = ("kept on the server (results, inputs and a JSON record each) so nothing you paid for is lost when the "
-                "tab closes. Click a run to see it; **Restore** puts its prompt, images and settings back into the form.")
+                "tab closes. Click a run to see it; **Restore** puts its prompt, images and settings back into the "
+                "form, and **Continue from this result** edits its result further (the details show each run's chain "
+                "of versions).")
 HISTORY_INTRO = f"Every run from this browser, {HISTORY_KEPT}"
 HISTORY_INTRO_SIGN_IN = f"Every run of yours (this browser's, or your account's while you are signed in), {HISTORY_KEPT}"
 NO_JOBS = "No jobs running."
 ZIP_TOO_LARGE = "These runs come to about {size}, more than the {limit} this server hands out as one file.{advice}"
 COMPARE_UNREADABLE = "One of the two images could not be read, so there is nothing to compare."
 NO_RESULT_TO_COMPARE = "This run has no result to compare."
-COMPARE_INFO = "Its input, or another run's result."
+COMPARE_INFO = "Its input (or the version it continued from, and the original photo), or another run's result."
+COMPARE_PARENT = "The version it continued from ({caption})"
+COMPARE_ORIGINAL = "The original photo (before version 1)"
+CONTINUE_HISTORY = "Continue from this result"
+RECORD_CONTINUED_FROM = "- Continued from: {parent}"
+RECORD_PARENT_GONE = "- Continued from a run that is no longer kept"
+RECORD_VERSIONS = "- Versions: {chain}"
+RECORD_CONTINUED_IN = "- Continued in: {children}"
+ORIGINAL_PHOTO = "original photo"
+THIS_VERSION = "**v{number}, this run**"
 NOTHING_SENT = "Nothing was sent."
 BAD_DEADLINE = f"Set a positive deadline (under {KEY_ACCORDION})."
 
@@ -392,6 +436,15 @@ def refusal_message(refusal: refusals.Refusal) -> str:
         return f"Not started: {refusal.detail} Nothing was sent."
     return f"Not started: {refusal}. Nothing was sent."
 
+
+
+def takes_refusal(refusal: refusals.Refusal, count: int) -> str:
+    """A refusal of several takes: a limit on jobs counts each take, so fewer may still fit."""
+    text = refusal_message(refusal)
+    counted = (refusals.SessionQuotaUsed, refusals.HourlyQuotaUsed, refusals.AccountQuotaUsed, refusals.TooManyRuns)
+    if count > 1 and isinstance(refusal, counted):
+        text += TAKES_MORE_JOBS.format(count=count)
+    return text
 
 # Where the API's remedy names no place in this UI, these say where to go instead.
 UI_REMEDIES: dict[type[errors.SegmindError], str] = {

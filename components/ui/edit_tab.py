@@ -8,6 +8,7 @@ is uploaded once, kept on the server and sent to Segmind as it is.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable
 
@@ -16,8 +17,9 @@ from PIL import Image
 
 from components.api import errors, schema
 from components.api.models import EditResult
+from components.app import refusals
 from components.app.backend import Backend
-from components.app.history import HistoryStore
+from components.app.history import HistoryStore, RunRecord
 from components.app.owners import Account
 from components.app.retired import RetiredModels
 from components.app.runs import Run, RunUpdate
@@ -29,11 +31,12 @@ from components.media.images import keep_outside_from
 from components.media.mask import edit_fraction, mask_preview
 from components.media.working_copy import BRUSH_SIZE, make_working_copy, shown_size
 from components.ui import copy
+from components.ui.continuing import continue_note, continued_from, selected_run
 from components.ui.editor_bounds import bound_editor
-from components.ui.errors import as_gr_error, in_thread
+from components.ui.errors import as_gr_error, title_for
 from components.ui.form import (
     EMPTY_COUNT, Form, UiImages, chosen_model, client_address, ensure_owner, file_paths, form_problems, form_request,
-    problem_summary, visitor_key_from,
+    problem_summary, valid_owner, visitor_key_from,
 )
 from components.ui.models import (
     CUSTOM_SIZE, estimate, follow_model, mask_note_for, model_card, model_choices, size_check, size_choices,
@@ -41,6 +44,9 @@ from components.ui.models import (
 from components.ui.mask_tools import MaskToolHandlers, MaskTools, build_mask_tools, wire_mask_tools
 from components.ui.serving import fresh_path, servable
 from components.ui.status import check_pill, money, pill, seconds, status_line
+from components.ui.takes import (
+    changes, take_count, take_labels, take_name, takes_gallery, takes_problem, takes_status, takes_table,
+)
 
 # The page names each click on Run with a ticket (made at the click, see ui/page.js); Cancel sends
 # the same ticket, so it reaches the click even before the run exists. Without the page's script,
@@ -76,10 +82,30 @@ class EditTab:
     switch_model: gr.Button
     retired_model: gr.State
     tools: MaskTools
+    takes: gr.Number
+    takes_table: gr.Markdown
+    takes_gallery: gr.Gallery
+    take_ids: gr.State         # the gallery's run ids, in its order
+    continue_take: gr.Button
+    continue_result: gr.Button
+    continue_note: gr.Markdown
+    result_run: gr.State       # the run whose image is shown as the result: what Continue continues from
+    parent: gr.State           # the run the photo came from, when it was continued from one: the next run's parent
 
     @property
     def inspected(self) -> list[gr.components.Component]:
         return [self.count, self.preview, self.mask_info]
+
+    @property
+    def run_extras(self) -> dict[str, gr.components.Component]:
+        """What a run reads besides the form and the mask tools, by name (after them: /run_ui's order)."""
+        return {"takes": self.takes, "parent": self.parent}
+
+    @property
+    def continued(self) -> list[gr.components.Component]:
+        """What continuing from a result changes on this tab, in `EditHandlers.continue_from`'s order."""
+        return [self.form.photo, self.form.editor, self.input_view, self.form.mask_file, self.parent, self.status,
+                *self.inspected]
 
 
 # Pure functions behind the widgets ------------------------------------------------------
@@ -173,7 +199,25 @@ def result_updates(tab: EditTab, run: Run, update: RunUpdate, spend: float) -> d
     shown = servable(run.composite_path or run.result_path)
     raw = gr.update(value=servable(run.result_path), visible=True) if run.composite_path else gr.update(visible=False)
     return {tab.result_view: shown, tab.download: gr.update(value=shown, visible=True), tab.download_raw: raw,
-            tab.metrics: metrics_text(update.result, update.elapsed, spend, outside), tab.session_spend: spend}
+            tab.metrics: metrics_text(update.result, update.elapsed, spend, outside), tab.session_spend: spend,
+            tab.result_run: run.run_id, tab.continue_result: gr.update(visible=True),
+            tab.continue_note: gr.update(value=continue_note(bool(run.composite_path)), visible=True)}
+
+
+def shown_result(tab: EditTab, run_id: str, image: str, raw: str | None) -> dict[Any, Any]:
+    """A picked take as the result: its image and downloads (the raw output too, when it differs)."""
+    return {tab.result_view: image, tab.download: gr.update(value=image, visible=True),
+            tab.download_raw: gr.update(value=raw, visible=True) if raw else gr.update(visible=False),
+            tab.metrics: "", tab.result_run: run_id}
+
+
+def run_problems(values: dict[str, Any]) -> dict[str, list[str]]:
+    """What is wrong with the form and the Takes box, by the input it belongs to."""
+    messages = form_problems(values)
+    problem = takes_problem(values.get("takes", 1))
+    if problem:
+        messages["takes"] = [problem]
+    return messages
 
 
 def cancel_message(outcome: CancelOutcome, request_id: str | None) -> str:
@@ -199,38 +243,41 @@ class EditHandlers:
         """A new photo: its working copy goes into the editor (the photo itself stays here).
 
         A file that is not an image is refused at once, with the reason, and cleared.
+        A new photo is nobody's result: the next run continues from no earlier one.
         """
         paths = file_paths(photo)
         values = {**values, "photo": paths[0] if paths else None, "editor": None}
         if not paths:
-            return (None, None, None, *inspect_inputs(values))
+            return (None, None, None, "", *inspect_inputs(values))
         try:
             working = make_working_copy(paths[0], fresh_path("working-copy"), copy.PHOTO_LABEL)
         except InputError as exc:
             gr.Warning(f"{str(exc).rstrip('.')}. Choose a JPEG, PNG or WebP photo.", title="Not an image")
-            return (None, None, None, *inspect_inputs({**values, "photo": None}))
+            return (None, None, None, "", *inspect_inputs({**values, "photo": None}))
         editor = {"background": str(working.path), "layers": [], "composite": None}
-        return (gr.update(), editor, str(working.path), *inspect_inputs(values))
+        return (gr.update(), editor, str(working.path), "", *inspect_inputs(values))
 
     def inspect(self, **values: Any) -> tuple[str, Image.Image | None, str]:
         return inspect_inputs(values)
 
     def validate(self, ticket: str, owner_id: Any, session_spend: float, **values: Any) -> list[dict]:
         """Marks each widget with what is wrong with it (Gradio's validator); the first three are the extras."""
-        messages = form_problems(values)
+        messages = run_problems(values)
         return [gr.validate(True, "")] * 3 + [
             gr.validate(name not in messages, "; ".join(messages.get(name, [])))
-            for name in [*self.tab.form.kwargs, *self.tab.tools.run_inputs]]
+            for name in [*self.tab.form.kwargs, *self.tab.tools.run_inputs, *self.tab.run_extras]]
 
     def summarize(self, **values: Any) -> tuple[Any, str]:
         """Says near the Run button why nothing started (the validator only marks the widgets)."""
-        messages = form_problems(values)
+        messages = run_problems(values)
         if not messages:
             return gr.update(), ""  # a fresh click: Cancel must not name the previous run
         return f"{check_pill()} Nothing was sent. Fix the marked fields: {problem_summary(messages)}", ""
 
     async def run(self, ticket: str, owner_token: str | None, session_spend: float, request: gr.Request,
                   profile: gr.OAuthProfile | None = None, **values: Any) -> AsyncIterator[dict]:
+        """One run, or (Takes above 1) the same edit several times; the next run's parent is `values["parent"]`,
+        the run the photo was continued from."""
         tab = self.tab
         owner = ensure_owner(self.service, owner_token, profile)
         ticket = (ticket or "").strip()[:80] or None
@@ -240,19 +287,34 @@ class EditHandlers:
         if self.service.tickets.is_cancelled(ticket):  # Cancel came first: say so, and start nothing
             yield {tab.status: cancel_message(CancelOutcome.NOT_SUBMITTED, None)}
             return
+        count = take_count(values.get("takes", 1))
         yield {tab.status: f"{pill(RunStatus.PREPARING)} checking the photo and the mask…",
                tab.download: gr.update(visible=False), tab.download_raw: gr.update(visible=False), tab.metrics: "",
                tab.result_view: None,
-               tab.switch_model: gr.update(visible=False)}
+               tab.switch_model: gr.update(visible=False),
+               tab.result_run: "", tab.continue_result: gr.update(visible=False),
+               tab.continue_note: gr.update(visible=False),
+               tab.takes_table: gr.update(value="", visible=count > 1),
+               tab.takes_gallery: gr.update(value=[], visible=count > 1), tab.take_ids: [],
+               tab.continue_take: gr.update(value=copy.CONTINUE_PICK, interactive=False, visible=count > 1)}
         try:
-            run = await in_thread(self.service.start_edit, form_request(values), owner=owner.id, visitor_key=key,
-                                  deadline=float(values["deadline"]), ticket=ticket,
-                                  address=client_address(self.service, request), signed_in=owner.signed_in)
-        except gr.Error:
+            runs = await asyncio.to_thread(
+                self.service.start_takes, form_request(values), take_labels(count), owner=owner.id,
+                visitor_key=key, deadline=float(values["deadline"]), ticket=ticket,
+                address=client_address(self.service, request), signed_in=owner.signed_in,
+                parent=values.get("parent") or None)
+        except Exception as exc:  # noqa: BLE001 - shown as a toast, never a traceback
             if self.service.tickets.is_cancelled(ticket):
                 yield {tab.status: cancel_message(CancelOutcome.NOT_SUBMITTED, None)}
                 return
-            raise
+            if isinstance(exc, refusals.Refusal):
+                raise gr.Error(copy.takes_refusal(exc, count), title=title_for(exc), print_exception=False) from None
+            raise as_gr_error(exc) from None
+        if count > 1:
+            async for out in self.follow_takes(runs, session_spend):
+                yield {**out, self.owner: owner.token}
+            return
+        (run,) = runs
         yield {tab.current_run: run.run_id, self.owner: owner.token}
         try:
             async for update in run.subscribe():
@@ -274,6 +336,65 @@ class EditHandlers:
             where = f" · request `{exc.request_id}`" if getattr(exc, "request_id", None) else ""
             yield {tab.status: f"{pill(RunStatus.FAILED)}{where} — {copy.error_message(exc)}"}
             raise as_gr_error(exc, "Run failed") from None
+
+    async def follow_takes(self, runs: list[Run], session_spend: float) -> AsyncIterator[dict]:
+        """Every take in one table and one status line, and each in the gallery once it has finished.
+
+        Once Cancel has stopped them, the status line keeps what Cancel said (whether anything may be
+        billed); the table goes on showing each take's state.
+        """
+        tab = self.tab
+        shown: dict[str, str] = {}
+        in_gallery: list[str] = []
+        yield {tab.current_run: runs[0].run_id, tab.status: takes_status(runs), tab.takes_table: takes_table(runs)}
+        async for _ in changes(runs):
+            out: dict[Any, Any] = {tab.takes_table: takes_table(runs)}
+            if not any(run.stopping for run in runs):
+                out[tab.status] = takes_status(runs)
+            items, ids = takes_gallery(runs, shown)
+            if ids != in_gallery:
+                in_gallery = ids
+                spend = session_spend + sum(run.record.cost or 0.0 for run in runs if run.run_id in ids)
+                out.update({tab.takes_gallery: items, tab.take_ids: ids, tab.session_spend: spend})
+            yield out
+        retired = [run.error for run in runs if isinstance(run.error, errors.ModelRetiredError)]
+        if retired and not in_gallery:
+            yield retired_updates(tab, retired[0].model or runs[0].record.model, self.service.retired)
+
+    def pick_take(self, owner_token: object, ids: list[str], event: gr.SelectData,
+                  profile: gr.OAuthProfile | None = None) -> dict[Any, Any]:
+        """A take clicked in the gallery: shown as the result, and the one Continue continues from."""
+        tab = self.tab
+        run_id = selected_run(event, ids)
+        record = self.owned(owner_token, run_id, profile)
+        path = self.history.path(record, record.continued_image) if record is not None else None
+        if record is None or path is None:
+            return {tab.continue_take: gr.update(value=copy.CONTINUE_PICK, interactive=False)}
+        take = take_name(ids.index(run_id) + 1)
+        image = servable(path)
+        raw = servable(self.history.path(record, record.result)) if record.composite else None
+        return {**shown_result(tab, run_id, image, raw),
+                tab.status: f"{pill(record.status)} {copy.TAKE_CHOSEN.format(take=take)}",
+                tab.continue_take: gr.update(value=copy.CONTINUE_TAKE.format(take=take.lower()), interactive=True),
+                tab.continue_note: gr.update(value=continue_note(bool(record.composite)), visible=True)}
+
+    def owned(self, owner_token: object, run_id: object,
+              profile: gr.OAuthProfile | None = None) -> RunRecord | None:
+        """The run, only when it is the caller's (this browser's, or the signed-in account's)."""
+        owner_id = valid_owner(self.service, owner_token, profile)
+        record = self.history.get(run_id) if isinstance(run_id, str) and run_id else None
+        return record if record is not None and record.owner == owner_id else None
+
+    def continue_from(self, owner_token: object, run_id: str, profile: gr.OAuthProfile | None = None,
+                      **values: Any) -> tuple[Any, ...]:
+        """The shown result (or picked take) becomes the photo being edited, with nothing painted; the prompt
+        and settings stay, and the next run records this one as its parent. In `EditTab.continued`'s order."""
+        record = self.owned(owner_token, run_id, profile)
+        continued = continued_from(self.history, record)
+        name = record.label or copy.CONTINUE_THIS_RESULT
+        shown = {**values, "photo": continued.photo, "editor": None, "mask_file": None}
+        return (continued.photo, continued.editor, continued.working, None, continued.run_id,
+                f"{pill(RunStatus.NEW)} {continued.said(name)}", *inspect_inputs(shown))
 
     def switch_model(self, retired: str) -> tuple[Any, Any, str]:
         """The one click after a 410: the picker on the successor; the rest of the form stays as it is."""
@@ -341,11 +462,21 @@ def build_edit_tab(backend: Backend, offered: tuple[str, ...] | None = None) -> 
                                 info=default.params_by_name["prompt"].help,
                                 placeholder="e.g. Replace the painted area with a bowl of ripe oranges")
             prompt_count = gr.Markdown(f"0 / {schema.MAX_PROMPT_CHARS:,} characters", elem_id="prompt-count")
-            with gr.Row():
-                run_button = gr.Button("Run", variant="primary", elem_id="run")
-                cancel = gr.Button("Cancel", variant="stop", elem_id="cancel")
+            with gr.Row(equal_height=True, elem_id="run-row"):
+                # No minimum or maximum: Gradio would refuse a value outside them with a bare toast before the
+                # validator could mark the box in words.
+                takes = gr.Number(1, label=copy.TAKES_LABEL, precision=0, step=1, elem_id="takes", scale=0,
+                                  min_width=90)
+                run_button = gr.Button("Run", variant="primary", elem_id="run", min_width=100)
+                cancel = gr.Button("Cancel", variant="stop", elem_id="cancel", min_width=100)
             status = gr.Markdown("Ready.", elem_id="status")
             switch_model = gr.Button(visible=False, variant="primary", elem_id="switch-model")
+            # Several takes: right under the status line, so on a phone they are in view as they come.
+            takes_status_table = gr.Markdown(visible=False, elem_id="takes-status")
+            takes_gallery = gr.Gallery(label=copy.TAKES_GALLERY, columns=4, height=240, visible=False,
+                                       allow_preview=False, object_fit="contain", elem_id="takes-gallery")
+            continue_take = gr.Button(copy.CONTINUE_PICK, visible=False, interactive=False, variant="primary",
+                                      elem_id="continue-take")
             with gr.Row():
                 input_view = gr.Image(label="Input", type="filepath", interactive=False, height=360,
                                       elem_id="input-view")
@@ -354,6 +485,8 @@ def build_edit_tab(backend: Backend, offered: tuple[str, ...] | None = None) -> 
             # One above the other: beside the button, the table is squeezed to a sliver on a phone.
             download = gr.DownloadButton("Download result", visible=False, elem_id="download")
             download_raw = gr.DownloadButton(copy.RAW_DOWNLOAD, visible=False, elem_id="download-raw")
+            continue_result = gr.Button(copy.CONTINUE_RESULT, visible=False, elem_id="continue-result")
+            continue_hint = gr.Markdown(visible=False, elem_id="continue-note")
             metrics = gr.Markdown(elem_id="metrics")
             with gr.Accordion("Mask that will be sent", open=True):
                 with gr.Row():
@@ -420,7 +553,8 @@ def build_edit_tab(backend: Backend, offered: tuple[str, ...] | None = None) -> 
     form = Form(prompt, photo, editor, files, urls, mask_file, widgets, deadline, key, model, width, height)
     return EditTab(form, run_button, cancel, status, input_view, result_view, download, download_raw, metrics, count,
                    preview, mask_info, mask_refresh, cost, ticket, gr.State(0.0), gr.State(""), card, mask_note,
-                   custom_size, checked, switch_model, gr.State(""), tools)
+                   custom_size, checked, switch_model, gr.State(""), tools, takes, takes_status_table, takes_gallery,
+                   gr.State([]), continue_take, continue_result, continue_hint, gr.State(""), gr.State(""))
 
 
 # Wiring -------------------------------------------------------------------------------
@@ -453,8 +587,8 @@ def wire_edit_tab(tab: EditTab, handlers: EditHandlers, owner: gr.BrowserState, 
     widgets["size"].change(lambda size: gr.update(visible=size == CUSTOM_SIZE), widgets["size"], tab.custom_size,
                            **quiet)
     gr.on([form.model.change, widgets["quality"].change, widgets["size"].change, form.custom_width.change,
-           form.custom_height.change], estimate, [form.model, widgets["quality"], *size_inputs[1:]], tab.cost,
-          **quiet)
+           form.custom_height.change, tab.takes.change], estimate,
+          [form.model, widgets["quality"], *size_inputs[1:], tab.takes], tab.cost, **quiet)
     tab.switch_model.click(handlers.switch_model, tab.retired_model, [form.model, tab.switch_model, tab.status],
                            **quiet)
     widgets["output_format"].change(lambda fmt: gr.update(interactive=schema.compression_applies(fmt)),
@@ -463,7 +597,7 @@ def wire_edit_tab(tab: EditTab, handlers: EditHandlers, owner: gr.BrowserState, 
     # The photo: uploaded once; its working copy goes to the editor. No listener reads the editor on
     # every stroke (that would re-upload its images); the page asks for a preview on mouse-up instead.
     photo_kwargs = {k: v for k, v in form.image_kwargs.items() if k not in ("photo", "editor")}
-    photo_outputs = [form.photo, form.editor, tab.input_view, *tab.inspected]
+    photo_outputs = [form.photo, form.editor, tab.input_view, tab.parent, *tab.inspected]
     # Queued: a refused photo says why in a toast, which Gradio delivers only to queued events.
     for trigger in (form.photo.upload, form.photo.clear):
         trigger(handlers.load_photo, inputs=[form.photo], inputs_kwargs=photo_kwargs, outputs=photo_outputs,
@@ -482,13 +616,16 @@ def wire_edit_tab(tab: EditTab, handlers: EditHandlers, owner: gr.BrowserState, 
     # everything but the editor: reading the editor makes the page export its canvas, which the run's
     # own read does already, and a painted mask cannot be wrong in a way only it would catch.
     summary_inputs = {name: widget for name, widget in form.kwargs.items() if name != "editor"}
+    summary_inputs["takes"] = tab.takes
     tab.run_button.click(handlers.summarize, inputs_kwargs=summary_inputs, outputs=[tab.status, tab.current_run],
                          show_progress="hidden", **quiet)
     tab.run_button.click(
         handlers.run, inputs=[tab.ticket, owner, tab.session_spend],
-        inputs_kwargs={**form.kwargs, **tab.tools.run_inputs},  # last: the UI's own event keeps its earlier order
+        # Last: the UI's own event keeps its earlier order (then the number of takes; the parent is session state).
+        inputs_kwargs={**form.kwargs, **tab.tools.run_inputs, **tab.run_extras},
         outputs=[tab.status, tab.result_view, tab.download, tab.download_raw, tab.metrics, tab.session_spend,
-                 tab.current_run, owner, tab.switch_model, tab.retired_model],
+                 tab.current_run, owner, tab.switch_model, tab.retired_model, tab.result_run, tab.continue_result,
+                 tab.continue_note, tab.takes_table, tab.takes_gallery, tab.take_ids, tab.continue_take],
         validator=handlers.validate, js=NEW_TICKET_JS, api_name="run_ui", api_visibility="undocumented",
         show_progress="minimal", **concurrency,
     )
@@ -497,3 +634,12 @@ def wire_edit_tab(tab: EditTab, handlers: EditHandlers, owner: gr.BrowserState, 
     tab.cancel.click(handlers.cancel, [tab.ticket, tab.current_run, owner], tab.status, js=LAST_TICKET_JS,
                      **quiet)
 
+    # Continuing: a take picked in the gallery is shown as the result; either button makes the shown result the
+    # photo being edited. Queued, so a run no longer kept says why in a toast.
+    tab.takes_gallery.select(handlers.pick_take, [owner, tab.take_ids],
+                             [tab.result_run, tab.result_view, tab.download, tab.download_raw, tab.metrics, tab.status,
+                              tab.continue_take, tab.continue_note], show_progress="hidden", api_visibility="private")
+    continue_values = {name: form.kwargs[name] for name in ("files", "urls", "model")} | tab.tools.run_inputs
+    for button in (tab.continue_result, tab.continue_take):
+        button.click(handlers.continue_from, [owner, tab.result_run], tab.continued, inputs_kwargs=continue_values,
+                     show_progress="hidden", api_name="continue_edit", api_visibility="private")

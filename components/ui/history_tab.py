@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, AsyncIterator
 
 import gradio as gr
@@ -16,6 +17,7 @@ from components.media.compare import save_pair
 from components.media.mask import paint_layer_from_mask
 from components.media.working_copy import make_working_copy
 from components.ui import copy
+from components.ui.continuing import continued_from
 from components.ui.errors import in_thread
 from components.ui.models import CUSTOM_SIZE
 from components.ui.form import Form, client_address, signed_in, valid_owner, visitor_key_from
@@ -28,6 +30,9 @@ REFRESH_SECONDS = 2.0
 ZIP_ENTRY_OVERHEAD = 512
 # The compare box's tallest: the slider scales the pair (one canvas, see media/compare.py) to fit it whole.
 COMPARE_MAX_HEIGHT = 360
+# The compare choices a run's chain of versions adds: the version it continued from, and the original photo.
+PARENT, ORIGINAL = "parent", "original"
+LINEAGE_BASES = (PARENT, ORIGINAL)
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,12 @@ def record_details(record: RunRecord) -> str:
     return "\n".join(lines)
 
 
+def short_name(record: RunRecord) -> str:
+    """A run in a chain of versions: its label (a take, a sweep variant) or its prompt, and when it started."""
+    name = record.label or (record.prompt[:24] + ("…" if len(record.prompt) > 24 else ""))
+    return f"{name} · {record.created_at[11:19]}"
+
+
 def compare_slider() -> gr.ImageSlider:
     """The compare slider: no fixed height, so the whole canvas shows and both images share one box.
 
@@ -107,6 +118,7 @@ class HistoryTab:
     shown: gr.State        # a Shown: what this page shows, so a refresh sends only what changed
     selected: gr.Textbox
     timer: gr.Timer
+    continue_from: gr.Button
 
 
 class HistoryHandlers:
@@ -182,16 +194,21 @@ class HistoryHandlers:
         if record is None:
             return "Select a run above.", "", gr.update(choices=[], value=None), None
         others: list[tuple[str, str]] = []
-        if self.history.path(record, record.result):
-            # Only a local first input can be drawn (a URL one was never fetched by this app).
-            if record.inputs and self.history.path(record, record.inputs[0]):
+        # A run's side of the compare is its image as the page showed it: the composite when it kept the original
+        # outside the mask. That is also what a run continued from it started with.
+        shown = self.history.path(record, record.continued_image)
+        if shown:
+            others = self.lineage_choices(record)
+            # Only a local first input can be drawn (a URL one was never fetched by this app). A continued run's
+            # input is its parent's image, offered as such above.
+            if not others and record.inputs and self.history.path(record, record.inputs[0]):
                 others.append((f"Its input ({record.inputs[0]})", "input"))
             others += [(caption(r), r.run_id) for r in self.history.records(record.owner)
-                       if r.run_id != run_id and self.history.path(r, r.result)]
+                       if r.run_id != run_id and self.history.path(r, r.continued_image)]
         first = others[0][1] if others else None
-        info = copy.COMPARE_INFO if self.history.path(record, record.result) else copy.NO_RESULT_TO_COMPARE
-        return record_details(record), run_id, gr.update(choices=others, value=first, info=info), \
-            self.compare_pair(owner_token, run_id, first, profile)
+        info = copy.COMPARE_INFO if shown else copy.NO_RESULT_TO_COMPARE
+        return record_details(record) + self.lineage_details(record), run_id, \
+            gr.update(choices=others, value=first, info=info), self.compare_pair(owner_token, run_id, first, profile)
 
     def compare_pair(self, owner_token: str, run_id: str, other: str | None,
                      profile: gr.OAuthProfile | None = None) -> tuple[str, str] | None:
@@ -199,12 +216,14 @@ class HistoryHandlers:
         record = self.owned(owner_token, run_id, profile)
         if record is None or other is None:
             return None
-        result = self.history.path(record, record.result)
+        result = self.history.path(record, record.continued_image)
         if other == "input":
             base = self.history.path(record, record.inputs[0]) if record.inputs else None
+        elif other in LINEAGE_BASES:
+            base = self.lineage_base(record, other)
         else:
             other_record = self.owned(owner_token, other, profile)
-            base = self.history.path(other_record, other_record.result) if other_record else None
+            base = self.history.path(other_record, other_record.continued_image) if other_record else None
         if base is None or result is None:
             return None
         try:
@@ -223,11 +242,7 @@ class HistoryHandlers:
         record = self.owned(owner_token, run_id, profile)
         if record is None:
             raise gr.Error("Select one of your runs first.")
-        local = [self.history.path(record, name) for name in record.inputs]
-        first = local[0] if local and local[0] else None
-        references = [servable(p) for p in local[1:] if p]
-        # A URL anywhere (even first: the photo is always a local file) goes back to the URL box.
-        urls = "\n".join(name for name in record.inputs if "://" in name)
+        first = self.history.path(record, record.inputs[0]) if record.inputs else None
         mask = self.history.path(record, record.mask)
         editor, working_path = None, None
         if first is not None:
@@ -240,17 +255,85 @@ class HistoryHandlers:
                 layers = [str(layer)]
             editor = {"background": working_path, "layers": layers, "composite": None}
         mask_file = servable(mask) if mask is not None and not record.mask_painted else None
+        return [*self.form_of(record, servable(first), editor, working_path, mask_file), gr.Tabs(selected="edit")]
+
+    def form_of(self, record: RunRecord, photo: str | None, editor: Any, working: str | None,
+                mask_file: str | None) -> list[Any]:
+        """The form's values for a run, given its photo, editor value, working copy and mask file, in the order
+        of the restore outputs (without the tab switch)."""
+        local = [self.history.path(record, name) for name in record.inputs]
+        references = [servable(p) for p in local[1:] if p]
+        # A URL anywhere (even first: the photo is always a local file) goes back to the URL box.
+        urls = "\n".join(name for name in record.inputs if "://" in name)
         model = schema.model_or_default(record.model)
         options = {p.name: record.options.get(p.name, p.default) for p in model.options}
         custom = schema.parse_size(options["size"]) if options["size"] not in model.pixel_sizes() else None
         if custom:  # a custom size goes back to the width and height boxes
             options["size"] = CUSTOM_SIZE
-        updates = [model.slug, record.prompt, servable(first), editor, working_path, references or None, urls,
-                   mask_file]
+        updates = [model.slug, record.prompt, photo, editor, working, references or None, urls, mask_file]
         updates += [options[name] for name in schema.ALL_OPTION_NAMES]
         updates += [custom[0], custom[1]] if custom else [gr.update(), gr.update()]
         updates.append(record.deadline or gr.update())
-        return [*updates, gr.Tabs(selected="edit")]
+        return updates
+
+    # Lineage: the chain of versions, comparing with it, continuing from a run -----------------------------
+
+    def lineage_details(self, record: RunRecord) -> str:
+        """The lines the details add for a continued run, or one continued from: its parent, its chain of
+        versions (original photo → … → this run) and the runs that continued from it."""
+        chain = self.history.lineage(record)
+        lines = []
+        if record.parent:
+            lines.append(copy.RECORD_CONTINUED_FROM.format(parent=caption(chain[-2])) if len(chain) > 1
+                         else copy.RECORD_PARENT_GONE)
+        if len(chain) > 1:
+            steps = [copy.ORIGINAL_PHOTO] + [f"v{number} ({short_name(version)})"
+                                             for number, version in enumerate(chain[:-1], start=1)]
+            steps.append(copy.THIS_VERSION.format(number=len(chain)))
+            lines.append(copy.RECORD_VERSIONS.format(chain=" → ".join(steps)))
+        children = self.history.children(record)
+        if children:
+            lines.append(copy.RECORD_CONTINUED_IN.format(children=", ".join(short_name(c) for c in children)))
+        return "".join(f"\n{line}" for line in lines)
+
+    def lineage_choices(self, record: RunRecord) -> list[tuple[str, str]]:
+        """What a continued run can be compared with: the version it continued from, and the original photo
+        (the first version's input). Empty for a run that continued from nothing still kept."""
+        chain = self.history.lineage(record)
+        if len(chain) < 2:
+            return []
+        choices = []
+        parent, first = chain[-2], chain[0]
+        if self.history.path(parent, parent.continued_image):
+            choices.append((copy.COMPARE_PARENT.format(caption=caption(parent)), PARENT))
+        if first.inputs and self.history.path(first, first.inputs[0]):
+            choices.append((copy.COMPARE_ORIGINAL, ORIGINAL))
+        return choices
+
+    def lineage_base(self, record: RunRecord, which: str) -> Path | None:
+        """The other side of a lineage compare: the parent's image, or the first version's input."""
+        chain = self.history.lineage(record)
+        if len(chain) < 2:
+            return None
+        if which == PARENT:
+            return self.history.path(chain[-2], chain[-2].continued_image)
+        first = chain[0]
+        return self.history.path(first, first.inputs[0]) if first.inputs else None
+
+    def continue_from_result(self, owner_token: str, run_id: str, profile: gr.OAuthProfile | None = None) -> list[Any]:
+        """The run's image becomes the photo being edited (nothing painted), with the run's prompt, references
+        and settings, and the run is remembered as the next run's parent. In the order of `continue_outputs`."""
+        record = self.owned(owner_token, run_id, profile)
+        continued = continued_from(self.history, record)
+        said = f"{pill(RunStatus.NEW)} {continued.said(short_name(record))}"
+        return [*self.form_of(record, continued.photo, continued.editor, continued.working, None),
+                continued.run_id, said, gr.Tabs(selected="edit")]
+
+    def restored_parent(self, owner_token: str, run_id: str, profile: gr.OAuthProfile | None = None) -> str:
+        """After Restore, the next run is a sibling of the restored one: the same parent (when still kept)."""
+        record = self.owned(owner_token, run_id, profile)
+        parent = self.history.parent_of(record) if record is not None else None
+        return parent.run_id if parent is not None else ""
 
     def zip_selected(self, owner_token: str, run_id: str, profile: gr.OAuthProfile | None = None) -> dict[str, Any]:
         record = self.owned(owner_token, run_id, profile)
@@ -322,6 +405,7 @@ def build_history_tab(storage_note: str, sign_in: bool = False) -> HistoryTab:
             details = gr.Markdown("Select a run above.", elem_id="history-details")
             with gr.Row():
                 restore = gr.Button("Restore into the form", variant="primary", elem_id="history-restore")
+                continue_from = gr.Button(copy.CONTINUE_HISTORY, variant="primary", elem_id="history-continue")
                 zip_one = gr.Button("Download this run (zip)", elem_id="history-zip-one")
             archive = gr.File(label="Download", interactive=False, visible=False, elem_id="history-zip")
         with gr.Column(scale=1):
@@ -339,7 +423,7 @@ def build_history_tab(storage_note: str, sign_in: bool = False) -> HistoryTab:
     selected = gr.Textbox(visible=False, elem_id="history-selected")
     return HistoryTab(running, gallery, refresh, zip_all, details, restore, zip_one, archive, compare_with, compare,
                       resume_id, resume, resume_status, gr.State([]), gr.State(None), selected,
-                      gr.Timer(REFRESH_SECONDS))
+                      gr.Timer(REFRESH_SECONDS), continue_from)
 
 
 def wire_history_tab(tab: HistoryTab, handlers: HistoryHandlers, form: Form, owner: gr.BrowserState,
@@ -365,3 +449,22 @@ def wire_history_tab(tab: HistoryTab, handlers: HistoryHandlers, form: Form, own
                       api_visibility="undocumented")
     tab.resume.click(handlers.resume, [owner, tab.resume_id, form.key, form.deadline], tab.resume_status,
                      api_name="resume", api_visibility="undocumented", **concurrency)
+
+
+def continue_outputs(form: Form, input_view: gr.Image, parent: gr.State, status: gr.Markdown,
+                     tabs: gr.Tabs) -> list[gr.components.Component]:
+    """What continuing from a run of History (or a Sweep cell) sets, in `continue_from_result`'s order: the form
+    as Restore sets it, the Edit tab's parent and status line, and the tab."""
+    return [form.model, form.prompt, form.photo, form.editor, input_view, form.files, form.urls, form.mask_file,
+            *[form.widgets[name] for name in schema.ALL_OPTION_NAMES], form.custom_width, form.custom_height,
+            form.deadline, parent, status, tabs]
+
+
+def wire_history_lineage(tab: HistoryTab, handlers: HistoryHandlers, form: Form, owner: gr.BrowserState,
+                         tabs: gr.Tabs, input_view: gr.Image, parent: gr.State, status: gr.Markdown) -> Any:
+    """Continue from the selected run (returned, so the Edit tab can refresh what it says of the mask), and
+    Restore's parent: the restored run's own."""
+    tab.restore.click(handlers.restored_parent, [owner, tab.selected], parent, queue=False, api_visibility="private")
+    return tab.continue_from.click(handlers.continue_from_result, [owner, tab.selected],
+                                   continue_outputs(form, input_view, parent, status, tabs),
+                                   api_name="continue_from", api_visibility="undocumented")

@@ -15,6 +15,7 @@ import gradio as gr
 from components.api import schema
 from components.ui import copy
 from components.ui.status import money, seconds
+from components.ui.takes import take_count
 
 # The size control's extra choice on a model that takes custom sizes (never sent as such).
 CUSTOM_SIZE = "custom"
@@ -96,17 +97,19 @@ def size_check(slug: str, size: str, width: Any, height: Any) -> str:
     return f"✓ {value}: {pixels[0] * pixels[1] / 1e6:.1f} MP, allowed."
 
 
-def estimate(slug: str, quality: str, size: str, width: Any = None, height: Any = None) -> str:
-    """The price line for the chosen model, quality and size."""
+def estimate(slug: str, quality: str, size: str, width: Any = None, height: Any = None, takes: Any = 1) -> str:
+    """The price line for the chosen model, quality and size; with several takes, their total too."""
     model = schema.model(slug)
     size = size_value({"size": size, "custom_width": width, "custom_height": height})
-    price = money(model.estimated_cost({"quality": quality, "size": size}))
+    each = model.estimated_cost({"quality": quality, "size": size})
     notes = [copy.PRICE_BASIS]
     if quality not in model.pricing.per_quality:
         notes.append(f"quality `{quality}` estimated as {model.pricing.estimated_quality}")
     if schema.parse_size(size) is None:
         notes.append(f"size `{size}` estimated as {schema.PRICED_SIZE[0]}×{schema.PRICED_SIZE[1]}")
-    return f"Estimated price per image on `{model.slug}`: about **{price}** ({'; '.join(notes)})."
+    count = take_count(takes)
+    total = copy.TAKES_PRICE.format(takes=count, total=money(each * count)) if count > 1 else ""
+    return f"Estimated price per image on `{model.slug}`: about **{money(each)}**{total} ({'; '.join(notes)})."
 
 
 def follow_model(slug: str, size: str, compression: Any) -> dict[str, Any]:
