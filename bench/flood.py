@@ -3,10 +3,11 @@
 The app runs as it is deployed: `python app.py` in its own process (with its
 built-in emulator, jobs of JOB_SECONDS), behind a (pretend) trusted proxy, so
 each caller's X-Forwarded-For is its address. This process is the internet:
-the attacker sends FLOOD concurrent `/edit` calls, each from a fresh client as
-a script would; a normal visitor from another address runs one job alone, then
-again in the middle of the flood. Prints the visitor's seconds both ways, what
-the flood got, and the app's peak memory.
+the attacker sends FLOOD concurrent `/edit` calls with a 12 MP photo, first
+each from a fresh client (config, info and upload each time), then all from one
+client; a normal visitor from another address runs one job alone, then again
+in the middle of each flood. Prints the visitor's seconds, the app's CPU
+seconds, what the flood got, and the app's peak memory.
 
     .venv/bin/python -m bench.flood
 """
@@ -28,6 +29,7 @@ from gradio_client.exceptions import AppError, ValidationError
 
 from bench.common import table
 from bench.photo import write_phone_photo
+from components.ui import copy
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOOD = 60
@@ -53,18 +55,21 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def _call(url: str, image: str, address: str) -> tuple[str, float]:
+def _call(url: str, image: str, address: str, client: Client | None = None) -> tuple[str, float]:
+    """One /edit call: from a fresh client (as a script that opens one per call), or from a shared one."""
     started = time.monotonic()
     try:
-        _, status = Client(url, verbose=False, headers={"x-forwarded-for": address}).predict(
-            prompt="x", images=[handle_file(image)], mask=None, api_name="/edit")
+        client = client or Client(url, verbose=False, headers={"x-forwarded-for": address})
+        _, status = client.predict(prompt="x", images=[handle_file(image)], mask=None, api_name="/edit")
         outcome = status["status"]
     except (AppError, ValidationError) as exc:
         outcome = "refused" if "jobs running already" in str(exc) else f"error: {str(exc)[:60]}"
-    except Exception as exc:  # noqa: BLE001 - what a script sees when Gradio itself turns it away
+    except Exception as exc:  # noqa: BLE001 - what a script sees when the app turns it away before Gradio
         response = getattr(exc, "response", None)
-        outcome = f"turned away: {response.status_code} {response.text[:80]}" if response is not None \
-            else f"error: {type(exc).__name__}"
+        status = response.status_code if response is not None else None
+        outcome = "turned away" if status == 429 or "TooManyRequests" in type(exc).__name__ \
+            or copy.TOO_MANY_REQUESTS[:40] in str(exc) \
+            else f"error: {type(exc).__name__} {str(exc)[:80]}"
     return outcome, time.monotonic() - started
 
 
@@ -100,29 +105,36 @@ def run() -> str:
         cpu_before = _cpu_seconds(app.pid)
         _, alone = _call(url, image, VISITOR)
         cpu_alone = _cpu_seconds(app.pid) - cpu_before
-        with ThreadPoolExecutor(FLOOD + 1) as workers:
-            flood = [workers.submit(_call, url, image, ATTACKER) for _ in range(FLOOD)]
-            time.sleep(0.5)  # the visitor arrives in the middle of the flood
-            visitor = workers.submit(_call, url, image, VISITOR)
-            outcomes = [f.result() for f in flood]
-            _, during = visitor.result()
-        cpu_flood = _cpu_seconds(app.pid) - cpu_before - cpu_alone
+        floods = {}
+        for kind in ("a fresh client per call", "one client"):
+            shared = Client(url, verbose=False, headers={"x-forwarded-for": ATTACKER}) if kind == "one client" \
+                else None
+            with ThreadPoolExecutor(FLOOD + 1) as workers:
+                flood = [workers.submit(_call, url, image, ATTACKER, shared) for _ in range(FLOOD)]
+                time.sleep(0.5)  # the visitor arrives in the middle of the flood
+                visitor = workers.submit(_call, url, image, VISITOR)
+                outcomes = [f.result() for f in flood]
+                _, during = visitor.result()
+            floods[kind] = (outcomes, during, _cpu_seconds(app.pid))
+            time.sleep(2 * JOB_SECONDS)  # the flood's admitted jobs end, and its address's bucket refills
         peak = _peak_mb(app.pid)
     finally:
         app.terminate()
         app.wait(30)
-    completed = sum(o == "COMPLETED" for o, _ in outcomes)
-    refused = sum(o == "refused" for o, _ in outcomes)
-    others = sorted({o for o, _ in outcomes if o not in ("COMPLETED", "refused")})
-    if others:
-        print("other outcomes:", others)
-    slowest_refusal = max((s for o, s in outcomes if o == "refused"), default=float("nan"))
-    rows = [("visitor alone", f"{alone:.1f}", f"{cpu_alone:.2f}", "", "", "", f"{peak:.0f}"),
-            (f"visitor during {FLOOD} /edit calls from one address", f"{during:.1f}", f"{cpu_flood:.2f}",
-             completed, refused, f"{slowest_refusal:.1f}", "")]
-    return table(["case", "visitor's seconds", "app CPU seconds", "flood completed", "flood refused",
-                  "slowest refusal (s)", "app peak RSS (MB)"], rows)
-
+    rows = [("visitor alone", f"{alone:.1f}", f"{cpu_alone:.2f}", "", "", "", "", f"{peak:.0f}")]
+    cpu_before = cpu_before + cpu_alone
+    for kind, (outcomes, during, cpu_after) in floods.items():
+        others = sorted({o for o, _ in outcomes if o not in ("COMPLETED", "refused", "turned away")})
+        if others:
+            print(f"other outcomes ({kind}):", others)
+        count = {name: sum(o == name for o, _ in outcomes) for name in ("COMPLETED", "refused", "turned away")}
+        slowest = max((s for o, s in outcomes if o in ("refused", "turned away")), default=float("nan"))
+        rows.append((f"visitor during {FLOOD} /edit calls from one address, {kind}", f"{during:.1f}",
+                     f"{cpu_after - cpu_before:.2f}", count["COMPLETED"], count["refused"], count["turned away"],
+                     f"{slowest:.1f}", ""))
+        cpu_before = cpu_after
+    return table(["case", "visitor's seconds", "app CPU seconds", "flood completed", "refused at its share",
+                  "turned away (429)", "slowest refusal (s)", "app peak RSS (MB)"], rows)
 
 if __name__ == "__main__":
     print(run())

@@ -35,7 +35,7 @@ from components.app.settings import AppSettings
 from components.emulator import Emulator
 from components.media.decoding import DecodePool, InputError, open_bounded
 from components.media.images import EditRequest, UrlText, prepare_inputs
-from components.ui import build_app, launch_options
+from components.ui import build_app, copy, launch_options
 from components.ui.editor_bounds import EDITOR_MAX_PENDING
 from components.ui.janitor import CacheJanitor
 from tests.conftest import KEY, png_bytes, wait_until
@@ -208,14 +208,19 @@ def test_a_flood_of_edit_calls_is_refused_at_its_address_and_a_normal_visitor_st
                     return status["status"]
                 except (AppError, ValidationError) as exc:  # refused at the queue's door, or when its run starts
                     return str(exc)
+                except Exception as exc:  # noqa: BLE001 - turned away (429) at its config or its upload
+                    response = getattr(exc, "response", None)
+                    turned_away = getattr(response, "status_code", None) == 429 or "TooManyRequests" in \
+                        type(exc).__name__ or copy.TOO_MANY_REQUESTS[:40] in str(exc)
+                    return "turned away" if turned_away else repr(exc)
 
             with ThreadPoolExecutor(41) as workers:
                 flood = [workers.submit(call, {"x-forwarded-for": "203.0.113.66"}) for _ in range(40)]
                 normal = workers.submit(call, {"x-forwarded-for": "198.51.100.5"})
                 outcomes = [f.result() for f in flood]
                 assert normal.result() == "COMPLETED"
-            refused = [o for o in outcomes if "Your network address has 4 jobs running" in o]
-            assert len(refused) >= 30 and outcomes.count("COMPLETED") + len(refused) == 40
+            refused = [o for o in outcomes if "Your network address has 4 jobs running" in o or o == "turned away"]
+            assert len(refused) >= 30 and outcomes.count("COMPLETED") + len(refused) == 40, outcomes
         finally:
             demo.close()
             backend.close()
@@ -438,3 +443,27 @@ def peak_rss_mb() -> float:
         if line.startswith("VmHWM"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def test_costly_routes_are_rate_limited_per_address_before_their_bodies_are_read(tmp_path):
+    """A script opening a fresh client per call fetches the config and uploads each time: past a page's burst,
+    its address is answered 429 with Retry-After, while another address (and this machine) are served."""
+    with Emulator(key=KEY) as emulator:
+        backend = Backend(ClientSettings(), emulator=emulator)
+        demo = build_app(backend, settings=AppSettings(output_dir=tmp_path / "out", trusted_proxy=True))
+        _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
+        try:
+            def config(address: str | None) -> requests.Response:
+                headers = {"x-forwarded-for": address} if address else {}
+                return requests.get(f"{url}config", headers=headers, timeout=10)
+
+            answers = [config("203.0.113.66").status_code for _ in range(45)]
+            assert answers[:20] == [200] * 20 and 429 in answers  # a page's burst, then turned away
+            refused = config("203.0.113.66")
+            assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+            assert copy.TOO_MANY_REQUESTS in refused.text
+            assert config("198.51.100.5").status_code == 200      # someone else is not held up
+            assert all(config(None).status_code == 200 for _ in range(40))  # this machine's own address
+        finally:
+            demo.close()
+            backend.close()

@@ -24,6 +24,7 @@ EDITOR_IMAGE_TOO_LARGE = "The painted image is {size} pixels; the editor takes a
 EDITOR_REFUSED_TITLE = "Not a usable painting"
 EDITOR_BLOB_TOO_LARGE = "That painting is too large to receive. Reload the page and paint again."
 EDITOR_TOO_MANY_LAYERS = "That painting has more layers than this editor has. Reload the page and paint again."
+TOO_MANY_REQUESTS = "Too many requests from your network address at once. Wait a few seconds and try again."
 # A file input sent as a URL, which Gradio fetches before the app sees it.
 URL_INPUT_TITLE = "File not fetched"
 URL_INPUT_REFUSED = "The file at that URL was not fetched: {reason}. Upload the file instead."
