@@ -12,11 +12,15 @@ from PIL import Image
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Results the app saves during tests go to a scratch folder, not the project's outputs/.
 os.environ["OUTPUT_DIR"] = tempfile.mkdtemp(prefix="gpt-image-edit-test-outputs-")
-# `make test` runs the suite in two processes (pytest-xdist): each searches its own range of ports for the
-# apps it launches, so two launches at the same moment never race for one port. Gradio reads where its
-# search starts from GRADIO_SERVER_PORT, at import.
+# `make test` runs the suite in two processes (pytest-xdist). Each searches its own range of ports for the
+# apps it launches, so two launches at the same moment never race for one port (Gradio reads where its search
+# starts from GRADIO_SERVER_PORT, at import). Each has its own temporary folder, and so its own Gradio cache:
+# an app closing in one process clears its cache, and tests count what is left in theirs.
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
 os.environ["GRADIO_SERVER_PORT"] = str(7860 + 200 * int(_WORKER or 0))
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ["TMPDIR"] = tempfile.mkdtemp(prefix=f"worker-{_WORKER}-")
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 
 from bench.browser_loop import CHROMIUM_FLAGS  # noqa: E402
 from components.api.client import SegmindClient  # noqa: E402
