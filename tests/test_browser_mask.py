@@ -53,7 +53,7 @@ def test_grow_the_paint_keep_the_original_outside_it_and_see_both_results(app, b
 
     page.locator("#keep-outside input[type=checkbox]").check()
     page.locator("#mask-info").get_by_text("your photo is kept exactly").wait_for()
-    page.locator("#prompt textarea").fill("a blue stripe")
+    page.locator("#prompt textarea").fill("a blue stripe inside the grown mask")
     page.locator("#run").click()
     page.locator("#status").get_by_text("COMPLETED").wait_for(timeout=30_000)
     page.locator("#download-raw").wait_for(state="visible")
@@ -65,7 +65,7 @@ def test_grow_the_paint_keep_the_original_outside_it_and_see_both_results(app, b
     page.screenshot(path=str(ARTIFACTS / "mask-tools-phone.png"))
 
     # What the run kept: the model's output and, beside it, the photo with it laid inside the grown mask only.
-    (record,) = [r for r in demo.history.all_records() if r.prompt == "a blue stripe"]
+    (record,) = [r for r in demo.history.all_records() if r.prompt == "a blue stripe inside the grown mask"]
     assert record.composite and record.keep_outside_feather == 0
     photo = Image.open(ROOT / "examples" / "mug.png").convert("RGB")
     made = Image.open(demo.history.path(record, record.composite)).convert("RGB")

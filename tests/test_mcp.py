@@ -25,7 +25,7 @@ from components.app.history import HistoryStore
 from components.emulator import Emulator
 from components.ui import build_app, launch_options
 from components.ui.guard import SMALL_BODY_BYTES
-from components.ui.mcp_tools import edit_description
+from components.ui.mcp_tools import MCP_CALL_BYTES, edit_description
 from components.ui.status import money
 from tests.conftest import KEY, png_bytes
 
@@ -102,7 +102,7 @@ def test_only_the_two_tools_are_listed_with_models_limits_and_costs(app_url):
     for model in schema.MODELS.values():
         assert f"`{model.slug}`" in description and money(model.pricing.per_quality["high"][0]) in description
     assert f"{schema.MAX_PROMPT_CHARS:,} characters" in description and "x-api-key" in description
-    assert f"{SMALL_BODY_BYTES // 2**20} MB at most" in description
+    assert f"{MCP_CALL_BYTES // 2**20} MB at most" in description  # the MCP SDK's bound, the tighter one
     properties = tools["edit_image"].inputSchema["properties"]
     assert set(tools["edit_image"].inputSchema["required"]) == {"prompt", "images"}
     assert properties["quality"]["enum"] == list(schema.QUALITY.choices)

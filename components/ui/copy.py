@@ -502,7 +502,7 @@ MCP_LIMITS = ("Limits: the prompt up to {prompt:,} characters; images {types}, u
               "{per_address} jobs run at once from one client address.")
 MCP_FILES = ("Images and the mask are http(s) URLs, which Segmind fetches itself (this server never does), or "
              "`data:image/...;base64,...` URIs, which are checked here (a call's arguments take {inline_mb} MB at "
-             "most, inline images included). To send a local file, upload it to this "
+             "most, so an inline image of about {image_mb} MB; send a larger photo as a URL). To send a local file, upload it to this "
              "server (POST it as `files` to /gradio_api/upload, as Gradio's upload_file_to_gradio tool does) and pass "
              "`<server>/gradio_api/file=<the path it answers>`: Segmind fetches it from there, so that works only "
              "where Segmind can reach this server (a public Space). The result comes back as an image file.")

@@ -44,6 +44,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
 
 import gradio as gr
 from gradio.components.api_component import Api
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 
 from components.api import errors, schema
 from components.api.constants import RESULT_RETENTION
@@ -63,6 +64,9 @@ from components.ui.models import lifecycle
 from components.ui.serving import servable
 from components.ui.status import money, seconds
 
+# A tool call's whole body: the MCP SDK's own bound (4 MiB), under this app's for in-memory routes. Inline
+# images travel base64-encoded, a third larger than the image.
+MCP_CALL_BYTES = min(SMALL_BODY_BYTES, DEFAULT_MAX_REQUEST_BODY_SIZE)
 # The MCP tools, by their endpoints' names: the only public endpoints the MCP server offers.
 TOOL_NAMES = ("edit_image", "get_job")
 # MCP runs' owners: never a browser's (a browser's owner id is 24 characters with no prefix, see app/owners.py).
@@ -230,7 +234,7 @@ def edit_description(models: Sequence[schema.Model], default: str, service: Edit
     return "\n\n".join([
         copy.MCP_EDIT_SUMMARY,
         "\n".join([copy.MCP_MODELS.format(default=default), *(model_text(model) for model in models)]),
-        copy.MCP_PRICE_BASIS, limits, copy.MCP_FILES.format(inline_mb=SMALL_BODY_BYTES // 2**20),
+        copy.MCP_PRICE_BASIS, limits, copy.MCP_FILES.format(inline_mb=MCP_CALL_BYTES // 2**20, image_mb=MCP_CALL_BYTES * 3 // 4 // 2**20),
         copy.MCP_DEADLINE.format(deadline=deadline, retention=RESULT_RETENTION), service_text(service)])
 
 
