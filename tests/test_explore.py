@@ -142,10 +142,10 @@ def test_download_all_runs_as_one_zip(app, inputs):
 
 
 def grid_args(owner, columns, rows=("none", [], ""), prompts=("", "", "", ""), confirmed=0, limit=4,
-              *form, **named):
+              *form, keep_outside=False, **named):
     """/sweep's inputs: the owner, the amount agreed to, each axis as (what it varies, ticked, typed), how many at
-    a time, the prompt variants, then the Edit form."""
-    return [owner, confirmed, *columns, *rows, limit, *prompts, *form_args(None, *form, **named)[1:]]
+    a time, the prompt variants, the Edit form, then keeping the original outside the mask, and its feather."""
+    return [owner, confirmed, *columns, *rows, limit, *prompts, *form_args(None, *form, **named)[1:], keep_outside, 0]
 
 
 def test_a_sweep_runs_every_value_at_most_n_at_a_time(app, emulator, inputs):
@@ -180,6 +180,22 @@ def test_a_sweep_with_an_invalid_variant_sends_nothing(app, emulator, inputs):
                        api_name="/sweep")
     assert "Nothing was sent" in str(caught.value)
     assert dict(emulator.calls) == before
+
+
+def test_a_grid_keeps_the_original_outside_the_mask_in_every_cell(app, tmp_path):
+    """The grid runs the Edit tab's request as a whole: with "keep the original outside the mask" on, each cell
+    keeps its composite beside the model's output, as a single run does."""
+    demo, url = app
+    photo, mask = tmp_path / "square.png", tmp_path / "square-hole.png"
+    photo.write_bytes(png_bytes((64, 64), (20, 90, 160)))
+    mask.write_bytes(mask_bytes((64, 64)))
+    token = owner_token(demo, "owner-grid-keep")
+    Client(url, verbose=False).predict(*grid_args(token, ("quality", ["low", "medium"], ""), ("none", [], ""),
+                                                  ("", "", "", ""), 0, 2, "keep it", photo, mask=mask,
+                                                  keep_outside=True), api_name="/sweep")
+    assert demo.service.wait_idle(20)
+    records = demo.history.records(owner_id("owner-grid-keep"))
+    assert len(records) == 2 and all(r.composite and r.keep_outside_feather == 0 for r in records), records
 
 
 def test_a_costly_quality_by_model_grid_asks_first_then_runs_all_six_in_a_labelled_table(app, emulator, inputs):

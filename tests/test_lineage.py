@@ -100,6 +100,13 @@ def test_the_service_records_only_the_owners_own_run_as_parent(service):
     assert service.wait_idle(20)
     assert child.record.parent == mine.run_id
     assert stolen.record.parent is None and made_up.record.parent is None
+    # A grid of a continued photo: every cell is a version of the run it came from, and only of one's own.
+    variants = [(f"quality={q}", EditRequest("grid", [png_bytes(color=(6, 9, 9))], None, {"quality": q}))
+                for q in ("low", "high")]
+    cells = service.start_sweep(variants, owner=MINE, limit=2, parent=mine.run_id)
+    foreign = service.start_sweep(variants[:1], owner=MINE, limit=1, parent=theirs.run_id)
+    assert service.wait_idle(20)
+    assert [cell.record.parent for cell in cells] == [mine.run_id] * 2 and foreign[0].record.parent is None
 
 
 # The Edit tab's handlers on the emulator: takes, their price and their jobs, continuing --------------------

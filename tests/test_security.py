@@ -70,7 +70,8 @@ def test_the_deployer_key_appears_nowhere_a_visitor_or_a_log_could_see(tmp_path,
                     None, "", None, *OPTIONS, *CUSTOM_SIZE, 20, ""]
             seen.append(json.dumps(client.predict(*form, False, 0, 1, api_name="/run_ui"), default=str))
             seen.append(json.dumps(client.predict(owner_token(demo, "owner-s"), 0, "quality", ["low", "high"], "",
-                                                  "none", [], "", 2, "", "", "", "", *form[2:], api_name="/sweep"),
+                                                  "none", [], "", 2, "", "", "", "", *form[2:], False, 0,
+                                                  api_name="/sweep"),
                                    default=str))
             seen.append(json.dumps(client.predict(*form[2:], api_name="/show_code"), default=str))
             archive = client.predict(owner_token(demo, "owner-s"), api_name="/download_all")

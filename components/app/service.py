@@ -222,10 +222,12 @@ class EditService:
 
     def start_sweep(self, variants: Sequence[tuple[str, EditRequest | EditInputs]], *, owner: str, limit: int,
                     visitor_key: str | None = None, deadline: float | None = None,
-                    address: str | None = None, signed_in: bool = False) -> list[Run]:
+                    address: str | None = None, signed_in: bool = False, parent: str | None = None) -> list[Run]:
         """Several labelled variants, every one checked before any starts, at most `limit` at a time.
 
-        Every variant counts as a live run against each limit, waiting or not.
+        Every variant counts as a live run against each limit, waiting or not. Each keeps the original
+        outside the mask when its request says so, and records `parent` (one of this owner's runs) as the
+        run its photo came from.
         """
         self.check_capacity(owner, len(variants), address=address)
         checked, issues = [], []
@@ -240,8 +242,11 @@ class EditService:
         gate = threading.Semaphore(max(1, limit))
         sweep_id = f"sweep-{time.strftime('%Y%m%d-%H%M%S')}"
         painted = {label: bool(getattr(request, "mask_painted", False)) for label, request in variants}
+        keep = {label: getattr(request, "keep_outside", None) for label, request in variants}
+        parent = self.own_run(owner, parent)
         return [self._launch_edit(inputs, owner=owner, visitor_key=visitor_key, deadline=deadline, label=label,
-                                  sweep_id=sweep_id, gate=gate, mask_painted=painted[label], address=address)
+                                  sweep_id=sweep_id, gate=gate, mask_painted=painted[label], address=address,
+                                  keep_outside_feather=keep[label].feather if keep[label] else None, parent=parent)
                 for label, inputs in checked]
 
     def resume(self, request_id: str, *, owner: str, visitor_key: str | None = None,

@@ -163,7 +163,7 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
                                    api_visibility="private")
         wire_sweep_tab(sweep_tab, SweepHandlers(service, sweep_tab, settings.offered_models,
                                                 confirm_usd=settings.sweep_confirm_usd),
-                       edit_tab.form, owner, concurrency)
+                       edit_tab.form, owner, concurrency, {**edit_tab.tools.run_inputs, "parent": edit_tab.parent})
         history_handlers = HistoryHandlers(service, history)
         wire_history_tab(history_tab, history_handlers, edit_tab.form, owner, tabs, concurrency, edit_tab.input_view)
         # Continuing from a run of History or a Sweep cell: then the Edit tab says what the (cleared) mask is.

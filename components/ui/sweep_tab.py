@@ -494,7 +494,7 @@ class SweepHandlers:
             return
         runs = await in_thread(self.service.start_sweep, plan.variants, owner=owner_id, limit=int(limit_value),
                                visitor_key=key, deadline=float(values["deadline"]), address=address,
-                               signed_in=signed_in(profile))
+                               signed_in=signed_in(profile), parent=values.get("parent") or None)
         ids = [run.run_id for run in runs]
         layout = grid_layout(plan.grid, plan.cells, ids).as_dict()
         pictures = Pictures(self.service.history)
@@ -564,7 +564,10 @@ def build_sweep_tab(confirm_usd: float = AppSettings.sweep_confirm_usd) -> Sweep
 
 
 def wire_sweep_tab(tab: SweepTab, handlers: SweepHandlers, form: Form, owner: gr.BrowserState,
-                   concurrency: dict[str, Any]) -> None:
+                   concurrency: dict[str, Any], edit_inputs: dict[str, Any] | None = None) -> None:
+    """`edit_inputs`: the Edit tab's inputs a grid runs with besides the form (keeping the original outside
+    the mask, its feather, and the run the photo was continued from)."""
+    edit_inputs = edit_inputs or {}
     for axis, other in ((tab.columns, tab.rows), (tab.rows, tab.columns)):
         axis.name.change(handlers.pick, [axis.name, other.name, form.model], [axis.ticked, axis.typed, *tab.prompts],
                          queue=False, api_visibility="private")
@@ -579,10 +582,12 @@ def wire_sweep_tab(tab: SweepTab, handlers: SweepHandlers, form: Form, owner: gr
     # Run always agrees to nothing (the page's hidden amount stays 0): above the threshold it asks, and
     # Confirm sends the amount it showed. A program passes the amount it agrees to.
     grid_event = tab.start.click(
-        handlers.run, inputs=[owner, tab.confirmed, *axes, tab.limit, *tab.prompts], inputs_kwargs=form.kwargs,
+        handlers.run, inputs=[owner, tab.confirmed, *axes, tab.limit, *tab.prompts],
+        inputs_kwargs={**form.kwargs, **edit_inputs},
         outputs=outputs, validator=handlers.validate, api_name="sweep", api_visibility="undocumented", **concurrency)
     confirm_event = tab.confirm.click(
-        handlers.run, inputs=[owner, tab.quote, *axes, tab.limit, *tab.prompts], inputs_kwargs=form.kwargs,
+        handlers.run, inputs=[owner, tab.quote, *axes, tab.limit, *tab.prompts],
+        inputs_kwargs={**form.kwargs, **edit_inputs},
         outputs=outputs, validator=handlers.validate, api_visibility="private", **concurrency)
     tab.stop.click(handlers.stop_all, tab.run_ids, tab.notice, cancels=[grid_event, confirm_event], queue=False,
                    api_visibility="private")
