@@ -136,6 +136,11 @@ def test_a_grid_asks_to_confirm_its_cost_fills_in_cell_by_cell_and_a_cell_restor
     assert scroll[0] > scroll[1] and page.locator("#sweep-grid td.grid-cell img").first.bounding_box()["width"] >= 140
     page.screenshot(path=str(ARTIFACTS / "e2e-grid-phone.png"))
     page.set_viewport_size({"width": 1400, "height": 1000})
+    # On a wide screen the gallery's captions name the model too: they wrap instead of being cut to "quality…".
+    caption = page.locator("#sweep-gallery .caption-label").first
+    caption.scroll_into_view_if_needed()
+    assert caption.evaluate("e => getComputedStyle(e).whiteSpace") == "normal" and "model=" in caption.inner_text()
+    page.locator("#sweep-gallery").screenshot(path=str(ARTIFACTS / "e2e-grid-gallery.png"))
 
     page.get_by_role("tab", name="History").click()
     page.locator("#history-gallery button.thumbnail-item").first.wait_for(timeout=10_000)

@@ -56,6 +56,12 @@ CSS = f"""
 #status {{ min-height: 3em; }}
 #opt-output_compression input:disabled {{ opacity: 0.35; }}
 #mask-help p {{ margin: 0; }}
+/* A gallery caption names what varies (quality, then model): Gradio cuts it to one line, hiding the model.
+   Wide screens wrap it; on a phone a wrapped caption would cover its small picture, so the table says it. */
+@media (min-width: 641px) {{
+  #sweep-gallery .caption-label, #history-gallery .caption-label, #takes-gallery .caption-label {{
+    white-space: normal; overflow-wrap: anywhere; max-width: calc(100% - 2 * var(--block-label-margin)); }}
+}}
 /* The takes' table stays one line a take, even on a phone. */
 #takes-status .state {{ white-space: nowrap; }}
 #takes-status td, #takes-status th {{ padding: 4px 10px; }}
