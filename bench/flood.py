@@ -15,7 +15,6 @@ seconds, what the flood got, and the app's peak memory.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import requests
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError, ValidationError
 
+from bench.app_load import free_port, memory_kb
 from bench.common import table
 from bench.photo import write_phone_photo
 from components.ui import copy
@@ -35,19 +35,6 @@ ROOT = Path(__file__).resolve().parents[1]
 FLOOD = 60
 JOB_SECONDS = 3.0
 VISITOR, ATTACKER = "198.51.100.5", "203.0.113.66"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _peak_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -74,7 +61,7 @@ def _call(url: str, image: str, address: str, client: Client | None = None) -> t
 
 
 def _start_app(folder: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
            "OUTPUT_DIR": str(folder / "out"), "TRUSTED_PROXY": "1", "EMULATOR_LATENCY": str(JOB_SECONDS),
            "EMULATOR_QUEUE_SECONDS": "0", "GRADIO_ANALYTICS_ENABLED": "False"}
@@ -117,7 +104,7 @@ def run() -> str:
                 _, during = visitor.result()
             floods[kind] = (outcomes, during, _cpu_seconds(app.pid))
             time.sleep(2 * JOB_SECONDS)  # the flood's admitted jobs end, and its address's bucket refills
-        peak = _peak_mb(app.pid)
+        peak = memory_kb(app.pid)["VmHWM"] / 1024
     finally:
         app.terminate()
         app.wait(30)

@@ -230,14 +230,20 @@ class _Pictures:
     max_side: int
     encoded: dict[str, Embedded | None] = field(default_factory=dict)
     classes: dict[str, str] = field(default_factory=dict)   # digest -> CSS class name
+    # A sweep's runs link one stored photo: each file (by inode) is read and hashed once.
+    digests: dict[tuple[int, int, int, int], str] = field(default_factory=dict)
 
     def embed(self, path: Path | None) -> tuple[str, Embedded] | None:
         if path is None:
             return None
         try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            stat = path.stat()
+            where = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+            if where not in self.digests:
+                self.digests[where] = hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError:
             return None
+        digest = self.digests[where]
         if digest not in self.encoded:
             try:
                 self.encoded[digest] = embeddable(path, self.max_side)

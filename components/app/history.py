@@ -253,9 +253,10 @@ class HistoryStore:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:
                 return path.read_text().strip()
+            secret = secrets.token_urlsafe(32)
             with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(32))
-            return path.read_text().strip()
+                handle.write(secret)
+            return secret
 
     def browser_secret(self) -> str:
         """The key Gradio encrypts owner tokens with in browsers. Gradio serves it to the page, so it
@@ -360,10 +361,10 @@ class HistoryStore:
         self.save(record)
 
     def add_composite(self, record: RunRecord, filename: str, data: bytes) -> None:
-        """Keep the result laid over the photo, beside the result itself; StorageFull if it cannot fit."""
+        """Keep the result laid over the photo, beside the result itself; StorageFull if it cannot fit.
+        The record names it from its next save (the run's COMPLETED, which follows at once)."""
         self._write_file(record.run_id, filename, data, what="The composite")
         record.composite = filename
-        self.save(record)
 
     @staticmethod
     def _record_bytes(record: RunRecord) -> bytes:

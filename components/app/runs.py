@@ -120,6 +120,11 @@ class Run:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
+    def shown_path(self) -> str | None:
+        """What the run's page shows: the composite when one was made, else the model's result."""
+        return self.composite_path or self.result_path
+
+    @property
     def run_id(self) -> str:
         return self.record.run_id
 

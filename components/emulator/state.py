@@ -117,6 +117,7 @@ def render_key(model: str, params: Mapping[str, Any], image_params: set[str], im
 class RenderCache:
     def __init__(self) -> None:
         self._entries: OrderedDict[str, Rendered] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key: str) -> Rendered | None:
@@ -128,10 +129,12 @@ class RenderCache:
 
     def put(self, key: str, rendered: Rendered) -> None:
         with self._lock:
+            if key in self._entries:
+                self._bytes -= len(self._entries.pop(key).data)
             self._entries[key] = rendered
-            while len(self._entries) > RENDER_CACHE_ENTRIES or \
-                    sum(len(r.data) for r in self._entries.values()) > RENDER_CACHE_BYTES:
-                self._entries.popitem(last=False)
+            self._bytes += len(rendered.data)
+            while len(self._entries) > RENDER_CACHE_ENTRIES or self._bytes > RENDER_CACHE_BYTES:
+                self._bytes -= len(self._entries.popitem(last=False)[1].data)
 
 
 def _not_found(request_id: str) -> EmulatorError:

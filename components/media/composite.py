@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageChops, ImageFilter, ImageOps
 
-from components.media.decoding import Source, open_bounded
+from components.media.decoding import Source, displayed_size, open_bounded
 
 # The largest feather, in pixels of the photo: a soft edge of up to ~3% of a 12 MP photo's width.
 # Beyond it the blend reaches so far outside the painted area that "keep the original" means little.
@@ -92,10 +92,8 @@ def edit_area(mask: Image.Image) -> Image.Image:
     return _opens(_alpha(mask))
 
 
-def matte(area: Image.Image, size: tuple[int, int], feather: int) -> Image.Image:
-    """How much of the result each pixel of the photo takes: the edit area at `size`, its edge blurred."""
-    if area.size != size:
-        area = area.resize(size, Image.Resampling.NEAREST)  # a mask stays hard-edged when scaled
+def matte(area: Image.Image, feather: int) -> Image.Image:
+    """How much of the result each pixel takes: the edit area, its edge blurred by `feather` pixels."""
     return area.filter(ImageFilter.GaussianBlur(feather)) if feather else area
 
 
@@ -157,10 +155,10 @@ def keep_outside_mask(photo: Source, result: Source, mask: Source, feather: int 
     del alpha
     if area.getextrema()[1] == 0:
         raise NotComposited("The mask marks nothing to edit, so the model's whole output is the result.")
-    weights = matte(area, area.size, keep.feather)
+    weights = matte(area, keep.feather)
     del area
     with open_bounded(photo, "the photo") as opened:
-        if problem := aspect_problem(opened.info["shown_size"], result_image.size):
+        if problem := aspect_problem(displayed_size(opened), result_image.size):
             raise NotComposited(problem)
         image = _upright(opened)
         mode = "RGBA" if _has_alpha(image) or result_image.mode == "RGBA" else "RGB"

@@ -113,13 +113,23 @@ def reduce_on_decode(opened: Image.Image, longest: int) -> None:
         opened.draft(opened.mode, (max(1, round(opened.width * scale)), max(1, round(opened.height * scale))))
 
 
+def displayed_size(opened: Image.Image) -> tuple[int, int]:
+    """The size an image opened by `open_bounded` declares, as a viewer shows it (EXIF orientation applied).
+
+    Call it inside the `with`, and only when the orientation matters: a PNG's EXIF may follow its pixels,
+    so reading it decodes them, which is why `open_bounded` does not read it for every caller.
+    """
+    width, height = opened.info["header_size"]
+    return (height, width) if opened.getexif().get(0x0112, 1) in QUARTER_TURNS else (width, height)
+
+
 @contextmanager
 def open_bounded(source: Source, name: str = "the image", *, longest: int | None = None,
                  pool: DecodePool | None = None) -> Iterator[Image.Image]:
     """An image opened for decoding, checked from its header and holding its share of the decode pool.
 
     `longest`: the caller only needs this many pixels on the long side, so a JPEG may decode reduced.
-    `info["shown_size"]` is the size its header declares, as a viewer shows it (EXIF orientation applied).
+    `displayed_size(opened)` is the size its header declares, as a viewer shows it (EXIF orientation applied).
     Decode inside the `with` (load, convert, resize); the reservation ends with it. Raises InputError,
     for what the header says and for whatever goes wrong decoding inside the `with`.
     """
@@ -150,9 +160,7 @@ def open_bounded(source: Source, name: str = "the image", *, longest: int | None
         decoded = opened.width * opened.height   # after any reduction: what will really be decoded
         with pool.reserve(decoded, name):
             try:
-                # Inside the reservation: a PNG's EXIF may follow its pixels, so reading it decodes them.
-                turned = opened.getexif().get(0x0112, 1) in QUARTER_TURNS
-                opened.info["shown_size"] = (height, width) if turned else (width, height)
+                opened.info["header_size"] = (width, height)
                 yield opened
             except InputError:
                 raise

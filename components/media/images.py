@@ -26,7 +26,7 @@ from components.api import errors, schema
 from components.api.models import EditInputs, InputImage, LocalImage, RemoteImage
 from components.api.schema import ValidationIssue
 from components.media.composite import MAX_FEATHER, KeepOutside, same_shape
-from components.media.decoding import InputError, check_file_size, open_bounded
+from components.media.decoding import InputError, check_file_size, displayed_size, open_bounded
 
 ImageSource = Union[str, os.PathLike, bytes, Image.Image]
 
@@ -114,7 +114,7 @@ def _decode(data: bytes, name: str) -> LocalImage:
         raise InputError(f"{name} is empty")
     notes = []
     with open_bounded(data, name, longest=MAX_INPUT_SIDE) as opened:
-        original = opened.info["shown_size"]   # sizes are judged as shown, as a mask would be drawn
+        original = displayed_size(opened)   # sizes are judged as shown, as a mask would be drawn
         orientation = opened.getexif().get(0x0112, 1)
         opened.load()
         fmt = opened.format or ""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from components.media.decoding import open_bounded
+from components.media.decoding import displayed_size, open_bounded
 
 WORKING_SIDE = 640
 # The default brush: a share of the working copy's long side, so of any photo.
@@ -45,7 +45,7 @@ def make_working_copy(source: str | Path, target: Path, name: str = "image 1") -
     scale (Pillow's draft mode), so a 12 MP photo costs a fraction of its full decode.
     """
     with open_bounded(source, name, longest=WORKING_SIDE) as opened:
-        shown = opened.info["shown_size"]
+        shown = displayed_size(opened)
         size = working_size(shown)
         image = ImageOps.exif_transpose(opened)
         has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
@@ -63,7 +63,7 @@ def shown_size(source: str) -> tuple[int, int]:
     The mask tools and the feather preview work on the working copy but speak in the photo's pixels.
     """
     with open_bounded(source, "the photo", longest=WORKING_SIDE) as opened:
-        return opened.info["shown_size"]
+        return displayed_size(opened)
 
 
 def to_working(pixels: float, original: tuple[int, int], working: tuple[int, int]) -> float:

@@ -137,7 +137,7 @@ class EditEndpoint:
                               address=client_address(self.service, request))
         try:
             async for update in run.subscribe():
-                image = run.composite_path or run.result_path
+                image = run.shown_path
                 yield (servable(image) if update.result is not None else None), status_record(update, run)
         except Exception as exc:  # noqa: BLE001 - every failure reaches the program as a gr.Error
             raise as_gr_error(exc) from None

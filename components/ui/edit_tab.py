@@ -196,7 +196,7 @@ def result_updates(tab: EditTab, run: Run, update: RunUpdate, spend: float) -> d
     elif record.composite_note:
         outside = record.composite_note
         gr.Warning(record.composite_note, title=copy.NOT_KEPT_TITLE)
-    shown = servable(run.composite_path or run.result_path)
+    shown = servable(run.shown_path)
     raw = gr.update(value=servable(run.result_path), visible=True) if run.composite_path else gr.update(visible=False)
     return {tab.result_view: shown, tab.download: gr.update(value=shown, visible=True), tab.download_raw: raw,
             tab.metrics: metrics_text(update.result, update.elapsed, spend, outside), tab.session_spend: spend,

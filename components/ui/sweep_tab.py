@@ -454,7 +454,8 @@ class SweepHandlers:
             return gr.validate(target not in marks, "; ".join(marks.get(target, [])))
 
         fine = gr.validate(True, "")
-        axes = [mark(f"{side}-{part}") for side in ("x", "y") for part in ("name", "ticked", "typed")]
+        axes = [mark(axis.key(part)) for axis in (self.tab.columns, self.tab.rows)
+                for part in ("name", "ticked", "typed")]
         return [fine, fine, *axes, fine, *[mark(f"prompt-{i}") for i in range(1, len(prompt_texts) + 1)],
                 *[mark(k) for k in values]]
 

@@ -46,7 +46,7 @@ def shown_path(run: Run) -> str | None:
     once its run has told its subscribers it completed: the composite is made before that, not after."""
     if run.latest is None or run.latest.result is None:
         return None
-    return run.composite_path or run.result_path
+    return run.shown_path
 
 
 def takes_table(runs: Sequence[Run]) -> str:
