@@ -12,6 +12,10 @@ from PIL import Image
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Results the app saves during tests go to a scratch folder, not the project's outputs/.
 os.environ["OUTPUT_DIR"] = tempfile.mkdtemp(prefix="gpt-image-edit-test-outputs-")
+# The apps tests launch start on the seed's model, whatever today's date: without SEGMIND_MODEL the model
+# follows OpenAI's shutdown dates (test_config pins dates to test that), and most tests exercise what
+# gpt-image-1-edit takes (references, a mask). A test of another model names it.
+os.environ["SEGMIND_MODEL"] = "gpt-image-1-edit"
 # `make test` runs the suite in two processes (pytest-xdist). Each searches its own range of ports for the
 # apps it launches, so two launches at the same moment never race for one port (Gradio reads where its search
 # starts from GRADIO_SERVER_PORT, at import). Each has its own temporary folder, and so its own Gradio cache:

@@ -140,7 +140,7 @@ def test_a_painted_layer_becomes_the_right_mask_at_the_photos_size(app_url, emul
 
 
 def test_edit_keeps_the_original_outside_the_mask_exactly(app_url, emulator, tmp_path):
-    """The emulator tints and outlines the masked area and stamps a banner over the whole image; asked to keep
+    """The emulator greys out the masked area and stamps a banner over the whole image; asked to keep
     the original outside the mask, /edit returns the input's own pixels everywhere the mask does not open."""
     photo = Image.merge("RGB", [Image.effect_noise((96, 64), 50 + 20 * i) for i in range(3)])
     photo_path, mask_path = tmp_path / "photo.png", tmp_path / "mask.png"

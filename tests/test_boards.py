@@ -200,6 +200,26 @@ def test_the_contact_sheet_is_labelled_and_bounded(history):
         sheet.save(ARTIFACTS / "contact-sheet-labelled.png")
 
 
+def test_a_versions_board_is_a_real_chain_in_the_order_the_versions_were_made(history):
+    """'Each made from the one before' must be true: runs picked in any order are put in the order they were
+    made, one run brings its whole chain, and runs that are not versions of one another are refused."""
+    first = kept_run(history, "v1", result=picture((60, 40), (1, 1, 1)))
+    second = kept_run(history, "v2", result=picture((60, 40), (2, 2, 2)))
+    third = kept_run(history, "v3", result=picture((60, 40), (3, 3, 3)))
+    second.parent, third.parent = first.run_id, second.run_id
+    history.save(second)
+    history.save(third)
+    stranger = kept_run(history, "a sibling", result=picture((60, 40), (4, 4, 4)))
+    ids = lambda records: [record.run_id for record in records]  # noqa: E731
+    assert ids(boards.versions(history, [third, first])) == ids([first, third])  # picked backwards, a gap allowed
+    assert ids(boards.versions(history, [third])) == ids([first, second, third])  # one run: its whole chain
+    assert ids(boards.versions(history, [stranger])) == ids([stranger])
+    with pytest.raises(boards.BoardError, match="is not a version of .*a sibling|a sibling.* is not a version"):
+        boards.versions(history, [first, stranger, third])
+    page = board_html(boards.chain("", boards.versions(history, [third, second])), history)
+    assert page.index("Step 1") < page.index("v2") < page.index("Step 2") < page.index("v3") and "v1" not in page
+
+
 def test_the_export_handlers_take_only_the_callers_runs(service):
     handlers = BoardHandlers(service, service.history)
     mine = kept_run(service.history, "mine", result=picture((60, 40), (5, 5, 5)))

@@ -144,8 +144,11 @@ def test_a_grid_asks_to_confirm_its_cost_fills_in_cell_by_cell_and_a_cell_restor
 
     page.get_by_role("tab", name="History").click()
     page.locator("#history-gallery button.thumbnail-item").first.wait_for(timeout=10_000)
+    # Nothing selected yet: nothing to restore or continue from.
+    assert page.locator("#history-restore").is_disabled() and page.locator("#history-continue").is_disabled()
     page.locator("#history-gallery button.thumbnail-item").first.click()
     page.locator("#history-details").get_by_text("quality=").first.wait_for()
+    assert page.locator("#history-continue").is_enabled()
     details = page.locator("#history-details").inner_text()
     chosen = next(quality for quality in ("medium", "high") if f"quality={quality}," in details)
     page.locator("#compare img").first.wait_for()

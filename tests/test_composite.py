@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw
 
 from components.media.composite import (
-    ASPECT_TOLERANCE, MAX_FEATHER, Composite, NotComposited, aspect_problem, keep_outside_mask,
+    STRETCH_TOLERANCE, MAX_FEATHER, Composite, NotComposited, aspect_problem, keep_outside_mask,
 )
 from components.media.images import EditRequest, check_request, keep_outside_from
 from components.media.mask import grow_area, invert_area, mask_from_editor, painted_area, shrink_area
@@ -81,7 +81,7 @@ def test_a_result_of_another_shape_is_refused_with_the_reason_not_stretched():
     # Within the tolerance (sizes rounded to a 16-pixel grid), it is laid over as it is.
     assert aspect_problem((4032, 3024), (1536, 1152)) is None
     assert aspect_problem((4080, 3072), (2048, 1536)) is None       # 0.4% off 4:3
-    assert aspect_problem((1000, 1000), (1000, round(1000 * (1 + 3 * ASPECT_TOLERANCE)))) is not None
+    assert aspect_problem((1000, 1000), (1000, round(1000 * (1 + 3 * STRETCH_TOLERANCE)))) is not None
 
 
 def test_a_mask_that_opens_nothing_makes_no_composite():

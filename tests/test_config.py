@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -59,9 +60,25 @@ def test_every_variable_has_a_sample_here():
 
 
 def test_defaults_without_configuration():
-    settings = AppSettings.from_env({})
+    settings = AppSettings.from_env({}, today=date(2026, 11, 26))
     assert settings.api_key is None and settings.api_base == DEFAULT_API_BASE
-    assert settings.model == "gpt-image-1-edit" and settings.upload_mode is UploadMode.UPLOAD
+    assert settings.upload_mode is UploadMode.UPLOAD
+    # OpenAI shut gpt-image-1 down on 2026-10-23: a new deployment opens on a model that still runs.
+    assert settings.model == "gpt-image-2"
+
+
+def test_the_unset_model_follows_openai_shutdown_dates():
+    assert AppSettings.from_env({}, today=date(2026, 10, 22)).model == "gpt-image-1-edit"  # the seed's, still running
+    assert AppSettings.from_env({}, today=date(2026, 10, 23)).model == "gpt-image-2"
+    # A deployer's choice is theirs, even of a model that is gone (its card says so).
+    assert AppSettings.from_env({"SEGMIND_MODEL": "gpt-image-1-edit"}, today=date(2027, 1, 1)).model == \
+        "gpt-image-1-edit"
+    # Within SEGMIND_MODELS: the first listed that still runs, else the first listed.
+    listed = {"SEGMIND_MODELS": "gpt-image-1-edit,gpt-image-1.5-edit,gpt-image-1-edit-mini"}
+    assert AppSettings.from_env(listed, today=date(2026, 11, 26)).model == "gpt-image-1.5-edit"
+    assert AppSettings.from_env(listed, today=date(2026, 12, 2)).model == "gpt-image-1-edit"
+    assert AppSettings.from_env(listed, today=date(2026, 12, 2)).offered_models == tuple(listed["SEGMIND_MODELS"]
+                                                                                         .split(","))
 
 
 def test_every_variable_is_honoured_from_dotenv(tmp_path, clean_environment):

@@ -266,14 +266,17 @@ def test_a_sweep_and_picked_runs_export_as_a_board_and_a_contact_sheet(app, inpu
     assert owner_id("owner-board") not in page and token not in page and KEY not in page
     with Image.open(downloaded(client.predict(token, api_name="/sweep_board_png"))) as sheet:
         assert sheet.format == "PNG"
-    # The History tab's picker: the runs in the order picked, as versions.
+    # The History tab's picker: side by side, in the order picked.
     runs = demo.history.records(owner_id("owner-board"))
     ids = [next(r.run_id for r in runs if r.options["quality"] == quality) for quality in ("high", "low")]
-    with open(downloaded(client.predict(token, ids, "chain", "Two <versions>", api_name="/board_html"))) as file:
+    with open(downloaded(client.predict(token, ids, "selection", "Two <takes>", api_name="/board_html"))) as file:
         page = file.read()
     first, second = (f"quality={demo.history.get(run_id).options['quality']}" for run_id in ids)
-    assert "<h1>Two &lt;versions&gt;</h1>" in page and page.count('<figure class="run">') == 2
-    assert page.index("Step 1") < page.index(first) < page.index("Step 2") < page.index(second)
+    assert "<h1>Two &lt;takes&gt;</h1>" in page and page.count('<figure class="run">') == 2
+    assert page.index(first) < page.index(second)
+    # Cells of one grid were not made from one another: as versions, the board says so instead of claiming it.
+    with pytest.raises(AppError, match="is not a version of"):
+        client.predict(token, ids, "chain", "", api_name="/board_html")
     # Another browser names these runs: none is theirs, so nothing is made; a page with no sweep has none to export.
     with pytest.raises(AppError, match="Pick at least one run"):
         client.predict(owner_token(demo, "owner-intruder"), ids, "selection", "", api_name="/board_png")

@@ -106,6 +106,12 @@ def test_the_summary_names_each_problem_and_starts_nothing(edit_handlers, tmp_pa
     assert sum(emulator.calls.values()) == 0
 
 
+def test_a_click_on_run_is_acknowledged_before_the_form_arrives(edit_handlers, tmp_path):
+    """The summary answers first (it reads no painting): a good form says at once that it is on its way."""
+    status, current = edit_handlers.summarize(**form_values(tmp_path))
+    assert RunStatus.PREPARING.value in status and copy.SENDING_FORM in status and current == ""
+
+
 def test_cancel_before_anything_started_says_nothing_was_sent(edit_handlers):
     assert copy.CANCELLED_BEFORE_SUBMIT in edit_handlers.cancel("a-ticket-never-run", "", owner_id("nobody"))
     assert copy.CANCELLED_BEFORE_SUBMIT in edit_handlers.cancel("", "", owner_id("nobody"))

@@ -118,15 +118,20 @@ def test_every_run_is_in_the_gallery_and_each_tile_selects_its_own_run(service, 
 
     for index, run_id in enumerate(ids):
         record = records[run_id]
-        details, selected, compare_with, pair = handlers.select(signed(handlers), ids, SimpleNamespace(index=index))
+        details, selected, compare_with, pair, restore, continue_from, zip_one = handlers.select(
+            signed(handlers), ids, SimpleNamespace(index=index))
         assert selected == run_id and label(record.status) in details
         assert record.prompt in details
+        assert restore["interactive"] and zip_one["interactive"]  # any run of one's own can be restored and zipped
         if made[run_id] == "completed":
             assert pair is not None and compare_with["value"] == "input"
+            assert continue_from["interactive"]
         else:
             assert pair is None and compare_with["choices"] == [] and compare_with["value"] is None
-    # An index the page should never send selects nothing.
-    assert handlers.select(signed(handlers), ids, SimpleNamespace(index=len(ids)))[1] == ""
+            assert not continue_from["interactive"]  # nothing to continue from: the button says so by being off
+    # An index the page should never send selects nothing, and leaves nothing to act on.
+    nothing = handlers.select(signed(handlers), ids, SimpleNamespace(index=len(ids)))
+    assert nothing[1] == "" and not any(button["interactive"] for button in nothing[4:])
 
 
 def test_the_gallery_is_redrawn_only_when_a_run_is_added_or_changes_state(service, handlers):
@@ -167,7 +172,7 @@ def test_a_resumed_run_with_no_inputs_shows_its_details(service, handlers, emula
     assert service.wait_idle(20)
     items, ids = handlers.gallery_items(OWNER)
     index = ids.index(resumed.run_id)
-    details, selected, _, pair = handlers.select(signed(handlers), ids, SimpleNamespace(index=index))
+    details, selected, _, pair, *_ = handlers.select(signed(handlers), ids, SimpleNamespace(index=index))
     record = service.history.get(resumed.run_id)
     assert record.inputs == [] and record.status is RunStatus.COMPLETED
     assert selected == resumed.run_id and job_run.record.request_id in details and "Inputs: —" in details

@@ -249,7 +249,7 @@ def test_history_shows_the_chain_and_compares_a_version_with_its_parent_and_the_
     token = owner_token(service, "lineage")
     _, ids = handlers.gallery_items(MINE)
 
-    details, selected, compare_with, pair = handlers.select(token, ids, SimpleNamespace(index=ids.index(second.run_id)))
+    details, selected, compare_with, pair, *_ = handlers.select(token, ids, SimpleNamespace(index=ids.index(second.run_id)))
     assert selected == second.run_id and "Continued from: first" in details
     assert "original photo → v1 (first" in details and "v2, this run" in details
     values = [value for _, value in compare_with["choices"]]

@@ -80,7 +80,7 @@ def test_the_deployer_key_appears_nowhere_a_visitor_or_a_log_could_see(tmp_path,
             every_run, token = [record.run_id for record in demo.history.all_records()], owner_token(demo, "owner-s")
             for board in (client.predict(token, api_name="/sweep_board_html"),
                           client.predict(token, every_run, "selection", "", api_name="/board_html"),
-                          client.predict(token, every_run, "chain", "", api_name="/board_png")):
+                          client.predict(token, every_run, "selection", "", api_name="/board_png")):
                 seen.append(Path(board["value"] if isinstance(board, dict) else board).read_bytes().decode("latin-1"))
             # Every error path, including a server that echoes the key back in its error.
             for route, fault in [(Route.SUBMIT, dict(status=401, detail=f"bad key {SENTINEL}")),

@@ -15,6 +15,7 @@ import base64
 import binascii
 import enum
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 from typing import Any, Mapping, Sequence
 from urllib.parse import urlsplit
@@ -185,6 +186,10 @@ class Model:
     @cached_property
     def params_by_name(self) -> Mapping[str, Param]:
         return {p.name: p for p in self.params}
+
+    def shut_down_by(self, day: date) -> bool:
+        """Whether OpenAI's shutdown date for this model is `day` or earlier."""
+        return self.retires_on is not None and date.fromisoformat(self.retires_on) <= day
 
     @cached_property
     def options(self) -> tuple[Param, ...]:
@@ -451,7 +456,10 @@ MODELS: Mapping[str, Model] = {model.slug: model for model in (
                  "OpenAI image guide: no transparent backgrounds for gpt-image-2"),
     ),
 )}
-DEFAULT_MODEL = "gpt-image-1-edit"  # the seed's model; SEGMIND_MODEL names another
+# The seed's model: what records from before the registry ran on, and what a deployment built by hand
+# (AppSettings()) uses. A deployment configured from its environment without SEGMIND_MODEL starts on
+# `default_model_on(today)` instead, so a fresh Space does not open on a model OpenAI has shut down.
+DEFAULT_MODEL = "gpt-image-1-edit"
 
 
 class UnknownModelError(KeyError):
@@ -467,6 +475,16 @@ def model(slug: str | None = None) -> Model:
         return MODELS[slug or DEFAULT_MODEL]
     except KeyError:
         raise UnknownModelError(slug) from None
+
+
+def default_model_on(day: date) -> str:
+    """The seed's model while it runs, else the first model down its successor chain not shut down by `day`
+    (the last of the chain if every one is)."""
+    slug, seen = DEFAULT_MODEL, {DEFAULT_MODEL}
+    while MODELS[slug].shut_down_by(day) and MODELS[slug].successor and MODELS[slug].successor not in seen:
+        slug = MODELS[slug].successor
+        seen.add(slug)
+    return slug
 
 
 def model_or_default(slug: object) -> Model:

@@ -50,6 +50,9 @@ REFERENCES = "the photo + {count} reference{s}"
 BY_URL = "{count} by URL"
 PAINTED_MASK = "a painted mask"
 MASK_FILE = "a mask file"
+NOT_VERSIONS = ("{run} is not a version of {other}, or the other way round: neither was continued from the other. "
+                "Pick runs from one chain of versions (a run's details list its chain; one run alone brings its "
+                "whole chain), or lay them side by side.")
 
 
 class Layout(enum.Enum):
@@ -105,8 +108,33 @@ def grid(title: str, rows: Sequence[str], columns: Sequence[str],
 
 
 def chain(title: str, records: Sequence[RunRecord]) -> Board:
-    """Versions in order, the first the original: each run was made from the one before."""
+    """Versions in order, the first the original: each run was made from the one before (see `versions`)."""
     return _checked(title, Layout.CHAIN, list(records))
+
+
+def versions(history: HistoryStore, records: Sequence[RunRecord]) -> list[RunRecord]:
+    """The picked runs as a chain of versions, in the order they were made: one run picked, its whole chain
+    (the versions History still keeps, ending with it); several, those runs, each an earlier version of the
+    next (versions in between may be left out). A BoardError when they are not versions of one another:
+    a page that says "each made from the one before" must be true."""
+    if not records:
+        return []
+    chains = {record.run_id: history.lineage(record) for record in records}
+    if len(records) == 1:
+        return chains[records[0].run_id]
+    latest = max(records, key=lambda record: len(chains[record.run_id]))
+    order = {version.run_id: position for position, version in enumerate(chains[latest.run_id])}
+    strays = [record for record in records if record.run_id not in order]
+    if strays:
+        raise BoardError(NOT_VERSIONS.format(run=run_name(strays[0]), other=run_name(latest)))
+    return sorted(records, key=lambda record: order[record.run_id])
+
+
+def run_name(record: RunRecord) -> str:
+    """A run as a person picking it would know it: its prompt, shortened, and when it ran."""
+    name = record.label or record.prompt
+    name = name if len(name) <= CAPTION_PROMPT_CHARS else name[:CAPTION_PROMPT_CHARS - 1] + "…"
+    return f"“{name}” ({record.created_at[11:19]})"
 
 
 def selection(title: str, records: Sequence[RunRecord]) -> Board:

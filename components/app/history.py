@@ -494,6 +494,11 @@ class HistoryStore:
     def get(self, run_id: str) -> RunRecord | None:
         return self._all().get(run_id)
 
+    def owned(self, run_id: object, owner: str) -> RunRecord | None:
+        """The run `run_id` names, only when it is `owner`'s: never another owner's, whatever a page sends."""
+        record = self.get(run_id) if isinstance(run_id, str) and run_id else None
+        return record if record is not None and owner and record.owner == owner else None
+
     def records(self, owner: str) -> list[RunRecord]:
         """One owner's runs, newest first."""
         if not owner:

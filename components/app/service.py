@@ -217,8 +217,8 @@ class EditService:
 
     def own_run(self, owner: str, run_id: object) -> str | None:
         """`run_id` when it names one of this owner's kept runs; otherwise None (never another owner's run)."""
-        record = self.history.get(run_id) if isinstance(run_id, str) and run_id else None
-        return record.run_id if record is not None and record.owner == owner else None
+        record = self.history.owned(run_id, owner)
+        return record.run_id if record is not None else None
 
     def start_sweep(self, variants: Sequence[tuple[str, EditRequest | EditInputs]], *, owner: str, limit: int,
                     visitor_key: str | None = None, deadline: float | None = None,
@@ -302,6 +302,9 @@ class EditService:
         size = sum(len(image.data) for image in {image.digest: image for image in local}.values())
 
         def work(client: SegmindClient, context: RunContext) -> None:
+            if self.tickets.is_cancelled(ticket):  # Cancel came while this run was being launched: send nothing
+                context.run.stop()
+                context.enter_submit()  # raises: stopped before the submit
             context.emit(RunUpdate(RunStatus.PREPARING, context.elapsed(), notes=inputs.notes,
                                    detail=f"uploading {size / 1e6:.1f} MB" if size else "checking inputs"))
             payload = client.prepare_payload(inputs, context.stop)

@@ -30,6 +30,7 @@ import enum
 import os
 import tempfile
 from dataclasses import dataclass, field, fields
+from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -37,7 +38,7 @@ from dotenv import find_dotenv, load_dotenv
 
 from components.api import constants
 from components.api.config import ClientSettings, Secret, UploadMode
-from components.api.schema import DEFAULT_MODEL, MODELS
+from components.api.schema import DEFAULT_MODEL, MODELS, default_model_on
 
 
 def _model(raw: str) -> str:
@@ -171,7 +172,9 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("SEGMIND_STORAGE_BASE", "storage_base", _base_url,
            "Where local images are uploaded (/upload-asset) to get URLs for image_urls and mask."),
     EnvVar("SEGMIND_MODEL", "model", _model,
-           "The model a page starts on, and /edit's default (one of the README's model table)."),
+           "The model a page starts on, and /edit's default (one of the README's model table). Unset: "
+           "gpt-image-1-edit until OpenAI's shutdown date for it, then the first successor still running "
+           "(gpt-image-2), within SEGMIND_MODELS when that is set."),
     EnvVar("SEGMIND_MODELS", "models", _models,
            "Comma-separated slugs the model picker offers (default: every model in the table)."),
     EnvVar("SEGMIND_UPLOAD_MODE", "upload_mode", _upload_mode,
@@ -248,10 +251,13 @@ class AppSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: bool = True,
-                 dotenv_path: str | os.PathLike | None = None, data_root: Path = SPACE_DATA_ROOT) -> AppSettings:
+                 dotenv_path: str | os.PathLike | None = None, data_root: Path = SPACE_DATA_ROOT,
+                 today: date | None = None) -> AppSettings:
         """The settings from `env` (default: the process environment), `.env` filling the gaps.
 
-        `data_root` is where a Space's persistent disk would be (tests point it elsewhere).
+        `data_root` is where a Space's persistent disk would be (tests point it elsewhere). Without
+        SEGMIND_MODEL, the model is the seed's until OpenAI's shutdown date for it (`today`'s date by
+        default), then its successor: see `schema.default_model_on`.
         Raises ValueError naming the variable when a value can't be read.
         """
         if env is None:
@@ -268,6 +274,14 @@ class AppSettings:
                 chosen[var.setting] = var.parse(raw)
             except ValueError as exc:
                 raise ValueError(f"{var.name} {exc}: {raw if var.setting != 'api_key' else '<hidden>'!r}") from None
+        if "model" not in chosen:
+            day = today or date.today()
+            running = [slug for slug in chosen.get("models", ()) if not MODELS[slug].shut_down_by(day)]
+            # Within SEGMIND_MODELS when that is set: the picker should not gain a model the deployer left out.
+            default = default_model_on(day)
+            if chosen.get("models") and default not in chosen["models"]:
+                default = (running or chosen["models"])[0]
+            chosen["model"] = default
         on_space = bool(env.get("SPACE_ID"))
         # A Space's only way in is Hugging Face's proxy, which writes X-Forwarded-For.
         chosen.setdefault("trusted_proxy", on_space)

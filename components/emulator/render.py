@@ -1,7 +1,7 @@
 """The emulator's output: an honest, visibly simulated stand-in for the model's work.
 
 The first input is re-rendered at the requested size, format, compression and
-background; the masked area is tinted and outlined; the other references are
+background; the masked area turns to four shades of grey in a yellow outline; the other references are
 shown as thumbnails; a banner says plainly that the image is simulated.
 """
 
@@ -16,7 +16,10 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from components.api import schema
 
-MASK_TINT = (255, 0, 170)
+# The "edit" inside the mask: the photo in four shades of grey, outlined in the banner's yellow. Not a tint
+# of the brush's own colour (#ff00aa), which read as the visitor's paint baked into the picture, and not a
+# negative, which turns green leaves that same pink.
+EDIT_OUTLINE = (255, 210, 0)
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,11 @@ def render(
 
     if mask is not None:
         region = _mask_region(mask, (width, height))
-        solid = Image.new("RGBA", (width, height), MASK_TINT + (255,))
-        canvas.paste(solid, (0, 0), region.point(lambda v: 90 if v else 0))
+        changed = ImageOps.posterize(ImageOps.grayscale(canvas).convert("RGB"), 2).convert("RGBA")
+        changed.putalpha(canvas.getchannel("A"))
+        canvas.paste(changed, (0, 0), region)
         edge = region.filter(ImageFilter.FIND_EDGES).filter(ImageFilter.MaxFilter(5))
-        canvas.paste(solid, (0, 0), edge)
+        canvas.paste(Image.new("RGBA", (width, height), EDIT_OUTLINE + (255,)), (0, 0), edge)
 
     transparent = params.get("background") == schema.TRANSPARENT and model.transparency
     if transparent:
@@ -114,7 +118,8 @@ def render(
     banner_height = 28 + title_px + 2 * (small_px + 8)
     top = height - banner_height
     draw.rectangle((0, top, width, height), fill=(20, 20, 20, 220))
-    draw.text((16, top + 12), f"SIMULATED - emulator output, not {model.label}", fill=(255, 210, 0, 255), font=title)
+    draw.text((16, top + 12), f"SIMULATED - emulator output, not {model.label}", fill=EDIT_OUTLINE + (255,),
+              font=title)
     line_y = top + 20 + title_px
     draw.text((16, line_y), f"prompt: {prompt}", fill=(255, 255, 255, 255), font=small_font)
     draw.text((16, line_y + small_px + 8), settings, fill=(200, 200, 200, 255), font=small_font)

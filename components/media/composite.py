@@ -33,7 +33,7 @@ MAX_FEATHER = 128
 # stretched. 1% covers a size rounded to a model's 16-pixel grid (at most 8 px in ~1000) and a phone's
 # near-4:3 sensors (4080x3072 against 2048x1536); a larger stretch would shift what the model drew
 # visibly against the photo at the mask's edge.
-ASPECT_TOLERANCE = 0.01
+STRETCH_TOLERANCE = 0.01
 # Rows of the photo scaled and pasted at a time: ~3 MB of a 4032 px wide result per band.
 BAND_ROWS = 256
 # Lossless either way. On a 12 MP photo, PNG's default (6) takes 7.2 s for 12.9 MB; 3 takes 1.3 s for 14.2 MB.
@@ -66,7 +66,7 @@ class Composite:
 
 def same_shape(photo: tuple[int, int], result: tuple[int, int]) -> bool:
     """Whether a result of this size can be laid over the photo without a visible stretch."""
-    return abs((result[0] / result[1]) / (photo[0] / photo[1]) - 1) <= ASPECT_TOLERANCE
+    return abs((result[0] / result[1]) / (photo[0] / photo[1]) - 1) <= STRETCH_TOLERANCE
 
 
 def aspect_problem(photo: tuple[int, int], result: tuple[int, int]) -> str | None:

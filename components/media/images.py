@@ -34,7 +34,7 @@ ImageSource = Union[str, os.PathLike, bytes, Image.Image]
 # Larger inputs only cost upload time: the model's output is at most 1536 px a side.
 MAX_INPUT_SIDE = 4096
 # A painted mask may differ from its image's aspect by rounding only (it was painted on a scaled copy).
-ASPECT_TOLERANCE = 0.02
+PAINTED_ASPECT_TOLERANCE = 0.02
 REENCODE_OPTIONS = {"JPEG": {"quality": 92}, "WEBP": {"quality": 90}, "PNG": {}}
 
 
@@ -241,10 +241,15 @@ def prepare_inputs(
     return PreparedInputs(loaded, loaded_mask, notes), []
 
 
+def painted_on(mask: tuple[int, int], image: tuple[int, int]) -> bool:
+    """Whether a mask of this size could have been painted on (a scaled copy of) an image of that size."""
+    return abs((mask[0] / mask[1]) / (image[0] / image[1]) - 1) <= PAINTED_ASPECT_TOLERANCE
+
+
 def _painted_to_size(mask: LocalImage, first: LocalImage) -> tuple[LocalImage, ValidationIssue | None]:
     """A mask painted on a working copy, at the first image's size as shown (before any reduction)."""
     shown = first.original_size or (first.width, first.height)
-    if abs(mask.width / mask.height - shown[0] / shown[1]) > ASPECT_TOLERANCE * shown[0] / shown[1]:
+    if not painted_on((mask.width, mask.height), shown):
         return mask, ValidationIssue("mask", f"was painted on a {mask.width}x{mask.height} image, not on this "
                                              f"{shown[0]}x{shown[1]} one: paint it again")
     if (mask.width, mask.height) == shown:

@@ -53,8 +53,8 @@ class BoardHandlers:
         owner = valid_owner(self.service, owner_token, profile)
         found: dict[str, RunRecord] = {}
         for run_id in run_ids if isinstance(run_ids, (list, tuple)) else []:
-            record = self.history.get(run_id) if isinstance(run_id, str) and run_id else None
-            if record is not None and record.owner == owner:
+            record = self.history.owned(run_id, owner)
+            if record is not None:
                 found.setdefault(run_id, record)
         return list(found.values())
 
@@ -78,10 +78,12 @@ class BoardHandlers:
 
     def picked_board(self, owner_token: object, run_ids: list[str] | None, layout: str | None,
                      title: str | None, profile: gr.OAuthProfile | None = None) -> boards.Board:
-        """The History tab's board: the picked runs side by side, or as a chain in the order picked."""
+        """The History tab's board: the picked runs side by side in the order picked, or as versions in the
+        order they were made (one run: its whole chain)."""
         records = self.owned(owner_token, run_ids, profile)
-        make = boards.chain if layout == boards.Layout.CHAIN.value else boards.selection
-        return self.made(lambda: make(title or "", records))
+        if layout == boards.Layout.CHAIN.value:
+            return self.made(lambda: boards.chain(title or "", boards.versions(self.history, records)))
+        return self.made(lambda: boards.selection(title or "", records))
 
     def sweep_board(self, owner_token: object, run_ids: list[str] | None, layout: object = None,
                     profile: gr.OAuthProfile | None = None) -> boards.Board:

@@ -85,6 +85,7 @@ TAKES_MORE_JOBS = " These {count} takes count as {count} jobs: fewer takes may s
 TAKE_CHOSEN = "{take} is shown below."
 
 # Continuing from a result: it becomes the photo being edited, with no mask; prompt and settings stay.
+SENDING_FORM = "sending and checking the photo, the painting and the settings…"
 CONTINUE_RESULT = "Continue from this result"
 CONTINUE_THIS_RESULT = "this result"
 CONTINUE_CELL_PICK = "Click a result above to continue from it"
@@ -202,7 +203,7 @@ BOARD_RUNS = "Runs on the board, in this order"
 BOARD_ADD = "Add the selected run"
 BOARD_LAYOUT = "Lay them out"
 BOARD_SELECTION = "Side by side"
-BOARD_CHAIN = "As versions, in this order (each made from the one before)"
+BOARD_CHAIN = "As versions, oldest first (one run brings its whole chain)"
 BOARD_TITLE = "Title"
 BOARD_TITLE_PLACEHOLDER = "Edits"
 BOARD_HTML = "Export board (HTML)"

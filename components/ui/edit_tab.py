@@ -271,7 +271,10 @@ class EditHandlers:
         """Says near the Run button why nothing started (the validator only marks the widgets)."""
         messages = run_problems(values)
         if not messages:
-            return gr.update(), ""  # a fresh click: Cancel must not name the previous run
+            # Said at once: the run's own first word waits for the page to export the painting and send the
+            # form (seconds on a phone), and until then the status line would still say the last run's word.
+            # "" for the current run: a fresh click, Cancel must not name the previous run.
+            return f"{pill(RunStatus.PREPARING)} {copy.SENDING_FORM}", ""
         return f"{check_pill()} Nothing was sent. Fix the marked fields: {problem_summary(messages)}", ""
 
     async def run(self, ticket: str, owner_token: str | None, session_spend: float, request: gr.Request,
@@ -288,8 +291,9 @@ class EditHandlers:
             yield {tab.status: cancel_message(CancelOutcome.NOT_SUBMITTED, None)}
             return
         count = take_count(values.get("takes", 1))
-        yield {tab.status: f"{pill(RunStatus.PREPARING)} checking the photo and the mask…",
-               tab.download: gr.update(visible=False), tab.download_raw: gr.update(visible=False), tab.metrics: "",
+        # No status word here: the summary said it at the click (see `summarize`), and a word sent now could reach
+        # the page after a Cancel clicked meanwhile and make it look as if the run went on.
+        yield {tab.download: gr.update(visible=False), tab.download_raw: gr.update(visible=False), tab.metrics: "",
                tab.result_view: None,
                tab.switch_model: gr.update(visible=False),
                tab.result_run: "", tab.continue_result: gr.update(visible=False),
@@ -320,6 +324,8 @@ class EditHandlers:
             async for update in run.subscribe():
                 if update.status in (RunStatus.STOPPED, RunStatus.FAILED):
                     continue  # the error that follows says what happened, in words (a bare pill would race Cancel's)
+                if update.result is None and self.service.tickets.is_cancelled(ticket):
+                    continue  # Cancel has said what it did; a word from before it reached the page would undo that
                 if update.notes:
                     gr.Warning(" ".join(update.notes), title="Inputs adjusted")
                 out: dict[Any, Any] = {tab.status: status_line(update, run.record.backend, run.record.model)}
@@ -381,9 +387,7 @@ class EditHandlers:
     def owned(self, owner_token: object, run_id: object,
               profile: gr.OAuthProfile | None = None) -> RunRecord | None:
         """The run, only when it is the caller's (this browser's, or the signed-in account's)."""
-        owner_id = valid_owner(self.service, owner_token, profile)
-        record = self.history.get(run_id) if isinstance(run_id, str) and run_id else None
-        return record if record is not None and record.owner == owner_id else None
+        return self.history.owned(run_id, valid_owner(self.service, owner_token, profile))
 
     def continue_from(self, owner_token: object, run_id: str, profile: gr.OAuthProfile | None = None,
                       **values: Any) -> tuple[Any, ...]:

@@ -128,9 +128,7 @@ class HistoryHandlers:
 
     def owned(self, owner_token: object, run_id: str, profile: gr.OAuthProfile | None = None) -> RunRecord | None:
         """The run, only when it belongs to this browser (or the account it is signed in to)."""
-        owner_id = valid_owner(self.service, owner_token, profile)
-        record = self.history.get(run_id) if isinstance(run_id, str) and run_id else None
-        return record if record is not None and record.owner == owner_id else None
+        return self.history.owned(run_id, valid_owner(self.service, owner_token, profile))
 
     def tile(self, record: RunRecord) -> str | None:
         """The run's gallery picture: its result's thumbnail, or a tile saying its status."""
@@ -192,12 +190,12 @@ class HistoryHandlers:
         run_id = shown[index] if 0 <= index < len(shown) else ""
         record = self.owned(owner_token, run_id, profile)
         if record is None:
-            return "Select a run above.", "", gr.update(choices=[], value=None), None
+            return ("Select a run above.", "", gr.update(choices=[], value=None), None, *run_actions(None))
         others: list[tuple[str, str]] = []
         # A run's side of the compare is its image as the page showed it: the composite when it kept the original
         # outside the mask. That is also what a run continued from it started with.
-        shown = self.history.path(record, record.continued_image)
-        if shown:
+        image = self.history.path(record, record.continued_image)
+        if image:
             others = self.lineage_choices(record)
             # Only a local first input can be drawn (a URL one was never fetched by this app). A continued run's
             # input is its parent's image, offered as such above.
@@ -206,9 +204,10 @@ class HistoryHandlers:
             others += [(caption(r), r.run_id) for r in self.history.records(record.owner)
                        if r.run_id != run_id and self.history.path(r, r.continued_image)]
         first = others[0][1] if others else None
-        info = copy.COMPARE_INFO if shown else copy.NO_RESULT_TO_COMPARE
-        return record_details(record) + self.lineage_details(record), run_id, \
-            gr.update(choices=others, value=first, info=info), self.compare_pair(owner_token, run_id, first, profile)
+        info = copy.COMPARE_INFO if image else copy.NO_RESULT_TO_COMPARE
+        return (record_details(record) + self.lineage_details(record), run_id,
+                gr.update(choices=others, value=first, info=info), self.compare_pair(owner_token, run_id, first, profile),
+                *run_actions(record, has_image=image is not None))
 
     def compare_pair(self, owner_token: str, run_id: str, other: str | None,
                      profile: gr.OAuthProfile | None = None) -> tuple[str, str] | None:
@@ -389,6 +388,13 @@ class HistoryHandlers:
                f"cost {money(run.record.cost)}. It is now in the history above.")
 
 
+def run_actions(record: RunRecord | None, has_image: bool = False) -> tuple[dict[str, Any], ...]:
+    """Restore, Continue and Download-this-run, usable only once a run is selected; Continue only when that
+    run has an image still kept to continue from."""
+    return (gr.update(interactive=record is not None), gr.update(interactive=record is not None and has_image),
+            gr.update(interactive=record is not None))
+
+
 def build_history_tab(storage_note: str, sign_in: bool = False) -> HistoryTab:
     """The tab's layout; `storage_note` says where runs are kept and whether they survive a restart; `sign_in`
     whether visitors may sign in (then their account's runs are shown)."""
@@ -404,9 +410,12 @@ def build_history_tab(storage_note: str, sign_in: bool = False) -> HistoryTab:
         with gr.Column(scale=1):
             details = gr.Markdown("Select a run above.", elem_id="history-details")
             with gr.Row():
-                restore = gr.Button("Restore into the form", variant="primary", elem_id="history-restore")
-                continue_from = gr.Button(copy.CONTINUE_HISTORY, variant="primary", elem_id="history-continue")
-                zip_one = gr.Button("Download this run (zip)", elem_id="history-zip-one")
+                # Nothing is selected when the page opens: the buttons wait for a run (see `run_actions`).
+                restore = gr.Button("Restore into the form", variant="primary", interactive=False,
+                                    elem_id="history-restore")
+                continue_from = gr.Button(copy.CONTINUE_HISTORY, variant="primary", interactive=False,
+                                          elem_id="history-continue")
+                zip_one = gr.Button("Download this run (zip)", interactive=False, elem_id="history-zip-one")
             archive = gr.File(label="Download", interactive=False, visible=False, elem_id="history-zip")
         with gr.Column(scale=1):
             compare_with = gr.Dropdown(label="Compare the selected result with", choices=[], value=None,
@@ -436,8 +445,9 @@ def wire_history_tab(tab: HistoryTab, handlers: HistoryHandlers, form: Form, own
     for trigger in (tab.refresh.click, tab.timer.tick):
         trigger(handlers.refresh_all, [owner, tab.shown], [tab.running, tab.gallery, tab.ids, tab.shown],
                 show_progress="hidden", **quiet)
-    tab.gallery.select(handlers.select, [owner, tab.ids], [tab.details, tab.selected, tab.compare_with, tab.compare],
-                       **quiet)
+    tab.gallery.select(handlers.select, [owner, tab.ids],
+                       [tab.details, tab.selected, tab.compare_with, tab.compare, tab.restore, tab.continue_from,
+                        tab.zip_one], **quiet)
     tab.compare_with.change(handlers.compare_pair, [owner, tab.selected, tab.compare_with], tab.compare, **quiet)
     tab.restore.click(handlers.restore, [owner, tab.selected],
                       [form.model, form.prompt, form.photo, form.editor, input_view, form.files, form.urls,

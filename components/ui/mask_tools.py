@@ -20,7 +20,7 @@ from PIL import Image
 from components.app.service import EditService
 from components.media.composite import MAX_FEATHER
 from components.media.decoding import InputError, open_bounded
-from components.media.images import ASPECT_TOLERANCE
+from components.media.images import painted_on
 from components.media.mask import grow_area, invert_area, paint_layer, paint_layer_from_mask, painted_area, \
     shrink_area
 from components.media.working_copy import shown_size, to_working
@@ -155,8 +155,8 @@ class MaskToolHandlers:
         if not working:
             gr.Warning(copy.NEEDS_PHOTO, title=copy.MASK_TOOLS)
             return (None, *(gr.skip(),) * 4)
-        record = self.history.get(run_id)
-        mask = self.history.path(record, record.mask) if record is not None and record.owner == owner_id else None
+        record = self.history.owned(run_id, owner_id)
+        mask = self.history.path(record, record.mask) if record is not None else None
         if mask is None:
             gr.Warning(copy.EARLIER_MASK_GONE, title=copy.MASK_TOOLS)
             return (None, *(gr.skip(),) * 4)
@@ -164,7 +164,7 @@ class MaskToolHandlers:
         try:
             with open_bounded(mask, "that run's mask") as opened:
                 mask_size = opened.size
-            if abs(mask_size[0] / mask_size[1] / (size[0] / size[1]) - 1) > ASPECT_TOLERANCE:
+            if not painted_on(mask_size, size):
                 photos = file_paths(values.get("photo"))
                 photo = shown_size(photos[0]) if photos else size
                 gr.Warning(copy.EARLIER_MASK_SHAPE.format(mask=f"{mask_size[0]}×{mask_size[1]}",

@@ -26,7 +26,7 @@ def lifecycle(model: schema.Model, today: date | None = None, *, short: bool = F
     if not model.retires_on:
         return ""
     when = date.fromisoformat(model.retires_on)
-    past = when <= (today or date.today())
+    past = model.shut_down_by(today or date.today())
     if short:
         return (copy.RETIRED_TAG if past else copy.RETIRES_TAG).format(date=when)
     return (copy.RETIRED_ON if past else copy.RETIRES_ON).format(date=when)
