@@ -192,11 +192,12 @@ class HistoryHandlers:
         if record is None:
             return ("Select a run above.", "", gr.update(choices=[], value=None), None, *run_actions(None))
         others: list[tuple[str, str]] = []
+        chain = self.history.lineage(record)  # walked once: the details and the compare choices both read it
         # A run's side of the compare is its image as the page showed it: the composite when it kept the original
         # outside the mask. That is also what a run continued from it started with.
         image = self.history.path(record, record.continued_image)
         if image:
-            others = self.lineage_choices(record)
+            others = self.lineage_choices(chain)
             # Only a local first input can be drawn (a URL one was never fetched by this app). A continued run's
             # input is its parent's image, offered as such above.
             if not others and record.inputs and self.history.path(record, record.inputs[0]):
@@ -205,7 +206,7 @@ class HistoryHandlers:
                        if r.run_id != run_id and self.history.path(r, r.continued_image)]
         first = others[0][1] if others else None
         info = copy.COMPARE_INFO if image else copy.NO_RESULT_TO_COMPARE
-        return (record_details(record) + self.lineage_details(record), run_id,
+        return (record_details(record) + self.lineage_details(record, chain), run_id,
                 gr.update(choices=others, value=first, info=info), self.compare_pair(owner_token, run_id, first, profile),
                 *run_actions(record, has_image=image is not None))
 
@@ -277,10 +278,9 @@ class HistoryHandlers:
 
     # Lineage: the chain of versions, comparing with it, continuing from a run -----------------------------
 
-    def lineage_details(self, record: RunRecord) -> str:
+    def lineage_details(self, record: RunRecord, chain: list[RunRecord]) -> str:
         """The lines the details add for a continued run, or one continued from: its parent, its chain of
-        versions (original photo → … → this run) and the runs that continued from it."""
-        chain = self.history.lineage(record)
+        versions (`chain`, its lineage: original photo → … → this run) and the runs that continued from it."""
         lines = []
         if record.parent:
             lines.append(copy.RECORD_CONTINUED_FROM.format(parent=caption(chain[-2])) if len(chain) > 1
@@ -295,10 +295,10 @@ class HistoryHandlers:
             lines.append(copy.RECORD_CONTINUED_IN.format(children=", ".join(short_name(c) for c in children)))
         return "".join(f"\n{line}" for line in lines)
 
-    def lineage_choices(self, record: RunRecord) -> list[tuple[str, str]]:
-        """What a continued run can be compared with: the version it continued from, and the original photo
-        (the first version's input). Empty for a run that continued from nothing still kept."""
-        chain = self.history.lineage(record)
+    def lineage_choices(self, chain: list[RunRecord]) -> list[tuple[str, str]]:
+        """What a continued run (the last of its lineage `chain`) can be compared with: the version it continued
+        from, and the original photo (the first version's input). Empty for a run that continued from nothing
+        still kept."""
         if len(chain) < 2:
             return []
         choices = []
