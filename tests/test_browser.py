@@ -106,12 +106,14 @@ def test_a_grid_asks_to_confirm_its_cost_fills_in_cell_by_cell_and_a_cell_restor
     page.locator("#sweep-y-ticked").get_by_text("gpt-image-2", exact=True).click()  # three models that take a mask
     page.wait_for_function("() => /6 jobs/.test(document.querySelector('#sweep-cost').innerText)")
     assert "asks you to confirm first" in page.locator("#sweep-cost").inner_text()
+    # Every cell at `auto` on the landscape photo: the oblong prices (the square ones would sum to $0.423).
+    assert "estimated $0.63 " in page.locator("#sweep-cost").inner_text()
 
     submits = emulator.calls[Route.SUBMIT]
     page.locator("#run-sweep").click()
     confirm = page.locator("#confirm-sweep")
     confirm.wait_for(state="visible", timeout=15_000)
-    assert confirm.inner_text().startswith("Confirm: send 6 jobs for about $0.423")
+    assert confirm.inner_text().startswith("Confirm: send 6 jobs for about $0.63")
     assert "Nothing was sent yet" in page.locator("#sweep-notice").inner_text()
     assert emulator.calls[Route.SUBMIT] == submits
 

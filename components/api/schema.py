@@ -244,6 +244,10 @@ class Model:
         ratio = first[0] / first[1] if first and first[0] > 0 and first[1] > 0 else 1.0
         return min(listed, key=lambda wh: (round(abs(wh[0] / wh[1] - ratio), 3), wh[0] * wh[1]))
 
+    def auto_sizes(self) -> tuple[tuple[int, int], ...]:
+        """Every size `auto` can resolve to, whatever the first image's shape: one a shape, in the listed order."""
+        return tuple(dict.fromkeys(self.auto_size(pixels) for pixels in self.pixel_sizes().values()))
+
     def output_size(self, size: Any, first: tuple[int, int] | None = None) -> tuple[int, int] | None:
         """The pixel size a request comes out at: the WIDTHxHEIGHT asked for, or what `auto` (the default
         when none is given) resolves to for a first image of `first`; None for a value that is neither."""
