@@ -97,6 +97,9 @@ def test_a_grid_asks_to_confirm_its_cost_fills_in_cell_by_cell_and_a_cell_restor
     _, emulator = app
     page.get_by_text("Inpaint with a mask: new view through the window", exact=True).click()
     page.locator("#mask-info").get_by_text("Mask from the uploaded file").wait_for()
+    # The example's photo is landscape (640x448): size `auto` comes out at 1536x1024, and is priced so.
+    page.wait_for_function("() => /1536×1024/.test(document.querySelector('#cost-estimate').innerText)")
+    assert "about $0.063" in page.locator("#cost-estimate").inner_text()
 
     page.get_by_role("tab", name="Sweep").click()
     for quality in ("low", "auto"):
