@@ -181,6 +181,11 @@ def test_gpt_image_2_auto_follows_the_photo_to_its_nearest_listed_size():
     assert GPT2.estimated_cost(auto) == medium
 
 
+def test_auto_sizes_are_the_smallest_listed_size_of_each_shape():
+    assert SEED.auto_sizes() == ((1024, 1024), (1536, 1024), (1024, 1536))
+    assert GPT2.auto_sizes() == ((1024, 1024), (1536, 1024), (1024, 1536), (2048, 1152), (1152, 2048))
+
+
 def test_output_size_is_the_size_asked_for_or_what_auto_resolves_to():
     assert SEED.output_size("1024x1536", LANDSCAPE) == (1024, 1536)
     assert SEED.output_size("auto", LANDSCAPE) == (1536, 1024)
