@@ -231,7 +231,7 @@ class Model:
         viewer shows it; None without one, or when its size is not known).
 
         This is our best knowledge of the models' behaviour, not a documented rule: OpenAI says only
-        that `auto` lets the model pick, by the input. As seen, the gpt-image-1 models answer a
+        that `auto` lets the model pick, by the input. As far as we know, the gpt-image-1 models answer a
         landscape photo with 1536x1024, a portrait one with 1024x1536 and a square one (or none) with
         1024x1024: the listed size whose shape is nearest the first image's, the smallest of equals.
         gpt-image-2's `auto` may come back at a size off its list (Azure's documentation says it need
@@ -259,7 +259,7 @@ class Model:
 
     def estimated_cost(self, params: Mapping[str, Any], first: tuple[int, int] | None = None) -> float:
         """The list price of one image for these parameters. `first`: the first image's (width, height) as a
-        viewer shows it, which `auto` follows; without it `auto` is priced as the square it gives no image."""
+        viewer shows it, which `auto` follows; without it, `auto` is priced square (what it gives no image)."""
         return self.pricing.estimate(params.get("quality"), self.output_size(params.get("size"), first))
 
     def image_count_problem(self, count: int) -> ValidationIssue | None:
