@@ -104,7 +104,8 @@ def test_a_sweep_board_says_everything_about_each_run_and_nothing_that_opens_any
         for setting in boards.settings(record):   # every parameter of the model, sent or its default
             assert f"<dt>{setting.name}</dt><dd>{setting.value}" in figure
         assert boards.times_text(record) in figure and boards.cost_text(record) in figure
-    assert "quality=low" in figures[0] and "$0.011" in figures[0] and "$0.167" in figures[1]
+    # The 4:3 photo at size `auto` is rendered 1536x1024, and billed at that size's (oblong) price.
+    assert "quality=low" in figures[0] and "$0.016" in figures[0] and "$0.25" in figures[1]
     assert "FAILED" in figures[2] and "compare" not in figures[2]  # no result: its status instead of a picture
     assert page.count('class="compare pair"') == 2   # a before/after slider for each edit with a result
     assert len(re.findall(r"background-image", page)) == 1  # the photo the sweep shared, embedded once

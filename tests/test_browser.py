@@ -97,6 +97,9 @@ def test_a_grid_asks_to_confirm_its_cost_fills_in_cell_by_cell_and_a_cell_restor
     _, emulator = app
     page.get_by_text("Inpaint with a mask: new view through the window", exact=True).click()
     page.locator("#mask-info").get_by_text("Mask from the uploaded file").wait_for()
+    # The example's photo is landscape (640x448): size `auto` comes out at 1536x1024, and is priced so.
+    page.wait_for_function("() => /1536×1024/.test(document.querySelector('#cost-estimate').innerText)")
+    assert "about $0.063" in page.locator("#cost-estimate").inner_text()
 
     page.get_by_role("tab", name="Sweep").click()
     for quality in ("low", "auto"):
@@ -106,12 +109,14 @@ def test_a_grid_asks_to_confirm_its_cost_fills_in_cell_by_cell_and_a_cell_restor
     page.locator("#sweep-y-ticked").get_by_text("gpt-image-2", exact=True).click()  # three models that take a mask
     page.wait_for_function("() => /6 jobs/.test(document.querySelector('#sweep-cost').innerText)")
     assert "asks you to confirm first" in page.locator("#sweep-cost").inner_text()
+    # Every cell at `auto` on the landscape photo: the oblong prices (the square ones would sum to $0.423).
+    assert "estimated $0.63 " in page.locator("#sweep-cost").inner_text()
 
     submits = emulator.calls[Route.SUBMIT]
     page.locator("#run-sweep").click()
     confirm = page.locator("#confirm-sweep")
     confirm.wait_for(state="visible", timeout=15_000)
-    assert confirm.inner_text().startswith("Confirm: send 6 jobs for about $0.423")
+    assert confirm.inner_text().startswith("Confirm: send 6 jobs for about $0.63")
     assert "Nothing was sent yet" in page.locator("#sweep-notice").inner_text()
     assert emulator.calls[Route.SUBMIT] == submits
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import socket
 import threading
@@ -36,8 +37,9 @@ def test_v2_flow_streams_typed_states_and_ends_with_the_image(client, emulator):
     result = final.result
     assert result.media_type == "image/webp" and (result.width, result.height) == (1536, 1024)
     assert Image.open(io.BytesIO(result.image)).format == "WEBP"
-    assert result.metrics.inference_time > 0 and result.metrics.cost == 0.042
-    assert result.metrics.remaining_credits == pytest.approx(100 - 0.042)
+    # `auto` on a 3:2 photo renders 1536x1024, billed at that size's price (quality auto is priced as medium).
+    assert result.metrics.inference_time > 0 and result.metrics.cost == 0.063
+    assert result.metrics.remaining_credits == pytest.approx(100 - 0.063)
 
 
 def test_local_images_are_uploaded_once_and_urls_keep_their_order(client, emulator):
@@ -403,6 +405,51 @@ def test_insufficient_credits_from_the_emulator():
     with Emulator(key=KEY, credits=0.001) as emu:
         with pytest.raises(errors.InsufficientCreditsError, match="credits"):
             run(make_client(emu))
+
+
+# Size `auto`: rendered at the size the photo's shape picks, and billed at that size ----------------------
+
+
+def jpeg_bytes(size: tuple[int, int], orientation: int = 1) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (90, 140, 200)).save(buffer, format="JPEG", exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("photo,rendered,price", [((4032, 3024), (1536, 1024), 0.063),
+                                                  ((3024, 4032), (1024, 1536), 0.063),
+                                                  ((2000, 2000), (1024, 1024), 0.042)],
+                         ids=["landscape", "portrait", "square"])
+def test_size_auto_is_billed_at_the_size_the_emulator_rendered(client, emulator, photo, rendered, price):
+    """A phone's landscape photo with `auto` comes out at 1536x1024, and costs what that size costs."""
+    result = run(client, edit_inputs("x", [jpeg_bytes(photo)]))[-1].result
+    assert (result.width, result.height) == rendered
+    assert result.metrics.cost == price  # gpt-image-1 at quality auto, priced as medium
+    assert result.metrics.remaining_credits == pytest.approx(100 - price)
+    assert emulator.jobs[result.request_id].cost == price
+
+
+def test_the_credit_check_at_submit_prices_the_size_auto_will_render():
+    """Credits enough for a square image (0.042) but not an oblong one (0.063): the landscape photo is refused
+    before any job starts, the square one runs."""
+    from components.emulator import Emulator
+    with Emulator(key=KEY, credits=0.05, queue_seconds=0.01, processing_seconds=0.05) as emu:
+        client = make_client(emu)
+        with pytest.raises(errors.InsufficientCreditsError):
+            run(client, edit_inputs("x", [jpeg_bytes((4032, 3024))]))
+        assert emu.jobs == {} and emu.credits == 0.05
+        assert run(client, edit_inputs("x", [jpeg_bytes((2000, 2000))]))[-1].result.metrics.cost == 0.042
+
+
+def test_auto_follows_the_photo_as_shown_when_its_exif_turns_it(client, emulator):
+    """A portrait photo stored sideways with an EXIF turn (the app bakes the turn in; a program may not) is
+    drawn upright, so `auto` renders it portrait, and bills that size."""
+    body = client.prepare_payload(edit_inputs("x", [png_bytes()]))
+    body["image_urls"] = ["data:image/jpeg;base64," + base64.b64encode(jpeg_bytes((4032, 3024), 6)).decode()]
+    result = list(client.submit(body).events())[-1].result
+    assert (result.width, result.height) == (1024, 1536) and result.metrics.cost == 0.063
 
 
 def test_closing_a_client_closes_its_sockets_at_once_even_after_timeouts(emulator):

@@ -207,15 +207,17 @@ def test_a_costly_quality_by_model_grid_asks_first_then_runs_all_six_in_a_labell
     grid = [("quality", ["high", "medium"], ""), ("model", models, "")]
     client = Client(url, verbose=False)
     before = dict(emulator.calls)
-    assert 0.64 > AppSettings().sweep_confirm_usd  # the default threshold asks about this grid
+    # The 4:3 photo at size `auto` comes out at 1536x1024 in every cell: the oblong prices ($0.64 if square).
+    total = 0.959
+    assert total > AppSettings().sweep_confirm_usd  # the default threshold asks about this grid
 
     notice, table, gallery = client.predict(*grid_args(owner, *grid, ("", "", "", ""), 0, 4, "a grid", image),
                                             api_name="/sweep")
-    assert notice.startswith("**Confirm this grid:** 6 jobs for about $0.64") and "Nothing was sent" in notice
+    assert notice.startswith(f"**Confirm this grid:** 6 jobs for about ${total}") and "Nothing was sent" in notice
     assert dict(emulator.calls) == before and demo.history.records(owner_id("owner-grid")) == []
 
     new = set(emulator.jobs)
-    outputs = list(client.submit(*grid_args(owner, *grid, ("", "", "", ""), 0.64, 4, "a grid", image),
+    outputs = list(client.submit(*grid_args(owner, *grid, ("", "", "", ""), total, 4, "a grid", image),
                                  api_name="/sweep"))
     assert outputs[0][0] == ""  # the question is withdrawn as the grid starts
     _, table, gallery = outputs[-1]
@@ -255,9 +257,10 @@ def test_a_sweep_and_picked_runs_export_as_a_board_and_a_contact_sheet(app, inpu
     image, _, _ = inputs
     client = Client(url, verbose=False)  # one session: its sweep is the one the Sweep tab's buttons export
     token = owner_token(demo, "owner-board")
-    # A 2 × 2 grid: quality across, prompt variants down; its board keeps that layout.
+    # A 2 × 2 grid: quality across, prompt variants down; its board keeps that layout. At `auto` the 4:3 photo
+    # is priced oblong: 2 × ($0.016 + $0.25), above the default threshold, so the amount is agreed to up front.
     client.predict(*grid_args(token, ("quality", ["low", "high"], ""), ("prompt", [], ""), ("a cat", "a dog", "", ""),
-                              0, 2, "board me", image), api_name="/sweep")
+                              0.532, 2, "board me", image), api_name="/sweep")
     with open(downloaded(client.predict(token, api_name="/sweep_board_html"))) as file:
         page = file.read()
     assert page.count('<figure class="run">') == 4 and '<table class="grid">' in page

@@ -102,6 +102,11 @@ def test_each_cell_is_priced_on_its_own_model_and_options():
     assert prices == {"quality=low, model=gpt-image-1-edit": 0.016, "quality=high, model=gpt-image-1-edit": 0.25,
                       # gpt-image-2 bills by area: 1536x1024 is 1.5 times the quoted 1024x1024.
                       "quality=low, model=gpt-image-2": 0.009, "quality=high, model=gpt-image-2": 0.3165}
+    # At size `auto` each cell follows the first image: a portrait photo gets 1024x1536 on both models.
+    auto = {c.label: c.estimated_cost for c in built.cells(SEED, {**FORM, "size": "auto"}, (3024, 4032))}
+    assert auto == prices
+    square = {c.label: c.estimated_cost for c in built.cells(SEED, {**FORM, "size": "auto"})}
+    assert square["quality=high, model=gpt-image-1-edit"] == 0.167 and square["quality=low, model=gpt-image-2"] == 0.006
 
 
 def test_the_layout_names_the_axes_and_the_run_in_each_cell():

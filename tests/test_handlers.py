@@ -21,7 +21,7 @@ from components.emulator import FaultKind, Route
 from components.media import images as media_images
 from components.ui import copy
 from components.api.schema import DEFAULT_MODEL
-from components.ui.edit_tab import EditHandlers, build_edit_tab
+from components.ui.edit_tab import EditHandlers, build_edit_tab, price_line
 from components.ui.history_tab import record_details
 from components.ui.models import estimate
 from components.ui.status import STATUS_STYLE, status_line
@@ -139,6 +139,36 @@ def test_the_price_estimate_follows_quality_and_size():
     assert "$0.011" in estimate(DEFAULT_MODEL, "low", "1024x1024") and "$0.25" in estimate(DEFAULT_MODEL, "high",
                                                                                              "1536x1024")
     assert "estimated as medium" in estimate(DEFAULT_MODEL, "auto", "auto")
+
+
+def landscape_photo(folder, size=(4032, 3024), orientation=1):
+    """A phone photo's JPEG (small on disk: one colour), with an EXIF orientation."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = folder / f"IMG_{size[0]}x{size[1]}_{orientation}.jpg"
+    unique_image(size).save(path, format="JPEG", exif=exif.tobytes())
+    return str(path)
+
+
+def test_the_price_line_prices_size_auto_at_what_a_landscape_photo_gets(tmp_path):
+    """`auto` on a 4032x3024 photo comes out at 1536x1024: the line says the oblong price, and so does the total."""
+    photo = landscape_photo(tmp_path)
+    line = price_line(DEFAULT_MODEL, "high", "auto", None, None, 3, photo, None)
+    assert "about **$0.25** × 3 takes = about **$0.75**" in line
+    assert "size `auto` priced at 1536×1024, the size the model picks for this photo's shape" in line
+    # No photo yet: the square price, and the line says the size is not known.
+    none = price_line(DEFAULT_MODEL, "high", "auto", None, None, 1, None, None)
+    assert "about **$0.167**" in none and "1024×1024 until a photo is chosen, up to $0.25" in none
+    # A size asked for is priced as asked, whatever the photo.
+    assert "about **$0.167**" in price_line(DEFAULT_MODEL, "high", "1024x1024", None, None, 1, photo, None)
+    # The photo as shown counts (the app sends it upright): one stored sideways with an EXIF turn is portrait.
+    sideways = landscape_photo(tmp_path, (4032, 3024), orientation=6)
+    assert "priced at 1024×1536" in price_line(DEFAULT_MODEL, "high", "auto", None, None, 1, sideways, None)
+    # Without a photo the first reference file is the first image; a file that is no image is not guessed at.
+    assert "$0.25" in price_line(DEFAULT_MODEL, "high", "auto", None, None, 1, None, [photo])
+    junk = tmp_path / "notes.png"
+    junk.write_bytes(b"not an image")
+    assert "until a photo is chosen" in price_line(DEFAULT_MODEL, "high", "auto", None, None, 1, str(junk), None)
 
 
 def test_after_cancel_the_stream_says_nothing_older_than_the_cancel(edit_handlers, tmp_path, emulator):

@@ -25,7 +25,7 @@ from components.app.history import HistoryStore
 from components.emulator import Emulator
 from components.ui import build_app, launch_options
 from components.ui.guard import SMALL_BODY_BYTES
-from components.ui.mcp_tools import MCP_CALL_BYTES, edit_description
+from components.ui.mcp_tools import MCP_CALL_BYTES, edit_description, price_text
 from components.ui.status import money
 from tests.conftest import KEY, png_bytes
 
@@ -113,6 +113,17 @@ def test_only_the_two_tools_are_listed_with_models_limits_and_costs(app_url):
     assert properties["images"]["items"] == {"type": "string"}  # URLs or data URIs, read by the app's own rules
     assert not any("key" in name for tool in tools.values() for name in tool.inputSchema["properties"])
     assert "job_token" in tools["get_job"].inputSchema["properties"]
+
+
+def test_each_model_s_prices_say_what_size_auto_costs():
+    """An agent sending a landscape photo at size `auto` must not read the square price as its price."""
+    seed, gpt2 = price_text(schema.model("gpt-image-1-edit")), price_text(schema.model("gpt-image-2"))
+    assert "`high` $0.167 for a square image; $0.016, $0.063, $0.25 for other sizes" in seed
+    assert "quality `auto` is estimated as medium" in seed
+    assert "size `auto` is priced at the size it picks for the first image's shape (1024x1024, 1536x1024 or " \
+           "1024x1536)" in seed
+    assert "(1024x1024, 1536x1024, 1024x1536, 2048x1152 or 1152x2048)" in gpt2
+    assert "in proportion to the output's area" in gpt2
 
 
 def test_the_description_follows_the_backend_and_the_deployers_limits(emulator, tmp_path):

@@ -361,9 +361,10 @@ def test_a_model_sweep_runs_every_model_each_in_its_shape_at_the_announced_price
         expected = (width, height) if slug == ONE_IMAGE else (1536, 1024)
         assert output_of(strict_emulator, sent).size == expected
 
-    # The estimate shown before the sweep started: each model priced on what it was sent, summed.
+    # The estimate shown before the sweep started: each model priced on what it was sent, summed; `auto` at the
+    # oblong size the 4:3 photo gets, which is what the emulator rendered and billed.
     billed = [records[slug].cost for slug in SLUGS]
-    list_prices = [0.011, 0.009, 0.005, round(0.006 * width * height / (1024 * 1024), 4)]
+    list_prices = [0.016, 0.013, 0.006, round(0.006 * width * height / (1024 * 1024), 4)]
     assert billed == pytest.approx(list_prices)
     assert [cell.estimated_cost for cell in plan.cells] == pytest.approx(billed)
     announced = sweep_cost(AxisChoice(MODEL_AXIS, tuple(SLUGS)), AxisChoice(NO_AXIS), [], form, threshold=10,

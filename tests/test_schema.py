@@ -146,6 +146,54 @@ def test_estimated_cost_follows_model_quality_and_shape():
         4 * GPT2.estimated_cost({"quality": "high", "size": "1024x1024"}))
 
 
+LANDSCAPE, PORTRAIT, SQUARE = (4032, 3024), (3024, 4032), (2000, 2000)
+
+
+@pytest.mark.parametrize("slug", ["gpt-image-1-edit", "gpt-image-1.5-edit", "gpt-image-1-edit-mini"])
+def test_auto_is_priced_at_the_size_the_first_image_s_shape_picks(slug):
+    """A phone's landscape photo with `auto` comes out at 1536x1024, so it costs the oblong price."""
+    model = schema.model(slug)
+    square, oblong = model.pricing.per_quality["high"]
+    auto = {"quality": "high", "size": "auto"}
+    assert model.auto_size(LANDSCAPE) == (1536, 1024)
+    assert model.estimated_cost(auto, LANDSCAPE) == oblong
+    assert model.auto_size(PORTRAIT) == (1024, 1536)
+    assert model.estimated_cost(auto, PORTRAIT) == oblong
+    assert model.auto_size(SQUARE) == (1024, 1024)
+    assert model.estimated_cost(auto, SQUARE) == square
+    # No image to follow (or one whose size is not known): the square estimate, as before.
+    assert model.auto_size(None) == (1024, 1024)
+    assert model.estimated_cost(auto) == square
+    # A size asked for is its own price, whatever the photo; no size given is the default, `auto`.
+    assert model.estimated_cost({"quality": "high", "size": "1024x1024"}, LANDSCAPE) == square
+    assert model.estimated_cost({"quality": "high"}, LANDSCAPE) == oblong
+
+
+def test_gpt_image_2_auto_follows_the_photo_to_its_nearest_listed_size():
+    medium = GPT2.pricing.per_quality["medium"][0]
+    assert GPT2.auto_size(LANDSCAPE) == (1536, 1024)
+    auto = {"quality": "medium", "size": "auto"}
+    assert GPT2.estimated_cost(auto, LANDSCAPE) == pytest.approx(medium * 1.5, abs=1e-4)
+    # 16:9 is listed twice (2048x1152 and 3840x2160): the smaller is the one picked.
+    assert GPT2.auto_size((1920, 1080)) == (2048, 1152)
+    assert GPT2.auto_size((1080, 1920)) == (1152, 2048)
+    assert GPT2.auto_size(SQUARE) == (1024, 1024)
+    assert GPT2.estimated_cost(auto) == medium
+
+
+def test_auto_sizes_are_the_smallest_listed_size_of_each_shape():
+    assert SEED.auto_sizes() == ((1024, 1024), (1536, 1024), (1024, 1536))
+    assert GPT2.auto_sizes() == ((1024, 1024), (1536, 1024), (1024, 1536), (2048, 1152), (1152, 2048))
+
+
+def test_output_size_is_the_size_asked_for_or_what_auto_resolves_to():
+    assert SEED.output_size("1024x1536", LANDSCAPE) == (1024, 1536)
+    assert SEED.output_size("auto", LANDSCAPE) == (1536, 1024)
+    assert SEED.output_size(None, PORTRAIT) == (1024, 1536)
+    assert SEED.output_size("huge", LANDSCAPE) is None
+    assert SEED.estimated_cost({"quality": "low", "size": "huge"}, LANDSCAPE) == 0.011  # unknown: square
+
+
 def test_every_model_names_a_known_successor_and_its_sources():
     for model in schema.MODELS.values():
         assert model.successor is None or model.successor in schema.MODELS

@@ -170,6 +170,22 @@ def test_above_the_threshold_the_cost_line_warns_of_the_confirmation_and_says_wh
     assert copy.COST_SIMULATED in text
 
 
+def test_the_cost_line_prices_size_auto_at_what_the_photo_gets_and_asks_by_that(tmp_path):
+    """A phone's landscape photo at size `auto` comes out at 1536x1024 in every cell: priced so, and the
+    confirmation threshold judges that total, not the square one."""
+    photo = tmp_path / "IMG_landscape.jpg"
+    Image.new("RGB", (4032, 3024), (30, 90, 160)).save(photo, format="JPEG")
+    columns, ask = AxisChoice("quality", ("low", "high")), f"*{copy.RUN_GRID}* asks you to confirm first"
+    landscape = cost(columns, threshold=0.2, photo=str(photo))
+    assert landscape.startswith("**2 jobs** (2 columns) · estimated **$0.266** ($0.016 to $0.25 each)"), landscape
+    assert ask in landscape
+    square = cost(columns, threshold=0.2)  # no photo yet: the square prices
+    assert square.startswith("**2 jobs** (2 columns) · estimated **$0.178** ($0.011 to $0.167 each)"), square
+    assert ask not in square
+    # The first reference stands in for a photo that is not there.
+    assert cost(columns, threshold=0.2, photo=None, files=[str(photo)]) == landscape
+
+
 def test_the_cost_when_nothing_or_too_much_is_picked():
     assert cost(AxisChoice("quality")) == copy.NO_COST_YET
     assert "at most 6 values; output_compression has 9" in cost(AxisChoice("output_compression",
@@ -193,10 +209,15 @@ def test_a_costly_grid_asks_and_sends_nothing_until_its_amount_is_confirmed(hand
 
     asked = asyncio.run(first(0))
     tab = handlers.tab
-    assert "6 jobs for about $0.64" in asked[tab.notice] and "Nothing was sent" in asked[tab.notice]
+    # The form's photo is 3:2 at size `auto`: every cell comes out at 1536x1024 and is priced so (the square
+    # prices would sum to $0.64).
+    oblong = {"high": (0.25, 0.2, 0.211 * 1.5), "medium": (0.063, 0.05, 0.053 * 1.5)}
+    total = round(sum(sum(prices) for prices in oblong.values()), 4)
+    assert total == pytest.approx(0.959)
+    assert "6 jobs for about $0.959" in asked[tab.notice] and "Nothing was sent" in asked[tab.notice]
     assert asked[tab.confirm]["visible"] is True and asked[tab.confirm]["value"].startswith("Confirm: send 6 jobs")
-    assert asked[tab.quote] == pytest.approx(0.64)
-    assert asyncio.run(first(0.5))[tab.quote] == pytest.approx(0.64)  # less than the estimate: asked again
+    assert asked[tab.quote] == pytest.approx(total)
+    assert asyncio.run(first(0.64))[tab.quote] == pytest.approx(total)  # less than the estimate: asked again
     assert sum(emulator.calls.values()) == 0 and handlers.service.history.records(OWNER) == []
     assert not handlers.asks(0.64, 0.64) and not handlers.asks(0.5, 0) and handlers.asks(0.5001, 0)
 

@@ -32,7 +32,7 @@ COMPRESSED_FORMATS = frozenset({"jpeg", "webp"})
 OUTPUT_MEDIA_TYPES: Mapping[str, str] = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 TRANSPARENT = "transparent"
 AUTO_SIZE = "auto"
-# The size a price is quoted for, and the one "auto" is estimated as.
+# The size a price is quoted for (and what `auto` gives when there is no image to follow).
 PRICED_SIZE = (1024, 1024)
 
 
@@ -143,9 +143,9 @@ class Pricing:
     by_area: bool = False
     estimated_quality: str = "medium"
 
-    def estimate(self, quality: Any, size: Any) -> float:
+    def estimate(self, quality: Any, pixels: tuple[int, int] | None) -> float:
+        """The price of one output image of `pixels` (width, height); None, a size not known, is priced square."""
         square, oblong = self.per_quality.get(str(quality), self.per_quality[self.estimated_quality])
-        pixels = parse_size(size)
         if pixels is None:
             return square
         if self.by_area:
@@ -231,8 +231,41 @@ class Model:
         listed = {choice: parse_size(choice) for choice in (size.choices if size else ())}
         return {choice: pixels for choice, pixels in listed.items() if pixels}
 
-    def estimated_cost(self, params: Mapping[str, Any]) -> float:
-        return self.pricing.estimate(params.get("quality"), params.get("size"))
+    def auto_size(self, first: tuple[int, int] | None) -> tuple[int, int]:
+        """The pixel size `size: auto` comes out at, for a first image of `first` (width, height, as a
+        viewer shows it; None without one, or when its size is not known).
+
+        This is our best knowledge of the models' behaviour, not a documented rule: OpenAI says only
+        that `auto` lets the model pick, by the input. As far as we know, the gpt-image-1 models answer a
+        landscape photo with 1536x1024, a portrait one with 1024x1536 and a square one (or none) with
+        1024x1024: the listed size whose shape is nearest the first image's, the smallest of equals.
+        gpt-image-2's `auto` may come back at a size off its list (Azure's documentation says it need
+        not even keep the custom-size rule); nothing better is documented, so the same nearest-listed
+        rule stands in for it. The price estimate and the emulator both follow this one rule.
+        """
+        listed = self.pixel_sizes().values()
+        if not listed:
+            return PRICED_SIZE
+        ratio = first[0] / first[1] if first and first[0] > 0 and first[1] > 0 else 1.0
+        return min(listed, key=lambda wh: (round(abs(wh[0] / wh[1] - ratio), 3), wh[0] * wh[1]))
+
+    def auto_sizes(self) -> tuple[tuple[int, int], ...]:
+        """Every size `auto` can resolve to, whatever the first image's shape: one a shape, in the listed order."""
+        return tuple(dict.fromkeys(self.auto_size(pixels) for pixels in self.pixel_sizes().values()))
+
+    def output_size(self, size: Any, first: tuple[int, int] | None = None) -> tuple[int, int] | None:
+        """The pixel size a request comes out at: the WIDTHxHEIGHT asked for, or what `auto` (the default
+        when none is given) resolves to for a first image of `first`; None for a value that is neither."""
+        if size is None and "size" in self.params_by_name:
+            size = self.params_by_name["size"].default
+        if size == AUTO_SIZE:
+            return self.auto_size(first)
+        return parse_size(size)
+
+    def estimated_cost(self, params: Mapping[str, Any], first: tuple[int, int] | None = None) -> float:
+        """The list price of one image for these parameters. `first`: the first image's (width, height) as a
+        viewer shows it, which `auto` follows; without it, `auto` is priced square (what it gives no image)."""
+        return self.pricing.estimate(params.get("quality"), self.output_size(params.get("size"), first))
 
     def image_count_problem(self, count: int) -> ValidationIssue | None:
         """Too many images for this model, in words that say what to remove."""
@@ -453,7 +486,8 @@ MODELS: Mapping[str, Model] = {model.slug: model for model in (
         latency_prior=93.9, transparency=False,
         sources=("segmind.com/models/gpt-image-2/api",
                  "OpenAI pricing for gpt-image-2 (1024x1024: $0.006 low, $0.053 medium, $0.211 high)",
-                 "OpenAI image guide: no transparent backgrounds for gpt-image-2"),
+                 "OpenAI image guide: no transparent backgrounds for gpt-image-2",
+                 "Azure OpenAI image docs: with size auto the output need not keep the custom-size rule"),
     ),
 )}
 # The seed's model: what records from before the registry ran on, and what a deployment built by hand

@@ -144,10 +144,11 @@ class Cell:
     options: Mapping[str, Any]
     prompt: str | None = None    # None: the form's
     carried: str = ""            # the form's options its model could not take, as sent instead: "size auto"
+    first_size: tuple[int, int] | None = None   # the first image's size, as shown: what `auto` follows
 
     @property
     def estimated_cost(self) -> float:
-        return schema.model(self.model).estimated_cost(self.options)
+        return schema.model(self.model).estimated_cost(self.options, self.first_size)
 
 
 @dataclass(frozen=True)
@@ -171,8 +172,9 @@ class Grid:
                 return side, axis
         return None
 
-    def cells(self, model: str, options: Mapping[str, Any]) -> list[Cell]:
-        """Every cell, row by row, for a form on `model` with `options`."""
+    def cells(self, model: str, options: Mapping[str, Any], first_size: tuple[int, int] | None = None) -> list[Cell]:
+        """Every cell, row by row, for a form on `model` with `options` whose first image is `first_size`
+        (width, height as shown; None when not known), which each cell's price follows at size `auto`."""
         cells = []
         for (row, across), (column, down) in itertools.product(enumerate(self.rows.values),
                                                                 enumerate(self.columns.values)):
@@ -181,7 +183,7 @@ class Grid:
             label = ", ".join(part for part in (down.label, across.label) if part)
             carried = ", ".join(f"{name} {value}" for name, value in adaptation(model, options, changes).items())
             cells.append(Cell(row, column, label + (f" ({carried})" if carried else ""), slug, sent,
-                              changes.get("prompt"), carried))
+                              changes.get("prompt"), carried, first_size))
         return cells
 
 

@@ -240,7 +240,8 @@ class AppSettings:
     trusted_proxy: bool = False         # from_env: on by default on a Hugging Face Space (SPACE_ID is set)
     max_runs_per_address: int = 16
     # Two of the dearest single images (gpt-image-1 high, oblong: $0.25): a sweep over the four qualities
-    # of one model (about $0.26) goes straight through; a quality × model grid of four models ($1.10) asks.
+    # of one model (about $0.26, $0.39 at `auto` on an oblong photo) goes straight through; a quality × model
+    # grid of four models ($1.10 square) asks.
     sweep_confirm_usd: float = 0.5
     emulator_latency: float = 5.0
     emulator_queue_seconds: float = 1.0

@@ -30,16 +30,6 @@ class Rendered:
     height: int
 
 
-def output_size(size: str, first: Image.Image | None, model: schema.Model) -> tuple[int, int]:
-    """The size asked for; `auto` picks the listed size whose shape is nearest the first image's
-    (the smallest of equals), as the models do."""
-    asked = schema.parse_size(size)
-    if asked:
-        return asked
-    ratio = first.width / first.height if first is not None else 1.0
-    return min(model.pixel_sizes().values(), key=lambda wh: (round(abs(wh[0] / wh[1] - ratio), 3), wh[0] * wh[1]))
-
-
 def _font(size: int) -> ImageFont.ImageFont:
     try:
         return ImageFont.load_default(size=size)
@@ -74,9 +64,12 @@ def render(
     text_only: bool = False,
 ) -> Rendered:
     """`text_only`: no image was sent, so the model drew from the prompt alone (text-to-image)."""
-    width, height = output_size(str(params.get("size")), first, model)
-    if first is not None:
-        canvas = ImageOps.fit(ImageOps.exif_transpose(first).convert("RGBA"), (width, height))
+    upright = ImageOps.exif_transpose(first) if first is not None else None
+    # `auto` follows the first image as it is drawn (upright), by the schema's one rule.
+    shown = upright.size if upright is not None else None
+    width, height = model.output_size(params.get("size"), shown) or model.auto_size(shown)
+    if upright is not None:
+        canvas = ImageOps.fit(upright.convert("RGBA"), (width, height))
     else:
         canvas = Image.new("RGBA", (width, height), (90, 90, 100, 255))
     draw = ImageDraw.Draw(canvas)

@@ -328,7 +328,8 @@ class EmulatorState:
             late_failure = late_reason(issues[0])
             if not late_checks:
                 raise EmulatorError(400, late_failure)
-        if self.credits < model.estimated_cost(body):
+        # Judged at the price of the size it will render: `auto` follows the first image's shape.
+        if self.credits < model.estimated_cost(body, self._first_size(model, body)):
             if late_checks and not self.strict:
                 raise EmulatorError(402, insufficient_credits(self.credits))
             raise EmulatorError(406, "Insufficient credits: add credits to your account to continue")
@@ -406,7 +407,8 @@ class EmulatorState:
         if self.pause(max(0.0, processing - (self.clock() - started))):
             return
         name = f"{job.request_id}.{job.params['output_format']}"
-        cost = schema.MODELS[job.model].estimated_cost(job.params)
+        # Billed for the size it rendered, which for `auto` is the size the first image's shape chose.
+        cost = schema.MODELS[job.model].pricing.estimate(job.params.get("quality"), (rendered.width, rendered.height))
         with self._lock:
             self.files[f"outputs/{name}"] = StoredFile(rendered.data, rendered.media_type, self.clock())
             self.credits -= cost
@@ -428,6 +430,20 @@ class EmulatorState:
             stored = self.files.get(parts.path.lstrip("/"))
             return stored.data if stored else None
         return None
+
+    def _first_size(self, model: schema.Model, body: Mapping[str, Any]) -> tuple[int, int] | None:
+        """The first image's size as it will be drawn (upright), from its header; None when it can't be read."""
+        given = body.get(model.image_param.name)
+        first = (given[0] if given else None) if isinstance(given, list) else given
+        data = self._bytes_from(first) if isinstance(first, str) else None
+        if data is None:
+            return None
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                turned = image.getexif().get(0x0112, 1) in (5, 6, 7, 8)   # a quarter turn swaps the sides
+                return (image.height, image.width) if turned else image.size
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+            return None
 
     @staticmethod
     def _image(data: bytes | None) -> Image.Image | None:

@@ -118,6 +118,13 @@ TAKES_NO_MASK = "Takes **no mask**: a painted mask is kept with the run but not 
 CUSTOM_SIZES = "Sizes: the listed ones, or a custom width × height ({rule})."
 NO_TRANSPARENCY = "OpenAI documents no transparent output for it: `transparent` gives an opaque image."
 PRICE_BASIS = "OpenAI's list price for this model, quality and size, before input tokens"
+PRICE_LINE = "Estimated price per image on `{model}`: about **{each}**{total} ({notes})."
+PRICE_QUALITY_ESTIMATED = "quality `{quality}` estimated as {estimated}"
+# Size `auto` lets the model pick by the photo's shape (schema.Model.auto_size).
+PRICE_AUTO_FOR_PHOTO = "size `auto` priced at {size}, the size the model picks for this photo's shape"
+PRICE_AUTO_NO_PHOTO = ("size `auto` follows the photo's shape: priced at {size} until a photo is chosen, "
+                       "up to {dearest} for a landscape or portrait one")
+PRICE_SIZE_UNKNOWN = "size `{size}` estimated as {square}"
 CUSTOM_SIZE_LABEL = "custom width × height"
 CUSTOM_SIZE_NUMBERS = "Enter a width and a height in pixels."
 CUSTOM_WIDTH = "Width (px)"
@@ -494,7 +501,8 @@ MCP_LIFECYCLE = " {when}{successor}."
 MCP_SUCCESSOR = "; its successor is `{successor}`"
 MCP_PRICE_SQUARE = "{prices} for a square image; {oblong} for other sizes"
 MCP_PRICE_AREA = "{prices} at {size}, in proportion to the output's area"
-MCP_PRICE_ESTIMATE = "; `{quality}` is estimated as {estimated}"
+MCP_PRICE_ESTIMATE = "; quality `{quality}` is estimated as {estimated}"
+MCP_PRICE_AUTO = "; size `auto` is priced at the size it picks for the first image's shape ({sizes})"
 MCP_PRICE_BASIS = ("Prices are OpenAI's list prices per output image, before input tokens; the status's `cost` is what "
                    "Segmind billed.")
 MCP_LIMITS = ("Limits: the prompt up to {prompt:,} characters; images {types}, up to {image_mb} MB each (other formats "

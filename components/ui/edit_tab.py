@@ -35,8 +35,8 @@ from components.ui.continuing import continue_note, continued_from, selected_run
 from components.ui.editor_bounds import bound_editor
 from components.ui.errors import as_gr_error, title_for
 from components.ui.form import (
-    EMPTY_COUNT, Form, UiImages, chosen_model, client_address, ensure_owner, file_paths, form_problems, form_request,
-    problem_summary, valid_owner, visitor_key_from,
+    EMPTY_COUNT, Form, UiImages, chosen_model, client_address, ensure_owner, file_paths, first_image_size,
+    form_problems, form_request, problem_summary, valid_owner, visitor_key_from,
 )
 from components.ui.models import (
     CUSTOM_SIZE, estimate, follow_model, mask_note_for, model_card, model_choices, size_check, size_choices,
@@ -564,6 +564,14 @@ def build_edit_tab(backend: Backend, offered: tuple[str, ...] | None = None) -> 
 # Wiring -------------------------------------------------------------------------------
 
 
+def price_line(slug: str, quality: str, size: str, width: Any, height: Any, takes: Any, photo: Any,
+               files: Any) -> str:
+    """The Edit tab's price line: `auto` is priced at the size the first image's shape picks, that image's
+    size read from its header (once per file)."""
+    first = first_image_size({"photo": photo, "files": files})
+    return estimate(slug, quality, size, width, height, takes, first=first)
+
+
 def follow_the_model(listener: Callable[..., Any], tab: EditTab) -> None:
     """Wire `listener` (a change, or a load's `then`) to fit every model-dependent widget to the picker."""
     form, widgets = tab.form, tab.form.widgets
@@ -590,9 +598,10 @@ def wire_edit_tab(tab: EditTab, handlers: EditHandlers, owner: gr.BrowserState, 
           size_check, size_inputs, tab.size_check, **quiet)
     widgets["size"].change(lambda size: gr.update(visible=size == CUSTOM_SIZE), widgets["size"], tab.custom_size,
                            **quiet)
+    # The photo and the references too: size `auto` follows the first image's shape.
     gr.on([form.model.change, widgets["quality"].change, widgets["size"].change, form.custom_width.change,
-           form.custom_height.change, tab.takes.change], estimate,
-          [form.model, widgets["quality"], *size_inputs[1:], tab.takes], tab.cost, **quiet)
+           form.custom_height.change, tab.takes.change, form.photo.change, form.files.change], price_line,
+          [form.model, widgets["quality"], *size_inputs[1:], tab.takes, form.photo, form.files], tab.cost, **quiet)
     tab.switch_model.click(handlers.switch_model, tab.retired_model, [form.model, tab.switch_model, tab.status],
                            **quiet)
     widgets["output_format"].change(lambda fmt: gr.update(interactive=schema.compression_applies(fmt)),

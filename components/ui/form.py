@@ -14,7 +14,9 @@ from components.api.transport import check_key
 from components.app.owners import Account, Owner
 from components.app.service import EditService
 from components.media.images import EditRequest, UrlText, check_request, keep_outside_from
+from components.media.decoding import InputError
 from components.media.mask import mask_from_editor
+from components.media.working_copy import shown_size
 from components.ui import copy
 from components.ui.models import size_value
 
@@ -181,12 +183,27 @@ class Form:
 
     @property
     def option_kwargs(self) -> dict[str, gr.components.Component]:
-        """What a price depends on: the model, its options (a custom size too) and whose key runs it."""
-        return {k: self.kwargs[k] for k in ("model", *self.widgets, "custom_width", "custom_height", "visitor_key")}
+        """What a price depends on: the model, its options (a custom size too), whose key runs it, and the
+        photo and references (size `auto` follows the first image's shape)."""
+        return {k: self.kwargs[k] for k in ("model", *self.widgets, "custom_width", "custom_height", "visitor_key",
+                                            "photo", "files")}
 
     @property
     def image_kwargs(self) -> dict[str, gr.components.Component]:
         return {k: self.kwargs[k] for k in ("photo", "editor", "files", "urls", "mask_file", "model")}
+
+
+def first_image_size(values: Mapping[str, Any]) -> tuple[int, int] | None:
+    """The size of the first image the form sends (the photo, else the first reference file), as a viewer
+    shows it, from its header: what size `auto` follows. None without one, for a URL, or for a file that is
+    not a readable image (the form's check says what is wrong with it)."""
+    first = (file_paths(values.get("photo")) or file_paths(values.get("files")) or [None])[0]
+    if first is None:
+        return None
+    try:
+        return shown_size(first)
+    except InputError:
+        return None
 
 
 def form_request(values: Mapping[str, Any]) -> EditRequest:

@@ -149,6 +149,10 @@ def price_text(model: schema.Model) -> str:
     quality = model.params_by_name.get("quality")
     for unpriced in (choice for choice in (quality.choices if quality else ()) if choice not in pricing.per_quality):
         text += copy.MCP_PRICE_ESTIMATE.format(quality=unpriced, estimated=pricing.estimated_quality)
+    size = model.params_by_name.get("size")
+    if size is not None and schema.AUTO_SIZE in size.choices:
+        sizes = [f"{width}x{height}" for width, height in model.auto_sizes()]
+        text += copy.MCP_PRICE_AUTO.format(sizes=", ".join(sizes[:-1]) + f" or {sizes[-1]}")
     return text
 
 

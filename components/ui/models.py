@@ -97,19 +97,32 @@ def size_check(slug: str, size: str, width: Any, height: Any) -> str:
     return f"✓ {value}: {pixels[0] * pixels[1] / 1e6:.1f} MP, allowed."
 
 
-def estimate(slug: str, quality: str, size: str, width: Any = None, height: Any = None, takes: Any = 1) -> str:
-    """The price line for the chosen model, quality and size; with several takes, their total too."""
+def pixels_text(pixels: tuple[int, int]) -> str:
+    return f"{pixels[0]}×{pixels[1]}"
+
+
+def estimate(slug: str, quality: str, size: str, width: Any = None, height: Any = None, takes: Any = 1,
+             first: tuple[int, int] | None = None) -> str:
+    """The price line for the chosen model, quality and size; with several takes, their total too.
+
+    `first`: the first image's size as shown (width, height), which size `auto` follows; None before there is one.
+    """
     model = schema.model(slug)
     size = size_value({"size": size, "custom_width": width, "custom_height": height})
-    each = model.estimated_cost({"quality": quality, "size": size})
+    each = model.estimated_cost({"quality": quality, "size": size}, first)
     notes = [copy.PRICE_BASIS]
     if quality not in model.pricing.per_quality:
-        notes.append(f"quality `{quality}` estimated as {model.pricing.estimated_quality}")
-    if schema.parse_size(size) is None:
-        notes.append(f"size `{size}` estimated as {schema.PRICED_SIZE[0]}×{schema.PRICED_SIZE[1]}")
+        notes.append(copy.PRICE_QUALITY_ESTIMATED.format(quality=quality, estimated=model.pricing.estimated_quality))
+    if size == schema.AUTO_SIZE and first is not None:
+        notes.append(copy.PRICE_AUTO_FOR_PHOTO.format(size=pixels_text(model.auto_size(first))))
+    elif size == schema.AUTO_SIZE:
+        dearest = max(model.pricing.estimate(quality, pixels) for pixels in model.auto_sizes())
+        notes.append(copy.PRICE_AUTO_NO_PHOTO.format(size=pixels_text(model.auto_size(None)), dearest=money(dearest)))
+    elif schema.parse_size(size) is None:
+        notes.append(copy.PRICE_SIZE_UNKNOWN.format(size=size, square=pixels_text(schema.PRICED_SIZE)))
     count = take_count(takes)
     total = copy.TAKES_PRICE.format(takes=count, total=money(each * count)) if count > 1 else ""
-    return f"Estimated price per image on `{model.slug}`: about **{money(each)}**{total} ({'; '.join(notes)})."
+    return copy.PRICE_LINE.format(model=model.slug, each=money(each), total=total, notes="; ".join(notes))
 
 
 def follow_model(slug: str, size: str, compression: Any) -> dict[str, Any]:

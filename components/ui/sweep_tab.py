@@ -31,8 +31,8 @@ from components.media.images import EditRequest
 from components.ui import copy
 from components.ui.errors import in_thread
 from components.ui.form import (
-    IMAGE_PARAMS, Form, UiImages, chosen_model, client_address, form_request, option_values, signed_in,
-    valid_owner, visitor_key_from,
+    IMAGE_PARAMS, Form, UiImages, chosen_model, client_address, first_image_size, form_request, option_values,
+    signed_in, valid_owner, visitor_key_from,
 )
 from components.ui.serving import servable, servable_unchanging
 from components.ui.status import money, pill, seconds
@@ -270,14 +270,15 @@ def sweep_cost(columns: AxisChoice, rows: AxisChoice, prompts: Sequence[str], va
                max_cells: int = MAX_GRID_CELLS) -> str:
     """The line under Run: how many jobs, their estimated cost, and whether Run will ask first.
 
-    `values` holds the form's model and options (a custom size as width and height); each cell is priced
-    on its own model, at the options it is sent with.
+    `values` holds the form's model and options (a custom size as width and height) and its photo and
+    references; each cell is priced on its own model, at the options it is sent with, `auto` at the size
+    the first image's shape picks.
     """
     grid, problems = read_grid(columns, rows, prompts, offered, max_cells)
     if any(p.issue in (Issue.NO_VALUES, Issue.NO_COLUMNS, Issue.NOT_AN_AXIS, Issue.BAD_TAKES) for p in problems) \
             or not grid.size:
         return copy.NO_COST_YET + "".join(f" {problem_text(p)}" for p in problems if p.issue is Issue.BAD_TAKES)
-    cells = grid.cells(chosen_model(values).slug, option_values(values))
+    cells = grid.cells(chosen_model(values).slug, option_values(values), first_image_size(values))
     parts = [grid_cost(cells, grid.shape), f"{copy.COST_NOTE}."]
     if round(sum(c.estimated_cost for c in cells), 4) > threshold:
         parts.append(copy.CONFIRM_ABOVE.format(threshold=money(threshold), run=copy.RUN_GRID))
@@ -401,7 +402,7 @@ def plan_grid(x: AxisChoice, y: AxisChoice, prompts: Sequence[str], values: dict
         raise gr.Error(marks["x-name"][0], title="Not started", print_exception=False)
     grid, _ = read_grid(x, y, prompts, offered, max_cells)
     form = form_request(values)  # the images are read once, for every cell
-    cells = grid.cells(form.model, form.options)
+    cells = grid.cells(form.model, form.options, first_image_size(values))
     return Plan(grid, cells, [cell_request(form, cell) for cell in cells])
 
 
