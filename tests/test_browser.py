@@ -18,6 +18,34 @@ from tests.conftest import KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+PHONE = {"width": 390, "height": 844}
+
+
+def gallery_captions(page, gallery: str) -> list[dict]:
+    """Each thumbnail of a gallery: its caption, whether all of it shows, and the share of its picture it covers."""
+    return page.locator(f"{gallery} button.thumbnail-item").evaluate_all("""items => items.map(item => {
+        const caption = item.querySelector('.caption-label'), box = caption.getBoundingClientRect();
+        const picture = item.querySelector('img').getBoundingClientRect();
+        const across = Math.min(box.right, picture.right) - Math.max(box.left, picture.left);
+        const down = Math.min(box.bottom, picture.bottom) - Math.max(box.top, picture.top);
+        const label = item.closest('.block').querySelector('[data-testid=block-label]').getBoundingClientRect();
+        const under = Math.min(label.right, picture.right) - Math.max(label.left, picture.left);
+        const over = Math.min(label.bottom, picture.bottom) - Math.max(label.top, picture.top);
+        const area = picture.width * picture.height;
+        return {text: caption.innerText, picture_width: picture.width,
+                whole: caption.scrollWidth <= caption.clientWidth && caption.scrollHeight <= caption.clientHeight,
+                covers: Math.max(0, across) * Math.max(0, down) / area,
+                label_covers: Math.max(0, under) * Math.max(0, over) / area};
+    })""")
+
+
+def assert_captions_readable(page, gallery: str, needle: str) -> None:
+    """Every caption is shown whole (not cut to "quality…") and leaves its picture uncovered and of a useful size;
+    nor does the gallery's own label, over the first row, cover more than a sliver of a picture."""
+    captions = gallery_captions(page, gallery)
+    assert captions and all(needle in c["text"] for c in captions), captions
+    assert all(c["whole"] and c["covers"] < 0.05 and c["picture_width"] >= 120 for c in captions), captions
+    assert all(c["label_covers"] < 0.05 for c in captions), [(c["text"], c["label_covers"]) for c in captions]
 
 
 @pytest.fixture(scope="module")
@@ -135,15 +163,22 @@ def test_a_grid_asks_to_confirm_its_cost_fills_in_cell_by_cell_and_a_cell_restor
     scroll = page.locator("#sweep-grid .grid-scroll").evaluate("e => [e.scrollWidth, e.clientWidth]")
     assert scroll[0] > scroll[1] and page.locator("#sweep-grid td.grid-cell img").first.bounding_box()["width"] >= 140
     page.screenshot(path=str(ARTIFACTS / "e2e-grid-phone.png"))
+    # The gallery's captions name the model too, whole, under their pictures: on a phone and on a wide screen.
+    page.locator("#sweep-gallery").scroll_into_view_if_needed()
+    assert_captions_readable(page, "#sweep-gallery", "model=")
+    page.screenshot(path=str(ARTIFACTS / "e2e-grid-gallery-phone.png"))
     page.set_viewport_size({"width": 1400, "height": 1000})
-    # On a wide screen the gallery's captions name the model too: they wrap instead of being cut to "quality…".
-    caption = page.locator("#sweep-gallery .caption-label").first
-    caption.scroll_into_view_if_needed()
-    assert caption.evaluate("e => getComputedStyle(e).whiteSpace") == "normal" and "model=" in caption.inner_text()
+    page.locator("#sweep-gallery").scroll_into_view_if_needed()
+    assert_captions_readable(page, "#sweep-gallery", "model=")
     page.locator("#sweep-gallery").screenshot(path=str(ARTIFACTS / "e2e-grid-gallery.png"))
 
     page.get_by_role("tab", name="History").click()
     page.locator("#history-gallery button.thumbnail-item").first.wait_for(timeout=10_000)
+    page.set_viewport_size(PHONE)
+    page.locator("#history-gallery").scroll_into_view_if_needed()
+    assert_captions_readable(page, "#history-gallery", "model=")
+    page.screenshot(path=str(ARTIFACTS / "e2e-history-gallery-phone.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})
     page.locator("#history-gallery button.thumbnail-item").first.click()
     page.locator("#history-details").get_by_text("quality=").first.wait_for()
     details = page.locator("#history-details").inner_text()

@@ -178,7 +178,7 @@ PROMPT_VARIANT = "Prompt variant {n}"
 AT_A_TIME = "At most this many at a time"
 RUN_GRID = "Run grid"
 STOP_GRID = "Stop grid"
-GRID_RESULTS = "Grid results (click one to see it full size)"
+GRID_RESULTS = "Grid results (click one to enlarge)"
 
 NOT_AN_AXIS = "{name!r} is not something a grid can vary."
 NO_COLUMNS = "Pick what the columns vary."
