@@ -120,6 +120,26 @@ def test_validation_messages_appear_next_to_the_widget(app, page):
     page.screenshot(path=str(ARTIFACTS / "e2e-validation.png"), full_page=False)
 
 
+def test_upload_boxes_show_their_label_above_a_whole_prompt(page):
+    """Gradio floats a box's label over its drop zone and cuts a short box's prompt to "Click to Upl…"."""
+    page.get_by_text("More reference images").click()
+    page.locator("#references").wait_for()
+    for width, viewport in ((1280, {"width": 1280, "height": 900}), (390, PHONE)):
+        page.set_viewport_size(viewport)
+        for box in ("#photo", "#mask-file", "#references"):
+            page.locator(box).scroll_into_view_if_needed()
+            label, prompt, outer = page.locator(box).evaluate("""block => [
+                block.querySelector('[data-testid=block-label]'), block.querySelector('[data-testid=upload-text]'),
+                block].map(e => { const r = e.getBoundingClientRect(); return {top: r.top, bottom: r.bottom} })""")
+            assert label["bottom"] <= prompt["top"] + 1, (width, box, label, prompt)  # the label covers none of it
+            assert outer["top"] <= prompt["top"] and prompt["bottom"] <= outer["bottom"] + 1, (width, box, prompt, outer)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator("#photo").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"e2e-uploads-{width}.png"))
+        page.locator("#mask-file").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"e2e-uploads-mask-{width}.png"))
+
+
 def test_a_grid_asks_to_confirm_its_cost_fills_in_cell_by_cell_and_a_cell_restores(app, page):
     """Quality × model, 2 × 3, above this deployer's threshold: nothing is sent until Confirm."""
     _, emulator = app

@@ -73,6 +73,18 @@ CSS = f"""
     grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }}
   :is(#sweep-gallery, #history-gallery, #takes-gallery) .thumbnail-lg .caption-label {{ font-size: var(--text-xs); }}
 }}
+/* Upload boxes: Gradio floats the label over the drop zone, where a label wrapped to two lines (a phone, or the
+   mask's narrow column) covered the prompt; in the flow above it, clear of the clear/upload buttons, it covers
+   nothing. The 96 px boxes show the prompt on one line (Gradio's three lines and icon need 240 px: they were cut
+   to "Click to Upl…"), and a file's size column gives its name room on a phone. */
+:is(#photo, #mask-file, #references) > label[data-testid="block-label"] {{
+  position: static; margin: var(--block-label-margin) var(--block-label-margin) 0; width: fit-content; }}
+:is(#photo, #mask-file, #references):has(.icon-button) > label[data-testid="block-label"] {{
+  max-width: calc(100% - 4.5rem); }}
+:is(#photo, #mask-file) [data-testid="upload-text"] {{ min-height: 0; padding: 0; flex-direction: row;
+                                                       flex-wrap: wrap; justify-content: center; column-gap: 0.4em; }}
+:is(#photo, #mask-file) [data-testid="upload-icon"] {{ width: 22px; margin: 0; }}
+:is(#photo, #mask-file, #references) .file-preview .download {{ width: auto; min-width: 0; }}
 /* The takes' table stays one line a take, even on a phone. */
 #takes-status .state {{ white-space: nowrap; }}
 #takes-status td, #takes-status th {{ padding: 4px 10px; }}
