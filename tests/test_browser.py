@@ -14,7 +14,7 @@ from components.api.config import ClientSettings
 from components.app.settings import AppSettings
 from components.emulator import Emulator, Route
 from components.ui import build_app, launch_options
-from tests.conftest import KEY
+from tests.conftest import KEY, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -46,6 +46,41 @@ def assert_captions_readable(page, gallery: str, needle: str) -> None:
     assert captions and all(needle in c["text"] for c in captions), captions
     assert all(c["whole"] and c["covers"] < 0.05 and c["picture_width"] >= 120 for c in captions), captions
     assert all(c["label_covers"] < 0.05 for c in captions), [(c["text"], c["label_covers"]) for c in captions]
+
+
+def chart_text(page, chart: str) -> dict:
+    """A drawn chart's axes (the labels Vega shows, their boxes and sizes), and whether it fits its box with room
+    for its bars (the plot's width)."""
+    return page.locator(chart).evaluate("""block => {
+        const axes = [...block.querySelectorAll('.role-axis[aria-label]')].map(axis => ({
+            title: axis.getAttribute('aria-label'), names: axis.getAttribute('aria-label').includes('discrete'),
+            labels: [...axis.querySelectorAll('.role-axis-label text')].filter(t => t.getAttribute('opacity') !== '0')
+                .map(t => { const r = t.getBoundingClientRect();
+                            return {text: t.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+                                    size: parseFloat(getComputedStyle(t).fontSize)} })}));
+        const box = block.getBoundingClientRect(), drawn = block.querySelector('svg.marks').getBoundingClientRect();
+        const plot = block.querySelector('.role-frame path.background').getBoundingClientRect();
+        return {axes, plot: plot.width, inside: drawn.left >= box.left - 1 && drawn.right <= box.right + 1};
+    }""")
+
+
+def clash(a: dict, b: dict) -> bool:
+    """Two labels' boxes touch or overlap (a pixel apart is still one word to the eye)."""
+    return a["left"] < b["right"] + 1 and b["left"] < a["right"] + 1 and a["top"] < b["bottom"] + 1 and \
+        b["top"] < a["bottom"] + 1
+
+
+def assert_chart_legible(page, chart: str, groups: int) -> None:
+    """Every group named in full, labels in type of at least 11 px and none on another, the chart inside its box,
+    and bars with room to differ."""
+    drawn = chart_text(page, chart)
+    (names,) = [axis["labels"] for axis in drawn["axes"] if axis["names"]]
+    assert len(names) == groups and not any(label["text"].endswith("…") for label in names), drawn
+    for axis in drawn["axes"]:
+        labels = axis["labels"]
+        assert len(labels) >= 2 and all(label["size"] >= 11 for label in labels), axis
+        assert not [(a["text"], b["text"]) for i, a in enumerate(labels) for b in labels[i + 1:] if clash(a, b)], axis
+    assert drawn["inside"] and drawn["plot"] >= 100, drawn
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +167,7 @@ def test_upload_boxes_show_their_label_above_a_whole_prompt(page):
                 block.querySelector('[data-testid=block-label]'), block.querySelector('[data-testid=upload-text]'),
                 block].map(e => { const r = e.getBoundingClientRect(); return {top: r.top, bottom: r.bottom} })""")
             assert label["bottom"] <= prompt["top"] + 1, (width, box, label, prompt)  # the label covers none of it
-            assert outer["top"] <= prompt["top"] and prompt["bottom"] <= outer["bottom"] + 1, (width, box, prompt, outer)
+            assert outer["top"] <= prompt["top"] and prompt["bottom"] <= outer["bottom"] + 1, (width, box, prompt)
         ARTIFACTS.mkdir(exist_ok=True)
         page.locator("#photo").scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / f"e2e-uploads-{width}.png"))
@@ -212,3 +247,21 @@ def test_a_grid_asks_to_confirm_its_cost_fills_in_cell_by_cell_and_a_cell_restor
         f"() => document.querySelector('#opt-quality input[value=\"{chosen}\"]').checked")
     assert "snowy mountains" in page.locator("#prompt textarea").input_value()
     page.locator("#mask-info").get_by_text("Mask from the uploaded file").wait_for()
+
+    # The insights of these six runs, on a phone and on a wide screen: each group named whole, no label on another.
+    page.get_by_role("tab", name="History").click()
+    page.locator("#insights").get_by_text("Insights").click()
+    for chart in ("seconds", "cost"):  # six groups named on an axis
+        names = f"#insights-{chart} .role-axis[aria-label*=discrete] .role-axis-label text"
+        page.wait_for_function(f"() => document.querySelectorAll('{names}').length === 6")
+    for name, viewport in (("phone", PHONE), ("wide", {"width": 1400, "height": 1000})):
+        page.set_viewport_size(viewport)
+        page.locator("#insights").scroll_into_view_if_needed()
+        charts = ("#insights-seconds", "#insights-cost")
+        for chart in charts:
+            assert wait_until(lambda: page.locator(chart).evaluate(  # drawn again for the new width
+                "b => Math.abs(b.querySelector('svg.marks').getBoundingClientRect().width - b.clientWidth) < 60")), \
+                chart_text(page, chart)
+        page.locator("#insights").screenshot(path=str(ARTIFACTS / f"e2e-insights-{name}.png"))
+        for chart in charts:
+            assert_chart_legible(page, chart, groups=6)

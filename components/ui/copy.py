@@ -250,6 +250,9 @@ INSIGHTS_SECONDS_TITLE = "Time per image"
 INSIGHTS_COST_TITLE = "Cost per image"
 INSIGHTS_SUMMARY = ("From {runs} in {groups}: fastest **{fastest}** ({seconds} s median), "
                     "cheapest **{cheapest}** ({cost}).")
+INSIGHTS_SECONDS_AXIS = "seconds (median)"
+INSIGHTS_COST_AXIS = "US$ (median)"
+INSIGHTS_SHARED = "All {groups}: {shared}."
 INSIGHTS_SIMULATED = "These runs were simulated by the emulator: its times and costs are estimates, not Segmind's."
 DEADLINE_PROBLEM = "must be a positive number of seconds"
 
