@@ -14,10 +14,73 @@ from components.api.config import ClientSettings
 from components.app.settings import AppSettings
 from components.emulator import Emulator, Route
 from components.ui import build_app, launch_options
-from tests.conftest import KEY
+from tests.conftest import KEY, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+PHONE = {"width": 390, "height": 844}
+
+
+def gallery_captions(page, gallery: str) -> list[dict]:
+    """Each thumbnail of a gallery: its caption, whether all of it shows, and the share of its picture it covers."""
+    return page.locator(f"{gallery} button.thumbnail-item").evaluate_all("""items => items.map(item => {
+        const caption = item.querySelector('.caption-label'), box = caption.getBoundingClientRect();
+        const picture = item.querySelector('img').getBoundingClientRect();
+        const across = Math.min(box.right, picture.right) - Math.max(box.left, picture.left);
+        const down = Math.min(box.bottom, picture.bottom) - Math.max(box.top, picture.top);
+        const label = item.closest('.block').querySelector('[data-testid=block-label]').getBoundingClientRect();
+        const under = Math.min(label.right, picture.right) - Math.max(label.left, picture.left);
+        const over = Math.min(label.bottom, picture.bottom) - Math.max(label.top, picture.top);
+        const area = picture.width * picture.height;
+        return {text: caption.innerText, picture_width: picture.width,
+                whole: caption.scrollWidth <= caption.clientWidth && caption.scrollHeight <= caption.clientHeight,
+                covers: Math.max(0, across) * Math.max(0, down) / area,
+                label_covers: Math.max(0, under) * Math.max(0, over) / area};
+    })""")
+
+
+def assert_captions_readable(page, gallery: str, needle: str) -> None:
+    """Every caption is shown whole (not cut to "quality…") and leaves its picture uncovered and of a useful size;
+    nor does the gallery's own label, over the first row, cover more than a sliver of a picture."""
+    captions = gallery_captions(page, gallery)
+    assert captions and all(needle in c["text"] for c in captions), captions
+    assert all(c["whole"] and c["covers"] < 0.05 and c["picture_width"] >= 120 for c in captions), captions
+    assert all(c["label_covers"] < 0.05 for c in captions), [(c["text"], c["label_covers"]) for c in captions]
+
+
+def chart_text(page, chart: str) -> dict:
+    """A drawn chart's axes (the labels Vega shows, their boxes and sizes), and whether it fits its box with room
+    for its bars (the plot's width)."""
+    return page.locator(chart).evaluate("""block => {
+        const axes = [...block.querySelectorAll('.role-axis[aria-label]')].map(axis => ({
+            title: axis.getAttribute('aria-label'), names: axis.getAttribute('aria-label').includes('discrete'),
+            labels: [...axis.querySelectorAll('.role-axis-label text')].filter(t => t.getAttribute('opacity') !== '0')
+                .map(t => { const r = t.getBoundingClientRect();
+                            return {text: t.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+                                    size: parseFloat(getComputedStyle(t).fontSize)} })}));
+        const box = block.getBoundingClientRect(), drawn = block.querySelector('svg.marks').getBoundingClientRect();
+        const plot = block.querySelector('.role-frame path.background').getBoundingClientRect();
+        return {axes, plot: plot.width, inside: drawn.left >= box.left - 1 && drawn.right <= box.right + 1};
+    }""")
+
+
+def clash(a: dict, b: dict) -> bool:
+    """Two labels' boxes touch or overlap (a pixel apart is still one word to the eye)."""
+    return a["left"] < b["right"] + 1 and b["left"] < a["right"] + 1 and a["top"] < b["bottom"] + 1 and \
+        b["top"] < a["bottom"] + 1
+
+
+def assert_chart_legible(page, chart: str, groups: int) -> None:
+    """Every group named in full, labels in type of at least 11 px and none on another, the chart inside its box,
+    and bars with room to differ."""
+    drawn = chart_text(page, chart)
+    (names,) = [axis["labels"] for axis in drawn["axes"] if axis["names"]]
+    assert len(names) == groups and not any(label["text"].endswith("…") for label in names), drawn
+    for axis in drawn["axes"]:
+        labels = axis["labels"]
+        assert len(labels) >= 2 and all(label["size"] >= 11 for label in labels), axis
+        assert not [(a["text"], b["text"]) for i, a in enumerate(labels) for b in labels[i + 1:] if clash(a, b)], axis
+    assert drawn["inside"] and drawn["plot"] >= 100, drawn
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +155,26 @@ def test_validation_messages_appear_next_to_the_widget(app, page):
     page.screenshot(path=str(ARTIFACTS / "e2e-validation.png"), full_page=False)
 
 
+def test_upload_boxes_show_their_label_above_a_whole_prompt(page):
+    """Gradio floats a box's label over its drop zone and cuts a short box's prompt to "Click to Upl…"."""
+    page.get_by_text("More reference images").click()
+    page.locator("#references").wait_for()
+    for width, viewport in ((1280, {"width": 1280, "height": 900}), (390, PHONE)):
+        page.set_viewport_size(viewport)
+        for box in ("#photo", "#mask-file", "#references"):
+            page.locator(box).scroll_into_view_if_needed()
+            label, prompt, outer = page.locator(box).evaluate("""block => [
+                block.querySelector('[data-testid=block-label]'), block.querySelector('[data-testid=upload-text]'),
+                block].map(e => { const r = e.getBoundingClientRect(); return {top: r.top, bottom: r.bottom} })""")
+            assert label["bottom"] <= prompt["top"] + 1, (width, box, label, prompt)  # the label covers none of it
+            assert outer["top"] <= prompt["top"] and prompt["bottom"] <= outer["bottom"] + 1, (width, box, prompt)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator("#photo").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"e2e-uploads-{width}.png"))
+        page.locator("#mask-file").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"e2e-uploads-mask-{width}.png"))
+
+
 def test_a_grid_asks_to_confirm_its_cost_fills_in_cell_by_cell_and_a_cell_restores(app, page):
     """Quality × model, 2 × 3, above this deployer's threshold: nothing is sent until Confirm."""
     _, emulator = app
@@ -140,17 +223,24 @@ def test_a_grid_asks_to_confirm_its_cost_fills_in_cell_by_cell_and_a_cell_restor
     scroll = page.locator("#sweep-grid .grid-scroll").evaluate("e => [e.scrollWidth, e.clientWidth]")
     assert scroll[0] > scroll[1] and page.locator("#sweep-grid td.grid-cell img").first.bounding_box()["width"] >= 140
     page.screenshot(path=str(ARTIFACTS / "e2e-grid-phone.png"))
+    # The gallery's captions name the model too, whole, under their pictures: on a phone and on a wide screen.
+    page.locator("#sweep-gallery").scroll_into_view_if_needed()
+    assert_captions_readable(page, "#sweep-gallery", "model=")
+    page.screenshot(path=str(ARTIFACTS / "e2e-grid-gallery-phone.png"))
     page.set_viewport_size({"width": 1400, "height": 1000})
-    # On a wide screen the gallery's captions name the model too: they wrap instead of being cut to "quality…".
-    caption = page.locator("#sweep-gallery .caption-label").first
-    caption.scroll_into_view_if_needed()
-    assert caption.evaluate("e => getComputedStyle(e).whiteSpace") == "normal" and "model=" in caption.inner_text()
+    page.locator("#sweep-gallery").scroll_into_view_if_needed()
+    assert_captions_readable(page, "#sweep-gallery", "model=")
     page.locator("#sweep-gallery").screenshot(path=str(ARTIFACTS / "e2e-grid-gallery.png"))
 
     page.get_by_role("tab", name="History").click()
     page.locator("#history-gallery button.thumbnail-item").first.wait_for(timeout=10_000)
     # Nothing selected yet: nothing to restore or continue from.
     assert page.locator("#history-restore").is_disabled() and page.locator("#history-continue").is_disabled()
+    page.set_viewport_size(PHONE)
+    page.locator("#history-gallery").scroll_into_view_if_needed()
+    assert_captions_readable(page, "#history-gallery", "model=")
+    page.screenshot(path=str(ARTIFACTS / "e2e-history-gallery-phone.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})
     page.locator("#history-gallery button.thumbnail-item").first.click()
     page.locator("#history-details").get_by_text("quality=").first.wait_for()
     assert page.locator("#history-continue").is_enabled()
@@ -165,3 +255,21 @@ def test_a_grid_asks_to_confirm_its_cost_fills_in_cell_by_cell_and_a_cell_restor
         f"() => document.querySelector('#opt-quality input[value=\"{chosen}\"]').checked")
     assert "snowy mountains" in page.locator("#prompt textarea").input_value()
     page.locator("#mask-info").get_by_text("Mask from the uploaded file").wait_for()
+
+    # The insights of these six runs, on a phone and on a wide screen: each group named whole, no label on another.
+    page.get_by_role("tab", name="History").click()
+    page.locator("#insights").get_by_text("Insights").click()
+    for chart in ("seconds", "cost"):  # six groups named on an axis
+        names = f"#insights-{chart} .role-axis[aria-label*=discrete] .role-axis-label text"
+        page.wait_for_function(f"() => document.querySelectorAll('{names}').length === 6")
+    for name, viewport in (("phone", PHONE), ("wide", {"width": 1400, "height": 1000})):
+        page.set_viewport_size(viewport)
+        page.locator("#insights").scroll_into_view_if_needed()
+        charts = ("#insights-seconds", "#insights-cost")
+        for chart in charts:
+            assert wait_until(lambda: page.locator(chart).evaluate(  # drawn again for the new width
+                "b => Math.abs(b.querySelector('svg.marks').getBoundingClientRect().width - b.clientWidth) < 60")), \
+                chart_text(page, chart)
+        page.locator("#insights").screenshot(path=str(ARTIFACTS / f"e2e-insights-{name}.png"))
+        for chart in charts:
+            assert_chart_legible(page, chart, groups=6)

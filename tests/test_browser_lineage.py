@@ -13,7 +13,7 @@ from components.app.backend import Backend
 from components.app.status import RunStatus
 from components.emulator import Emulator, Route
 from components.ui import build_app, launch_options
-from tests.test_browser import ARTIFACTS, ROOT
+from tests.test_browser import ARTIFACTS, ROOT, assert_captions_readable
 
 DESKTOP, PHONE = {"width": 1280, "height": 1000}, {"width": 390, "height": 844}
 
@@ -72,6 +72,10 @@ def test_three_takes_continue_from_one_and_see_the_chain_in_history(app, browser
         assert page.locator("#takes-gallery button.thumbnail-item").count() == 3
         assert emulator.calls[Route.SUBMIT] == 3
         shoot(page, "takes", "#takes-status")
+        page.set_viewport_size(PHONE)  # each take's caption whole, under its picture
+        page.locator("#takes-gallery").scroll_into_view_if_needed()
+        assert_captions_readable(page, "#takes-gallery", "Take ")
+        page.set_viewport_size(DESKTOP)
 
         page.locator("#takes-gallery button.thumbnail-item").nth(1).click()
         page.locator("#continue-take").get_by_text("Continue from take 2").wait_for()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from components.api import schema
 from components.app.backend import BackendKind
@@ -30,6 +30,53 @@ class Insight:
     @property
     def group(self) -> str:
         return f"{self.model} · {self.quality} · {self.size}"
+
+
+PARTS = ("model", "quality", "size")
+
+
+@dataclass(frozen=True)
+class Naming:
+    """How a chart names a set of groups in the room a phone leaves beside its bars.
+
+    Only the parts that tell the groups apart (a part they all share is said once, in words); the model by its
+    name less the words every charted model's name starts with ("GPT Image"), which the axis title says once.
+    """
+    parts: tuple[str, ...]
+    family: str
+
+    def label(self, row: Insight) -> str:
+        """ "1 mini · medium": GPT Image 1 mini at quality medium, when every group is at the same size."""
+        return " · ".join(model_name(row.model).removeprefix(self.family).strip() if part == "model"
+                          else getattr(row, part) for part in self.parts)
+
+    @property
+    def title(self) -> str:
+        """ "GPT Image … · quality": what the labels name, in their order."""
+        return " · ".join(f"{self.family} …" if part == "model" and self.family else part for part in self.parts)
+
+
+def model_name(slug: str) -> str:
+    return schema.model_or_default(slug).label
+
+
+def naming(rows: Sequence[Insight]) -> Naming:
+    """A lone group keeps all three parts; the model's family is left out only when two or more models are charted."""
+    parts = tuple(part for part in PARTS if len({getattr(row, part) for row in rows}) > 1) or PARTS
+    family = ""
+    names = [model_name(slug).split() for slug in dict.fromkeys(row.model for row in rows)]
+    if "model" in parts and len(names) > 1:
+        shared = 0  # words every name starts with, leaving each name at least one of its own
+        while shared < min(map(len, names)) - 1 and len({tuple(n[:shared + 1]) for n in names}) == 1:
+            shared += 1
+        family = " ".join(names[0][:shared])
+    return Naming(parts, family)
+
+
+def shared_parts(rows: Sequence[Insight]) -> list[tuple[str, str]]:
+    """The parts every group has the same value of, and that value: ("size", "auto")."""
+    parts = naming(rows).parts
+    return [(part, getattr(rows[0], part)) for part in PARTS if part not in parts] if rows else []
 
 
 def run_seconds(record: RunRecord) -> float | None:

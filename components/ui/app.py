@@ -56,12 +56,35 @@ CSS = f"""
 #status {{ min-height: 3em; }}
 #opt-output_compression input:disabled {{ opacity: 0.35; }}
 #mask-help p {{ margin: 0; }}
-/* A gallery caption names what varies (quality, then model): Gradio cuts it to one line, hiding the model.
-   Wide screens wrap it; on a phone a wrapped caption would cover its small picture, so the table says it. */
-@media (min-width: 641px) {{
-  #sweep-gallery .caption-label, #history-gallery .caption-label, #takes-gallery .caption-label {{
-    white-space: normal; overflow-wrap: anywhere; max-width: calc(100% - 2 * var(--block-label-margin)); }}
+/* A gallery caption names what varies (quality, then model): Gradio cuts it to one line over the picture's
+   foot, hiding the model. Here it goes under the picture, whole and wrapped, so it covers nothing at any width;
+   a phone shows two columns, wide enough for a picture and a caption of three short lines. */
+:is(#sweep-gallery, #history-gallery, #takes-gallery) .thumbnail-lg {{ aspect-ratio: auto; display: flex;
+                                                                      flex-direction: column; }}
+:is(#sweep-gallery, #history-gallery, #takes-gallery) .thumbnail-lg > img {{ aspect-ratio: 4 / 3; height: auto;
+                                                                            flex: none; }}
+:is(#sweep-gallery, #history-gallery, #takes-gallery) .thumbnail-lg .caption-label {{
+  position: static; flex: 1; max-width: none; white-space: normal; overflow-wrap: anywhere; line-height: 1.3;
+  border: 0; border-top: 1px solid var(--border-color-primary); border-radius: 0; padding: 4px 6px; }}
+/* Gradio floats the gallery's label over the first row, and the padding it asks for (pt-6) has no rule: give it. */
+:is(#sweep-gallery, #history-gallery, #takes-gallery) .grid-container.pt-6 {{ padding-top: var(--size-8); }}
+@media (max-width: 640px) {{
+  :is(#sweep-gallery, #history-gallery, #takes-gallery) .grid-container {{
+    grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }}
+  :is(#sweep-gallery, #history-gallery, #takes-gallery) .thumbnail-lg .caption-label {{ font-size: var(--text-xs); }}
 }}
+/* Upload boxes: Gradio floats the label over the drop zone, where a label wrapped to two lines (a phone, or the
+   mask's narrow column) covered the prompt; in the flow above it, clear of the clear/upload buttons, it covers
+   nothing. The 96 px boxes show the prompt on one line (Gradio's three lines and icon need 240 px: they were cut
+   to "Click to Upl…"), and a file's size column gives its name room on a phone. */
+:is(#photo, #mask-file, #references) > label[data-testid="block-label"] {{
+  position: static; margin: var(--block-label-margin) var(--block-label-margin) 0; width: fit-content; }}
+:is(#photo, #mask-file, #references):has(.icon-button) > label[data-testid="block-label"] {{
+  max-width: calc(100% - 4.5rem); }}
+:is(#photo, #mask-file) [data-testid="upload-text"] {{ min-height: 0; padding: 0; flex-direction: row;
+                                                       flex-wrap: wrap; justify-content: center; column-gap: 0.4em; }}
+:is(#photo, #mask-file) [data-testid="upload-icon"] {{ width: 22px; margin: 0; }}
+:is(#photo, #mask-file, #references) .file-preview .download {{ width: auto; min-width: 0; }}
 /* The takes' table stays one line a take, even on a phone. */
 #takes-status .state {{ white-space: nowrap; }}
 #takes-status td, #takes-status th {{ padding: 4px 10px; }}

@@ -186,7 +186,7 @@ PROMPT_VARIANT = "Prompt variant {n}"
 AT_A_TIME = "At most this many at a time"
 RUN_GRID = "Run grid"
 STOP_GRID = "Stop grid"
-GRID_RESULTS = "Grid results (click one to see it full size)"
+GRID_RESULTS = "Grid results (click one to enlarge)"
 
 NOT_AN_AXIS = "{name!r} is not something a grid can vary."
 NO_COLUMNS = "Pick what the columns vary."
@@ -258,6 +258,9 @@ INSIGHTS_SECONDS_TITLE = "Time per image"
 INSIGHTS_COST_TITLE = "Cost per image"
 INSIGHTS_SUMMARY = ("From {runs} in {groups}: fastest **{fastest}** ({seconds} s median), "
                     "cheapest **{cheapest}** ({cost}).")
+INSIGHTS_SECONDS_AXIS = "seconds (median)"
+INSIGHTS_COST_AXIS = "US$ (median)"
+INSIGHTS_SHARED = "All {groups}: {shared}."
 INSIGHTS_SIMULATED = "These runs were simulated by the emulator: its times and costs are estimates, not Segmind's."
 DEADLINE_PROBLEM = "must be a positive number of seconds"
 

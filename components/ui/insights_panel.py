@@ -7,13 +7,15 @@ from dataclasses import dataclass
 import gradio as gr
 import pandas as pd
 
-from components.app.insights import Insight, insights
+from components.app.insights import PARTS, Insight, Naming, insights, naming, shared_parts
 from components.app.service import EditService
 from components.ui import copy
 from components.ui.form import valid_owner
 from components.ui.status import money
 
-COLUMNS = ["group", "model", "quality", "size", "runs", "seconds", "cost"]
+COLUMNS = ["label", "group", "model", "quality", "size", "runs", "seconds", "cost"]
+# Tick values without trailing zeros (0, 0.02, 0.1): "0.00" flush beside "0.02" read as one number.
+SHORT = "~g"
 
 
 @dataclass
@@ -26,21 +28,24 @@ class InsightsPanel:
 def build_insights_panel() -> InsightsPanel:
     with gr.Accordion(copy.INSIGHTS_TITLE, open=False, elem_id="insights"):
         note = gr.Markdown(copy.INSIGHTS_EMPTY, elem_id="insights-note")
+        # Bars lie along the value axis, each group named on a line of its own: upright bars slanted their names,
+        # which overlapped and were cut short at 390 px. No legend: the names say the model. Vega lists the names
+        # in order (not by value), the same in both charts, so a group sits on the same line in each.
         with gr.Row():
-            seconds = gr.BarPlot(x="group", y="seconds", color="model", title=copy.INSIGHTS_SECONDS_TITLE,
-                                 x_title="model · quality · size", y_title="seconds (median)", sort="y",
-                                 tooltip=["group", "runs", "seconds", "cost"], x_label_angle=-30,
-                                 elem_id="insights-seconds", min_width=320)
-            cost = gr.BarPlot(x="group", y="cost", color="model", title=copy.INSIGHTS_COST_TITLE,
-                              x_title="model · quality · size", y_title="US$ per image (median)", sort="y",
-                              tooltip=["group", "runs", "seconds", "cost"], x_label_angle=-30,
-                              elem_id="insights-cost", min_width=320)
+            common = {"y": "label", "color": "model", "y_title": Naming(PARTS, "").title, "x_axis_format": SHORT,
+                      "tooltip": ["group", "runs", "seconds", "cost"], "colors_in_legend": [], "min_width": 320}
+            seconds = gr.BarPlot(x="seconds", title=copy.INSIGHTS_SECONDS_TITLE, x_title=copy.INSIGHTS_SECONDS_AXIS,
+                                 elem_id="insights-seconds", **common)
+            cost = gr.BarPlot(x="cost", title=copy.INSIGHTS_COST_TITLE, x_title=copy.INSIGHTS_COST_AXIS,
+                              elem_id="insights-cost", **common)
     return InsightsPanel(note, seconds, cost)
 
 
 def insights_frame(rows: list[Insight]) -> pd.DataFrame:
-    return pd.DataFrame([[r.group, r.model, r.quality, r.size, r.runs, r.median_seconds, r.median_cost]
-                         for r in rows], columns=COLUMNS)
+    """One row a group, named on the charts as short as tells the groups apart (the tooltip names it whole)."""
+    names = naming(rows)
+    return pd.DataFrame([[names.label(r), r.group, r.model, r.quality, r.size, r.runs, r.median_seconds,
+                          r.median_cost] for r in rows], columns=COLUMNS)
 
 
 def insights_note(rows: list[Insight]) -> str:
@@ -51,6 +56,9 @@ def insights_note(rows: list[Insight]) -> str:
     note = copy.INSIGHTS_SUMMARY.format(runs=count(runs, "completed run"), groups=count(len(rows), "group"), fastest=fastest.group,
                                         seconds=f"{fastest.median_seconds:.1f}" if fastest.median_seconds else "—",
                                         cheapest=cheapest.group, cost=money(cheapest.median_cost))
+    if shared := shared_parts(rows):  # left out of the charts' names
+        note += " " + copy.INSIGHTS_SHARED.format(groups=count(len(rows), "group"),
+                                                  shared=", ".join(f"{part} {value}" for part, value in shared))
     if all(r.simulated for r in rows):
         note += " " + copy.INSIGHTS_SIMULATED
     return note
@@ -64,14 +72,16 @@ class InsightsHandlers:
     def __init__(self, service: EditService) -> None:
         self.service = service
 
-    def show(self, owner_token: object, profile: gr.OAuthProfile | None = None) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+    def show(self, owner_token: object, profile: gr.OAuthProfile | None = None) -> tuple[str, dict, dict]:
+        """The note, then each chart's data and the title of its axis of names (the parts its names show)."""
         try:
             owner = valid_owner(self.service, owner_token, profile)
         except gr.Error:  # no owner yet (the page is loading): nothing to chart
             owner = None
         rows = insights(self.service.history.records(owner)) if owner else []
-        frame = insights_frame(rows)
-        return insights_note(rows), frame, frame
+        frame, title = insights_frame(rows), naming(rows).title
+        # One update each: Gradio takes the value out of an update as it sends it.
+        return (insights_note(rows), gr.update(value=frame, y_title=title), gr.update(value=frame, y_title=title))
 
 
 def wire_insights_panel(panel: InsightsPanel, service: EditService, owner: gr.BrowserState,
