@@ -265,6 +265,12 @@ def grid_cost(cells: Sequence[Cell], shape: tuple[int, int]) -> str:
     return copy.GRID_COST.format(jobs=copy.jobs(len(cells)), shape=layout, total=money(sum(prices)), each=each)
 
 
+def above(total: float, amount: float) -> bool:
+    """Whether a grid's estimated total is over an amount (the threshold, or what was confirmed), compared
+    to the hundredth of a cent the page shows."""
+    return round(total, 4) > amount
+
+
 def sweep_cost(columns: AxisChoice, rows: AxisChoice, prompts: Sequence[str], values: dict[str, Any], *,
                threshold: float, simulated: bool, offered: Sequence[str] = tuple(schema.MODELS),
                max_cells: int = MAX_GRID_CELLS) -> str:
@@ -280,7 +286,7 @@ def sweep_cost(columns: AxisChoice, rows: AxisChoice, prompts: Sequence[str], va
         return copy.NO_COST_YET + "".join(f" {problem_text(p)}" for p in problems if p.issue is Issue.BAD_TAKES)
     cells = grid.cells(chosen_model(values).slug, option_values(values), first_image_size(values))
     parts = [grid_cost(cells, grid.shape), f"{copy.COST_NOTE}."]
-    if round(sum(c.estimated_cost for c in cells), 4) > threshold:
+    if above(sum(c.estimated_cost for c in cells), threshold):
         parts.append(copy.CONFIRM_ABOVE.format(threshold=money(threshold), run=copy.RUN_GRID))
     if simulated:
         parts.append(copy.COST_SIMULATED)
@@ -467,7 +473,7 @@ class SweepHandlers:
         """Whether a grid costing `total` waits for a confirmation: above the threshold, and above what was
         confirmed (an amount as shown, to the cent's hundredth)."""
         agreed = confirmed if isinstance(confirmed, (int, float)) else 0.0
-        return round(total, 4) > self.confirm_usd and round(total, 4) > agreed
+        return above(total, self.confirm_usd) and above(total, agreed)
 
     def ask(self, plan: Plan, visitor_key: str | None) -> dict:
         tab, total = self.tab, plan.total
