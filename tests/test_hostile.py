@@ -203,7 +203,9 @@ def test_a_flood_of_edit_calls_is_refused_at_its_address_and_a_normal_visitor_st
         try:
             def call(headers):
                 try:
-                    _, status = Client(url, verbose=False, headers=headers).predict(
+                    # A long read timeout: on a loaded machine 41 clients starting at once can wait past
+                    # gradio_client's 20 s for a config, which says nothing about who was refused.
+                    _, status = Client(url, verbose=False, headers=headers, httpx_kwargs={"timeout": 120}).predict(
                         prompt="x", images=[handle_file(str(image))], mask=None, api_name="/edit")
                     return status["status"]
                 except (AppError, ValidationError) as exc:  # refused at the queue's door, or when its run starts
@@ -359,7 +361,8 @@ def test_an_edit_call_over_its_address_share_is_refused_when_it_joins_the_queue(
         demo = build_app(backend, settings=settings)
         _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
         try:
-            attacker = Client(url, verbose=False, headers={"x-forwarded-for": "203.0.113.66"})
+            attacker = Client(url, verbose=False, headers={"x-forwarded-for": "203.0.113.66"},
+                              httpx_kwargs={"timeout": 120})  # a loaded machine is slow, not a refusal
             first = attacker.submit(prompt="x", images=[handle_file(str(image))], mask=None, api_name="/edit")
             assert wait_until(lambda: len(demo.service.runs.live()) == 1)
             with pytest.raises(ValidationError, match="Your network address has 1 job"):
