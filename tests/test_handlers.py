@@ -112,6 +112,24 @@ def test_a_click_on_run_is_acknowledged_before_the_form_arrives(edit_handlers, t
     assert RunStatus.PREPARING.value in status and copy.SENDING_FORM in status and current == ""
 
 
+def test_the_click_summary_and_the_validator_agree_on_keeping_the_original(edit_handlers, tmp_path):
+    """The summary reads no painting; it still names a photo no size of the model fits (so the status line says
+    why nothing starts), and it does not claim a painted mask is missing."""
+    painted = form_values(tmp_path, keep_outside_mask=True, feather=0)
+    summary_of = {name: value for name, value in painted.items() if name != "editor"}  # what the page sends it
+    assert not any(mark["is_valid"] is False for mark in edit_handlers.validate("t", owner_id("agree"), 0.0, **painted))
+    status, _ = edit_handlers.summarize(**summary_of)
+    assert copy.SENDING_FORM in status  # 3:2 photo, 1536x1024 exists: nothing to say but that it is on its way
+    phone = tmp_path / "phone.png"
+    unique_image((400, 300)).save(phone)  # 4:3: no size of gpt-image-1.5 is that shape
+    shaped = {**painted, "photo": str(phone), "model": "gpt-image-1.5-edit",
+              "editor": {**painted["editor"], "layers": [Image.new("RGBA", (80, 60), (255, 0, 170, 255))]}}
+    marks = edit_handlers.validate("t", owner_id("agree"), 0.0, **shaped)
+    assert any(mark["is_valid"] is False and "another shape" in mark["message"] for mark in marks)
+    status, _ = edit_handlers.summarize(**{name: value for name, value in shaped.items() if name != "editor"})
+    assert "Nothing was sent" in status and "another shape" in status
+
+
 def test_cancel_before_anything_started_says_nothing_was_sent(edit_handlers):
     assert copy.CANCELLED_BEFORE_SUBMIT in edit_handlers.cancel("a-ticket-never-run", "", owner_id("nobody"))
     assert copy.CANCELLED_BEFORE_SUBMIT in edit_handlers.cancel("", "", owner_id("nobody"))

@@ -368,7 +368,9 @@ def check_request(request: EditRequest) -> tuple[EditInputs | None, list[Validat
                                     names=request.names, model=model)
     if request.keep_outside is not None and request.mask is None:
         issues.append(ValidationIssue("keep_outside_mask", KEEP_OUTSIDE_NEEDS_MASK))
-    elif request.keep_outside is not None and inputs is not None and isinstance(inputs.images[0], LocalImage):
+    # The photo's shape against the model's sizes whether or not a mask came with the request: a check that
+    # reads no painting (the Edit tab's summary at the click) must find this one too.
+    if request.keep_outside is not None and inputs is not None and isinstance(inputs.images[0], LocalImage):
         first = inputs.images[0]
         if problem := keep_outside_shape_problem((first.width, first.height), model, request.options.get("size")):
             issues.append(ValidationIssue("keep_outside_mask", problem))

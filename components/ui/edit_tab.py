@@ -27,7 +27,7 @@ from components.app.service import CancelOutcome, EditService
 from components.app.status import RunStatus
 from components.media.composite import feather_preview
 from components.media.decoding import InputError, open_bounded
-from components.media.images import keep_outside_from
+from components.media.images import KEEP_OUTSIDE_NEEDS_MASK, keep_outside_from
 from components.media.mask import edit_fraction, mask_preview
 from components.media.working_copy import BRUSH_SIZE, make_working_copy, shown_size
 from components.ui import copy
@@ -269,7 +269,11 @@ class EditHandlers:
 
     def summarize(self, **values: Any) -> tuple[Any, str]:
         """Says near the Run button why nothing started (the validator only marks the widgets)."""
-        messages = run_problems(values)
+        # The summary reads no painting (see `wire_edit_tab`), so it cannot tell whether the mask that keeping
+        # the original needs is there: the validator, which reads the painting, marks that one.
+        messages = {name: [m for m in found if m != KEEP_OUTSIDE_NEEDS_MASK]
+                    for name, found in run_problems(values).items()}
+        messages = {name: found for name, found in messages.items() if found}
         if not messages:
             # Said at once: the run's own first word waits for the page to export the painting and send the
             # form (seconds on a phone), and until then the status line would still say the last run's word.
