@@ -21,7 +21,7 @@ from components.emulator import FaultKind, Route
 from components.media import images as media_images
 from components.ui import copy
 from components.api.schema import DEFAULT_MODEL
-from components.ui.edit_tab import EditHandlers, build_edit_tab, price_line
+from components.ui.edit_tab import EditHandlers, build_edit_tab, inspect_inputs, price_line
 from components.ui.history_tab import record_details
 from components.ui.models import estimate
 from components.ui.status import STATUS_STYLE, status_line
@@ -128,6 +128,17 @@ def test_the_click_summary_and_the_validator_agree_on_keeping_the_original(edit_
     assert any(mark["is_valid"] is False and "another shape" in mark["message"] for mark in marks)
     status, _ = edit_handlers.summarize(**{name: value for name, value in shaped.items() if name != "editor"})
     assert "Nothing was sent" in status and "another shape" in status
+
+
+def test_the_mask_line_says_when_a_painting_is_not_sent_and_how_to_make_it_count(tmp_path):
+    painted = form_values(tmp_path)
+    _, preview, info = inspect_inputs(painted)
+    assert preview is not None and "Mask from your painting" in info and "Not sent" not in info
+    _, _, info = inspect_inputs({**painted, "model": "gpt-image-2", "files": []})
+    assert info.startswith("Your painting") and copy.PAINT_NOT_SENT.format(model="GPT Image 2") in info
+    _, _, info = inspect_inputs({**painted, "model": "gpt-image-2", "files": [], "keep_outside_mask": True,
+                                 "feather": 0})
+    assert copy.PAINT_KEPT_BY_APP.format(model="GPT Image 2") in info and copy.KEEPS_OUTSIDE in info
 
 
 def test_cancel_before_anything_started_says_nothing_was_sent(edit_handlers):

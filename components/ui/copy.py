@@ -132,7 +132,12 @@ CUSTOM_HEIGHT = "Height (px)"
 REFERENCES_LABEL = "Reference images (sent after the photo, in this order)"
 NO_REFERENCES_LABEL = "Reference images: {model} takes none (switch model to use them)"
 NO_MASK_NOTE = ("**{model} takes no mask:** your painting is kept with the run (History shows it) but not sent; "
-                "the model may change the whole image.")
+                "the model may change the whole image. Tick **Keep the original outside the mask** to keep your "
+                "photo wherever you did not paint.")
+# Beside the mask preview, on a model that takes no mask.
+PAINT_NOT_SENT = (" Not sent: {model} takes no mask and may change the whole image; tick **Keep the original outside "
+                  "the mask** to make your painting count.")
+PAINT_KEPT_BY_APP = " Not sent ({model} takes no mask): the app lays the result over your photo through it."
 SWITCH_TO = "Switch to {label} and keep this form"
 RETIRED_RUN = ("`{model}` has been retired (HTTP 410; nothing was charged). Its successor is `{successor}`: "
                "use the button below to switch and keep everything you entered.")

@@ -148,8 +148,10 @@ def inspect_inputs(values: dict[str, Any]) -> tuple[str, Image.Image | None, str
         except OSError:
             return images.count_text(model), None, "The uploaded mask is not a readable image."
         source = f"Mask from the uploaded file: {mask.width}×{mask.height} PNG"
-    else:
+    elif model.takes_mask:
         source = "Mask from your painting (scaled to the photo's own size when sent)"
+    else:
+        source = "Your painting"
     if mask is None:
         return images.count_text(model), None, "No mask: nothing painted, so the whole image may change."
     info = source
@@ -158,6 +160,8 @@ def inspect_inputs(values: dict[str, Any]) -> tuple[str, Image.Image | None, str
     small = mask.copy()
     small.thumbnail((512, 512), Image.Resampling.NEAREST)
     keep = keep_outside_from(values.get("keep_outside_mask"), values.get("feather"))
+    if not model.takes_mask:
+        info += (copy.PAINT_KEPT_BY_APP if keep is not None else copy.PAINT_NOT_SENT).format(model=model.label)
     if keep is not None:
         info += copy.KEEPS_OUTSIDE
         if keep.feather:
