@@ -211,6 +211,9 @@ def test_a_grid_asks_to_confirm_its_cost_fills_in_cell_by_cell_and_a_cell_restor
                            " return pictures.length === 6 && pictures.every(p => p.complete && p.naturalWidth > 0) }",
                            timeout=30_000)  # each thumbnail served and drawn
     assert confirm.is_hidden() and emulator.calls[Route.SUBMIT] == submits + 6
+    # The grid says how it ended, where it asked for the confirmation.
+    page.locator("#sweep-notice").get_by_text("All 6 cells done in").wait_for(timeout=15_000)
+    assert "6 completed · $0.63 in all (simulated, nothing billed)" in page.locator("#sweep-notice").inner_text()
     headers = page.locator("#sweep-grid th").all_inner_texts()
     assert headers == ["Model ↓ · Quality →", "medium", "high", "gpt-image-1-edit", "gpt-image-1.5-edit",
                        "gpt-image-1-edit-mini"]

@@ -219,7 +219,9 @@ def test_a_costly_quality_by_model_grid_asks_first_then_runs_all_six_in_a_labell
     new = set(emulator.jobs)
     outputs = list(client.submit(*grid_args(owner, *grid, ("", "", "", ""), total, 4, "a grid", image),
                                  api_name="/sweep"))
-    assert outputs[0][0] == ""  # the question is withdrawn as the grid starts
+    # The question is withdrawn as the grid starts: the notice counts the cells instead, and says how it ended.
+    assert "Confirm" not in outputs[0][0] and "0 of 6 cells done" in outputs[0][0]
+    assert "All 6 cells done in" in outputs[-1][0] and "6 completed" in outputs[-1][0]
     _, table, gallery = outputs[-1]
     assert table.count('<td class="grid-cell"') == 6 and table.count(">COMPLETED<") == 6
     assert len(gallery) == 6 and table.count("<img src=") == 6

@@ -18,7 +18,8 @@ from components.app.status import RunStatus
 from components.ui import copy
 from components.ui.status import money
 from components.ui.sweep_tab import Pictures, SweepHandlers, build_sweep_tab, grid_table, sweep_cost
-from tests.conftest import owner_id, owner_token
+from components.media.images import EditRequest
+from tests.conftest import owner_id, owner_token, png_bytes
 
 OWNER = owner_id("sweep-tab")
 MARKUP = re.compile(r"\*\*|`|<[a-z/]")  # markdown or HTML: validation messages and toasts show it raw
@@ -257,4 +258,24 @@ def test_the_table_labels_rows_and_columns_and_escapes_what_a_person_typed():
     assert "Prompt ↓ · Quality →" in table and '<th scope="col">low</th>' in table
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in table and "<img src=x" not in table
     assert 'title="quality=high, prompt 2"' in table
+
+
+def test_the_notice_counts_the_cells_done_and_says_how_the_grid_ended(service):
+    """While a grid runs: cells done of all, their cost so far; once all are done: how it ended, in all."""
+    from components.ui.sweep_tab import grid_progress
+    photo = png_bytes((64, 48), (10, 20, 31))
+    runs = service.start_sweep([(f"quality={q}", EditRequest(prompt, [photo], None, {"quality": q}))
+                                for q, prompt in (("low", "fine"), ("high", "no #fail"))], owner=owner_id("notice"),
+                               limit=2)
+    assert service.wait_idle(20)
+    ended = grid_progress(runs, 12.3, simulated=True)
+    assert "All 2 cells done in 12.3 s: 1 completed, 1 did not" in ended and "(simulated, nothing billed)" in ended
+    assert money(runs[0].record.cost) in ended
+    assert "1 of 2 cells done" in grid_progress([runs[0], replace_done(runs[1])], 3.0, simulated=False)
+
+
+def replace_done(run):
+    """A stand-in for a run still going: the same record, not done."""
+    from types import SimpleNamespace
+    return SimpleNamespace(done=False, record=run.record)
 

@@ -240,6 +240,11 @@ CONFIRM_ASK = ("**Confirm this grid:** {jobs} for about {total}, more than the {
                "asking. Nothing was sent yet: press *Confirm* to send them, or change the grid.")
 CONFIRM_SIMULATED = (" That is what Segmind would charge; here the built-in emulator answers, so the cost is simulated "
                      "and nothing is billed.")
+GRID_PROGRESS = "{done} of {cells} cells done{detail} · {cost} so far · {elapsed}"
+GRID_PROGRESS_DETAIL = " ({completed} completed{failed})"
+GRID_FINISHED = "All {cells} cells done in {elapsed}: {completed} completed{failed} · {cost} in all{simulated}."
+GRID_FAILED_PART = ", {count} did not"
+GRID_SIMULATED_PART = " (simulated, nothing billed)"
 GRID_STOPPED = ("Stopped following {count} cell(s). Jobs already submitted may still finish and be billed; find "
                 "their request ids in *History*.")
 

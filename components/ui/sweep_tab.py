@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator, Callable, Sequence
 from urllib.parse import quote
@@ -265,6 +266,23 @@ def grid_cost(cells: Sequence[Cell], shape: tuple[int, int]) -> str:
     return copy.GRID_COST.format(jobs=copy.jobs(len(cells)), shape=layout, total=money(sum(prices)), each=each)
 
 
+def grid_progress(runs: Sequence[Run], elapsed: float, simulated: bool) -> str:
+    """The line over a running grid: cells done of all, what they cost so far, and the time; once all are done,
+    how it ended."""
+    done = [run for run in runs if run.done]
+    completed = sum(run.record.status is RunStatus.COMPLETED for run in done)
+    failed = len(done) - completed
+    words = {"cells": len(runs), "completed": completed, "elapsed": seconds(elapsed),
+             "cost": money(sum(run.record.cost or 0.0 for run in done)),
+             "failed": copy.GRID_FAILED_PART.format(count=failed) if failed else ""}
+    if len(done) < len(runs):
+        detail = copy.GRID_PROGRESS_DETAIL.format(**words) if done else ""
+        return f"{pill(RunStatus.PROCESSING)} " + copy.GRID_PROGRESS.format(done=len(done), detail=detail, **words)
+    ended = RunStatus.COMPLETED if completed else RunStatus.FAILED
+    return f"{pill(ended)} " + copy.GRID_FINISHED.format(
+        simulated=copy.GRID_SIMULATED_PART if simulated else "", **words)
+
+
 def above(total: float, amount: float) -> bool:
     """Whether a grid's estimated total is over an amount (the threshold, or what was confirmed), compared
     to the hundredth of a cent the page shows."""
@@ -506,13 +524,16 @@ class SweepHandlers:
         ids = [run.run_id for run in runs]
         layout = grid_layout(plan.grid, plan.cells, ids).as_dict()
         pictures = Pictures(self.service.history)
-        started = {tab.confirm: gr.update(visible=False), tab.notice: "", tab.quote: None}
+        started = {tab.confirm: gr.update(visible=False), tab.quote: None}
+        begun = time.monotonic()
         # Watching ends when the tab closes; the runs go on and land in the history.
         while True:
             # Read before drawing: a run that ends while the table is drawn gets one more, final, redraw.
             finished = all(run.done for run in runs)
             table, gallery = await in_thread(self.draw, plan, runs, pictures)
-            yield {tab.table: table, tab.gallery: gallery, tab.run_ids: ids, tab.layout: layout, **started}
+            progress = grid_progress(runs, time.monotonic() - begun, self.simulated(key))
+            yield {tab.table: table, tab.gallery: gallery, tab.run_ids: ids, tab.layout: layout,
+                   tab.notice: progress, **started}
             started = {}
             if finished:
                 return
