@@ -93,9 +93,12 @@ def test_cancel_before_the_submit_means_nothing_is_ever_sent(photo_page, moment)
     page.locator("#run").click()
     if moment == "while uploading":
         page.locator("#status").get_by_text("PREPARING").wait_for(timeout=15_000)
-    text = status_after_cancel(page)
-    assert "nothing was sent" in text
+    status_after_cancel(page)
     assert demo.service.wait_idle(20)
+    # The word the page is left with. A status the run sent just before Cancel reached the server can still
+    # arrive after Cancel's answer (two channels, no order between them) and show for a moment; the run's own
+    # stream then ends on what Cancel did.
+    page.locator("#status").get_by_text("nothing was sent").wait_for(timeout=15_000)
     assert emulator.calls[Route.SUBMIT] == submits  # and it never starts later
     emulator.faults.clear()
 
