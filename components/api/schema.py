@@ -511,13 +511,17 @@ def model(slug: str | None = None) -> Model:
         raise UnknownModelError(slug) from None
 
 
-def default_model_on(day: date) -> str:
+def default_model_on(day: date, offered: Sequence[str] = ()) -> str:
     """The seed's model while it runs, else the first model down its successor chain not shut down by `day`
-    (the last of the chain if every one is)."""
+    (the last of the chain if every one is). Within `offered` when given: the picker should not gain a model
+    the deployer left out, so if the chain's model is not offered, the first offered one still running (else
+    the first offered)."""
     slug, seen = DEFAULT_MODEL, {DEFAULT_MODEL}
     while MODELS[slug].shut_down_by(day) and MODELS[slug].successor and MODELS[slug].successor not in seen:
         slug = MODELS[slug].successor
         seen.add(slug)
+    if offered and slug not in offered:
+        return next((s for s in offered if not MODELS[s].shut_down_by(day)), offered[0])
     return slug
 
 

@@ -50,6 +50,10 @@ class Naming:
         return " · ".join(model_name(row.model).removeprefix(self.family).strip() if part == "model"
                           else getattr(row, part) for part in self.parts)
 
+    def shared(self, rows: Sequence[Insight]) -> list[tuple[str, str]]:
+        """The parts every group has the same value of (left out of the labels), and that value: ("size", "auto")."""
+        return [(part, getattr(rows[0], part)) for part in PARTS if part not in self.parts] if rows else []
+
     @property
     def title(self) -> str:
         """ "GPT Image … · quality": what the labels name, in their order."""
@@ -71,12 +75,6 @@ def naming(rows: Sequence[Insight]) -> Naming:
             shared += 1
         family = " ".join(names[0][:shared])
     return Naming(parts, family)
-
-
-def shared_parts(rows: Sequence[Insight]) -> list[tuple[str, str]]:
-    """The parts every group has the same value of, and that value: ("size", "auto")."""
-    parts = naming(rows).parts
-    return [(part, getattr(rows[0], part)) for part in PARTS if part not in parts] if rows else []
 
 
 def run_seconds(record: RunRecord) -> float | None:

@@ -302,14 +302,14 @@ class EditService:
         size = sum(len(image.data) for image in {image.digest: image for image in local}.values())
 
         def work(client: SegmindClient, context: RunContext) -> None:
-            if self.tickets.is_cancelled(ticket):  # Cancel came while this run was being launched: send nothing
+            # A Cancel that came while this run was being launched marked its ticket but could not find the run
+            # to stop it (once launched, Cancel stops it itself): nothing is uploaded or sent.
+            if self.tickets.is_cancelled(ticket):
                 context.run.stop()
                 context.enter_submit()  # raises: stopped before the submit
             context.emit(RunUpdate(RunStatus.PREPARING, context.elapsed(), notes=inputs.notes,
                                    detail=f"uploading {size / 1e6:.1f} MB" if size else "checking inputs"))
             payload = client.prepare_payload(inputs, context.stop)
-            if self.tickets.is_cancelled(ticket):
-                context.run.stop()
             context.enter_submit()  # from here on a cancel cannot keep the job from being billed
             context.emit(RunUpdate(RunStatus.SUBMITTING, context.elapsed(), detail="submitting the job"))
             job = client.submit(payload, context.stop, model=model.slug)

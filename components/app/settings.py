@@ -276,13 +276,7 @@ class AppSettings:
             except ValueError as exc:
                 raise ValueError(f"{var.name} {exc}: {raw if var.setting != 'api_key' else '<hidden>'!r}") from None
         if "model" not in chosen:
-            day = today or date.today()
-            running = [slug for slug in chosen.get("models", ()) if not MODELS[slug].shut_down_by(day)]
-            # Within SEGMIND_MODELS when that is set: the picker should not gain a model the deployer left out.
-            default = default_model_on(day)
-            if chosen.get("models") and default not in chosen["models"]:
-                default = (running or chosen["models"])[0]
-            chosen["model"] = default
+            chosen["model"] = default_model_on(today or date.today(), chosen.get("models", ()))
         on_space = bool(env.get("SPACE_ID"))
         # A Space's only way in is Hugging Face's proxy, which writes X-Forwarded-For.
         chosen.setdefault("trusted_proxy", on_space)

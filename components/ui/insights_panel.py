@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import gradio as gr
 import pandas as pd
 
-from components.app.insights import PARTS, Insight, Naming, insights, naming, shared_parts
+from components.app.insights import PARTS, Insight, Naming, insights, naming
 from components.app.service import EditService
 from components.ui import copy
 from components.ui.form import valid_owner
@@ -41,14 +41,13 @@ def build_insights_panel() -> InsightsPanel:
     return InsightsPanel(note, seconds, cost)
 
 
-def insights_frame(rows: list[Insight]) -> pd.DataFrame:
+def insights_frame(rows: list[Insight], names: Naming) -> pd.DataFrame:
     """One row a group, named on the charts as short as tells the groups apart (the tooltip names it whole)."""
-    names = naming(rows)
     return pd.DataFrame([[names.label(r), r.group, r.model, r.quality, r.size, r.runs, r.median_seconds,
                           r.median_cost] for r in rows], columns=COLUMNS)
 
 
-def insights_note(rows: list[Insight]) -> str:
+def insights_note(rows: list[Insight], names: Naming) -> str:
     if not rows:
         return copy.INSIGHTS_EMPTY
     runs = sum(r.runs for r in rows)
@@ -56,7 +55,7 @@ def insights_note(rows: list[Insight]) -> str:
     note = copy.INSIGHTS_SUMMARY.format(runs=count(runs, "completed run"), groups=count(len(rows), "group"), fastest=fastest.group,
                                         seconds=f"{fastest.median_seconds:.1f}" if fastest.median_seconds else "—",
                                         cheapest=cheapest.group, cost=money(cheapest.median_cost))
-    if shared := shared_parts(rows):  # left out of the charts' names
+    if shared := names.shared(rows):  # left out of the charts' names
         note += " " + copy.INSIGHTS_SHARED.format(groups=count(len(rows), "group"),
                                                   shared=", ".join(f"{part} {value}" for part, value in shared))
     if all(r.simulated for r in rows):
@@ -79,9 +78,11 @@ class InsightsHandlers:
         except gr.Error:  # no owner yet (the page is loading): nothing to chart
             owner = None
         rows = insights(self.service.history.records(owner)) if owner else []
-        frame, title = insights_frame(rows), naming(rows).title
+        names = naming(rows)
+        frame = insights_frame(rows, names)
         # One update each: Gradio takes the value out of an update as it sends it.
-        return (insights_note(rows), gr.update(value=frame, y_title=title), gr.update(value=frame, y_title=title))
+        return (insights_note(rows, names), gr.update(value=frame, y_title=names.title),
+                gr.update(value=frame, y_title=names.title))
 
 
 def wire_insights_panel(panel: InsightsPanel, service: EditService, owner: gr.BrowserState,
