@@ -175,6 +175,10 @@ def test_upload_boxes_show_their_label_above_a_whole_prompt(page):
         page.screenshot(path=str(ARTIFACTS / f"e2e-uploads-mask-{width}.png"))
 
 
+def wait_for_jobs(page, jobs: int) -> None:
+    page.wait_for_function(f"() => /\\b{jobs} jobs?\\b/.test(document.querySelector('#sweep-cost').innerText)")
+
+
 def test_a_grid_asks_to_confirm_its_cost_fills_in_cell_by_cell_and_a_cell_restores(app, page):
     """Quality × model, 2 × 3, above this deployer's threshold: nothing is sent until Confirm."""
     _, emulator = app
@@ -185,12 +189,16 @@ def test_a_grid_asks_to_confirm_its_cost_fills_in_cell_by_cell_and_a_cell_restor
     assert "about $0.063" in page.locator("#cost-estimate").inner_text()
 
     page.get_by_role("tab", name="Sweep").click()
+    # Each step waits for the price line to count it, as a person reads it before the next click: the ticks
+    # of an axis just picked arrive from the server, and a click on them before they land is overwritten.
     for quality in ("low", "auto"):
-        page.locator("#sweep-x-ticked").get_by_text(quality, exact=True).click()
+        page.locator("#sweep-x-ticked").get_by_label(quality, exact=True).uncheck()
+    wait_for_jobs(page, 2)
     page.locator("#sweep-y-name input").click()
     page.get_by_role("option", name="Model", exact=True).click()
-    page.locator("#sweep-y-ticked").get_by_text("gpt-image-2", exact=True).click()  # three models that take a mask
-    page.wait_for_function("() => /6 jobs/.test(document.querySelector('#sweep-cost').innerText)")
+    wait_for_jobs(page, 8)
+    page.locator("#sweep-y-ticked").get_by_label("gpt-image-2", exact=True).uncheck()  # three models that take a mask
+    wait_for_jobs(page, 6)
     assert "asks you to confirm first" in page.locator("#sweep-cost").inner_text()
     # Every cell at `auto` on the landscape photo: the oblong prices (the square ones would sum to $0.423).
     assert "estimated $0.63 " in page.locator("#sweep-cost").inner_text()
