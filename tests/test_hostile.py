@@ -9,6 +9,7 @@ import http.client
 import http.server
 import io
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -304,19 +305,47 @@ def test_gradio_cache_is_expired_and_bounded_in_bytes(tmp_path):
     """Attack 8: aborted uploads and cached copies that never expire."""
     folder = tmp_path / "gradio"
     (folder / "partial").mkdir(parents=True)
-    old = folder / "partial" / "aborted-upload"
-    old.write_bytes(b"x" * 1000)
-    os.utime(old, (time.time() - 3 * 3600, time.time() - 3 * 3600))
-    recent = []
+    aborted = folder / "partial" / "aborted-upload"
+    aborted.write_bytes(b"x" * 1000)
+    janitor = CacheJanitor(folder, max_age=3600, max_bytes=10_000)
+    assert janitor.sweep() == 0 and aborted.exists()
+    janitor.sweep(now=time.time() + 3 * 3600)  # three hours on
+    assert not aborted.exists() and not (folder / "partial").exists()
+    # Over the byte bound, the files that came in first go first.
+    arrived = []
     for number in range(5):
-        path = folder / f"recent-{number}"
+        path = folder / f"arrived-{number}"
         path.write_bytes(b"y" * 1000)
-        os.utime(path, (time.time() - 100 + number, time.time() - 100 + number))
-        recent.append(path)
-    janitor = CacheJanitor(folder, max_age=3600, max_bytes=3000)
-    janitor.sweep()
-    assert not old.exists() and not (folder / "partial").exists()
-    assert [p.exists() for p in recent] == [False, False, True, True, True]   # the oldest went first
+        arrived.append(path)
+    CacheJanitor(folder, max_age=3600, max_bytes=3000).sweep()
+    assert [p.exists() for p in arrived] == [False, False, True, True, True]
+
+
+def test_gradio_cache_ages_a_file_from_its_arrival_and_spares_an_apps_examples(tmp_path):
+    """Gradio copies files in keeping their modification time: an example checked out yesterday is new to the
+    cache. And an app's examples stay as long as it runs."""
+    source = tmp_path / "yesterday.png"
+    source.write_bytes(b"z" * 1000)
+    os.utime(source, (time.time() - 24 * 3600, time.time() - 24 * 3600))
+    folder = tmp_path / "gradio"
+    folder.mkdir()
+    copied = folder / "example.png"
+    shutil.copy2(source, copied)  # as Gradio's move_files_to_cache does
+    assert copied.stat().st_mtime < time.time() - 23 * 3600
+    janitor = CacheJanitor(folder, max_age=3600)
+    assert janitor.sweep() == 0 and copied.exists()
+
+    with gr.Blocks() as demo:
+        gr.Image(str(ROOT / "examples" / "mug.png"))  # an initial value: Gradio copies it in and keeps it
+    (kept,) = {path for block in demo.blocks.values() for path in getattr(block, "keep_in_cache", ())}
+    # Only the kept file's own folder is swept, three hours on and with no bytes allowed: this process's other
+    # apps share Gradio's cache.
+    leftover = Path(kept).parent / "aborted-upload"
+    leftover.write_bytes(b"x" * 1000)
+    janitor = CacheJanitor(Path(kept).parent, max_age=3600, max_bytes=0)
+    janitor.spare_files_of(demo)
+    assert janitor.sweep(now=time.time() + 3 * 3600) == 1
+    assert Path(kept).exists() and not leftover.exists()
 
 
 # 6. Owner ids: made and signed by the server, so a page can't choose one -------------------------------------

@@ -146,7 +146,8 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
     concurrency = {"concurrency_limit": settings.max_concurrent_jobs, "concurrency_id": JOBS_CONCURRENCY_ID}
 
     bound_url_inputs()  # Gradio's own fetch of a file input given as a URL: streamed, and no larger than an upload
-    keep_bounded(Path(get_upload_folder()).resolve())  # what Gradio's own clean-up misses: aborted uploads, and any byte bound
+    # What Gradio's own clean-up misses: aborted uploads, and any byte bound.
+    janitor = keep_bounded(Path(get_upload_folder()).resolve())
     with gr.Blocks(title=copy.TITLE, delete_cache=DELETE_CACHE) as demo:
         account = None
         if settings.hf_sign_in:  # only where it works: see settings.py (a LoginButton makes Gradio attach OAuth)
@@ -212,6 +213,7 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
         add_edit_endpoint(edit_tab.form, service, concurrency)
         add_mcp_tools(service, settings)
 
+    janitor.spare_files_of(demo)  # its examples, for as long as it runs
     demo.service = service  # for tests and benchmarks that need to see live runs
     demo.history = history
     demo.queue(default_concurrency_limit=settings.max_concurrent_jobs, max_size=4 * settings.max_concurrent_jobs)

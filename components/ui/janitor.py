@@ -6,6 +6,13 @@ nothing bounds the folder's size. On a public Space a script can fill the disk
 with them. The janitor walks the folder at most once every SWEEP_EVERY seconds
 (on a daemon thread, and on demand for tests), removes what is older than
 MAX_AGE, then the oldest files until the folder fits MAX_BYTES.
+
+A file's age is how long it has been in the folder (its inode's change time),
+not its content's modification time: Gradio copies files in with `copy2`, which
+keeps the source's mtime, so an example checked out hours before the app started
+would look expired the moment it arrived. Files the
+apps must keep for their whole life (examples, initial values: Gradio's own
+`keep_in_cache`) are never removed, as Gradio's clean-up never removes them.
 """
 
 from __future__ import annotations
@@ -15,8 +22,10 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("components.ui.janitor")
 
@@ -31,9 +40,29 @@ class CacheJanitor:
     folder: Path
     max_age: float = MAX_AGE_SECONDS
     max_bytes: int = MAX_BYTES
+    # Weakly: a closed app (tests make many in one process) is not kept alive for its files' sake.
+    apps: weakref.WeakSet = field(default_factory=weakref.WeakSet, repr=False)
 
-    def sweep(self) -> int:
-        """Remove what is too old, then the oldest until the folder fits, then empty folders; returns files gone."""
+    def spare_files_of(self, app: Any) -> None:
+        """Never remove the files `app` (a gr.Blocks) keeps for its whole life: its examples and initial values."""
+        self.apps.add(app)
+
+    def kept(self) -> set[str] | None:
+        """The kept files' paths, resolved; None if an app changed its set while it was read (try next sweep)."""
+        try:
+            paths = {path for app in list(self.apps) for component in list(app.blocks.values())
+                     for path in list(getattr(component, "keep_in_cache", ()))}
+        except RuntimeError:  # a set or dict grew on another thread mid-read
+            return None
+        return {os.path.realpath(path) for path in paths}
+
+    def sweep(self, now: float | None = None) -> int:
+        """Remove what is too old, then the oldest until the folder fits, then empty folders; returns files gone.
+
+        `now`: the time the ages are measured at (tests move it on)."""
+        kept = self.kept()
+        if kept is None:
+            return 0
         files: list[tuple[float, int, str]] = []
         folders: list[str] = []
         for root, names, file_names in os.walk(self.folder, topdown=False):   # deepest first: folders empty out
@@ -44,14 +73,16 @@ class CacheJanitor:
                     stat = os.lstat(path)
                 except OSError:
                     continue
-                files.append((stat.st_mtime, stat.st_size, path))
+                files.append((stat.st_ctime, stat.st_size, path))
         files.sort()
         total = sum(size for _, size, _ in files)
-        cutoff = time.time() - self.max_age
+        cutoff = (time.time() if now is None else now) - self.max_age
         gone = 0
-        for changed, size, path in files:
-            if changed >= cutoff and total <= self.max_bytes:
+        for arrived, size, path in files:
+            if arrived >= cutoff and total <= self.max_bytes:
                 break
+            if os.path.realpath(path) in kept:
+                continue
             try:
                 os.remove(path)
             except OSError:
@@ -80,6 +111,8 @@ class CacheJanitor:
 
 
 @functools.cache
-def keep_bounded(folder: Path) -> None:
-    """Start the one janitor for `folder` (later calls for it do nothing)."""
-    CacheJanitor(folder).start()
+def keep_bounded(folder: Path) -> CacheJanitor:
+    """Start the one janitor for `folder` (later calls for it return the same one)."""
+    janitor = CacheJanitor(folder)
+    janitor.start()
+    return janitor
