@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from datetime import date, timedelta
 
 import pytest
 from PIL import Image
@@ -28,6 +29,7 @@ if "PYTEST_XDIST_WORKER" in os.environ:
 
 from bench.browser_loop import CHROMIUM_FLAGS  # noqa: E402
 from components.api.client import SegmindClient  # noqa: E402
+from components.api.schema import MODELS  # noqa: E402
 from components.api.config import ClientSettings  # noqa: E402
 from components.emulator import Emulator  # noqa: E402
 from components.api.models import EditInputs  # noqa: E402
@@ -35,6 +37,9 @@ from components.api.transport import RetryPolicy  # noqa: E402
 from components.media.images import EditRequest, prepare  # noqa: E402
 
 KEY = "test-key-7f3a9c"
+# A day every model in the registry still runs: apps and handlers that tick models by OpenAI's shutdown dates
+# are pinned to it where a test needs the whole lineup, whatever the calendar says.
+BEFORE_ANY_SHUTDOWN = min(date.fromisoformat(m.retires_on) for m in MODELS.values() if m.retires_on) - timedelta(days=1)
 FAST_RETRY = RetryPolicy(max_retries=4, initial_delay=0.01, max_delay=0.05)
 
 

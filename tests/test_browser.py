@@ -14,7 +14,7 @@ from components.api.config import ClientSettings
 from components.app.settings import AppSettings
 from components.emulator import Emulator, Route
 from components.ui import build_app, launch_options
-from tests.conftest import KEY, wait_until
+from tests.conftest import BEFORE_ANY_SHUTDOWN, KEY, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -88,7 +88,9 @@ def app(tmp_path_factory):
     with Emulator(key=KEY, queue_seconds=0.5, processing_seconds=2.0) as emulator:
         # A deployer who asks before any grid above $0.25.
         settings = dataclasses.replace(AppSettings.from_env(), sweep_confirm_usd=0.25)
-        demo = build_app(Backend(ClientSettings(poll_interval=0.25), emulator=emulator), settings=settings)
+        # On a day every model still runs: a Model axis ticks them all (past OpenAI's dates it leaves some out).
+        demo = build_app(Backend(ClientSettings(poll_interval=0.25), emulator=emulator), settings=settings,
+                         today=lambda: BEFORE_ANY_SHUTDOWN)
         _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
         yield url, emulator
         demo.close()
@@ -183,7 +185,12 @@ def test_a_grid_asks_to_confirm_its_cost_fills_in_cell_by_cell_and_a_cell_restor
     """Quality × model, 2 × 3, above this deployer's threshold: nothing is sent until Confirm."""
     _, emulator = app
     page.get_by_text("Inpaint with a mask: new view through the window", exact=True).click()
-    page.locator("#mask-info").get_by_text("Mask from the uploaded file").wait_for()
+    try:
+        page.locator("#mask-info").get_by_text("Mask from the uploaded file").wait_for()
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "grid-example-timeout.png"), full_page=True)
+        raise AssertionError(f"the example loaded no mask; mask line: {page.locator('#mask-info').inner_text()!r}, "
+                             f"status: {page.locator('#status').inner_text()!r}")
     # The example's photo is landscape (640x448): size `auto` comes out at 1536x1024, and is priced so.
     page.wait_for_function("() => /1536×1024/.test(document.querySelector('#cost-estimate').innerText)")
     assert "about $0.063" in page.locator("#cost-estimate").inner_text()

@@ -15,7 +15,7 @@ from components.app.backend import Backend
 from components.app.settings import AppSettings
 from components.emulator import Emulator, Route
 from components.ui import build_app, launch_options
-from tests.conftest import KEY
+from tests.conftest import BEFORE_ANY_SHUTDOWN, KEY
 from tests.test_browser import ARTIFACTS
 
 RETIRED, SUCCESSOR = "gpt-image-1-edit", "gpt-image-2"
@@ -26,7 +26,9 @@ def retired_app(tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
     with Emulator(key=KEY, queue_seconds=0.2, processing_seconds=0.8, retired_models=(RETIRED,)) as emulator:
         backend = Backend(ClientSettings(poll_interval=0.2, model=RETIRED), emulator=emulator)
-        demo = build_app(backend, settings=AppSettings(output_dir=folder / "outputs", model=RETIRED))
+        # Retired here by Segmind's 410 only, not by the calendar: the day before any of OpenAI's dates.
+        demo = build_app(backend, settings=AppSettings(output_dir=folder / "outputs", model=RETIRED),
+                         today=lambda: BEFORE_ANY_SHUTDOWN)
         _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
         yield url, emulator, folder
         demo.close()

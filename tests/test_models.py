@@ -422,3 +422,18 @@ def test_the_code_for_each_model_sends_its_shape(strict_emulator, reader, slug, 
     assert saved.is_file() and saved.name in done.stdout
     with Image.open(saved) as image:
         assert image.format == "WEBP" and image.size == pixels(size)
+
+
+def test_the_picker_and_the_card_date_each_shutdown_as_coming_then_past():
+    """The same model reads 'retires' the day before OpenAI's date and 'retired' from that day on."""
+    from datetime import date
+    from components.ui.models import model_card, model_choices
+    from tests.conftest import BEFORE_ANY_SHUTDOWN
+    before = dict((slug, label) for label, slug in model_choices(tuple(schema.MODELS), BEFORE_ANY_SHUTDOWN))
+    after = dict((slug, label) for label, slug in model_choices(tuple(schema.MODELS), date(2026, 10, 23)))
+    assert before["gpt-image-1-edit"].endswith("retires 2026-10-23")
+    assert after["gpt-image-1-edit"].endswith("retired 2026-10-23")
+    assert after["gpt-image-1.5-edit"].endswith("retires 2026-12-01")
+    assert before["gpt-image-2"] == after["gpt-image-2"] == "GPT Image 2 · gpt-image-2"
+    assert "Retired by OpenAI on 2026-10-23" in model_card("gpt-image-1-edit", date(2026, 11, 26))
+    assert "Retired" not in model_card("gpt-image-1-edit", BEFORE_ANY_SHUTDOWN)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import date
 
 import gradio as gr
 import pytest
@@ -19,7 +20,7 @@ from components.ui import copy
 from components.ui.status import money
 from components.ui.sweep_tab import Pictures, SweepHandlers, build_sweep_tab, grid_table, sweep_cost
 from components.media.images import EditRequest
-from tests.conftest import owner_id, owner_token, png_bytes
+from tests.conftest import BEFORE_ANY_SHUTDOWN, owner_id, owner_token, png_bytes
 
 OWNER = owner_id("sweep-tab")
 MARKUP = re.compile(r"\*\*|`|<[a-z/]")  # markdown or HTML: validation messages and toasts show it raw
@@ -227,6 +228,7 @@ def test_a_model_axis_offers_every_model_but_leaves_a_retired_one_unticked(handl
     """Segmind answered 410 for it once: ticking it again would only fail a cell."""
     from components.app.retired import RetiredModels
     monkeypatch.setattr(service.runs, "retired", RetiredModels())  # this test's memory only
+    service.today = lambda: BEFORE_ANY_SHUTDOWN
     assert handlers.pick("model", "none", schema.DEFAULT_MODEL)[0]["choices"] == list(schema.MODELS)
     service.runs.retired.learn("gpt-image-1-edit")
     ticked = handlers.pick("model", "none", schema.DEFAULT_MODEL)[0]["value"]
@@ -234,6 +236,21 @@ def test_a_model_axis_offers_every_model_but_leaves_a_retired_one_unticked(handl
     # The prompt boxes show while either axis varies the prompt.
     assert handlers.pick("quality", "prompt")[2]["visible"] is True
     assert handlers.pick("takes", "quality")[1]["visible"] is True
+
+
+@pytest.mark.parametrize("today, ticked", [
+    (BEFORE_ANY_SHUTDOWN, list(schema.MODELS)),
+    (date(2026, 11, 26), ["gpt-image-1.5-edit", "gpt-image-1-edit-mini", "gpt-image-2"]),  # gpt-image-1 shut down
+    (date(2026, 12, 1), ["gpt-image-2"]),  # and the 1.5 and mini with it
+])
+def test_a_model_axis_leaves_models_past_openais_shutdown_date_unticked_but_offered(handlers, service, monkeypatch,
+                                                                                    today, ticked):
+    """The picker calls them retired on that date: a grid ticks what still runs, and the rest is a click away."""
+    from components.app.retired import RetiredModels
+    monkeypatch.setattr(service.runs, "retired", RetiredModels())
+    service.today = lambda: today
+    shown = handlers.pick("model", "quality", schema.DEFAULT_MODEL)[0]
+    assert shown["choices"] == list(schema.MODELS) and shown["value"] == ticked
 
 
 # The table -------------------------------------------------------------------------------------------------

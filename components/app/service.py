@@ -18,7 +18,8 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from datetime import date
+from typing import Any, Callable, Sequence
 
 from components.api import errors, schema
 from components.api.client import SegmindClient
@@ -99,8 +100,11 @@ class Tickets:
 class EditService:
     def __init__(self, backend: Backend, history: HistoryStore, *, max_live_runs: int = MAX_LIVE_RUNS,
                  max_runs_per_owner: int = MAX_RUNS_PER_OWNER,
-                 max_runs_per_address: int = MAX_RUNS_PER_ADDRESS, trusted_proxy: bool = False) -> None:
+                 max_runs_per_address: int = MAX_RUNS_PER_ADDRESS, trusted_proxy: bool = False,
+                 today: Callable[[], date] = date.today) -> None:
+        """`today`: the clock OpenAI's shutdown dates are read against (tests pin it)."""
         self.backend = backend
+        self.today = today
         self.history = history
         self.owners = history.owner_ids()
         self.runs = RunManager(backend, history)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import gradio as gr
 from gradio.utils import get_upload_folder
@@ -132,14 +133,15 @@ def history_for(settings: AppSettings) -> HistoryStore:
 
 
 def build_app(backend: Backend, *, settings: AppSettings | None = None, history: HistoryStore | None = None,
-              service: EditService | None = None) -> gr.Blocks:
+              service: EditService | None = None, today: Callable[[], date] = date.today) -> gr.Blocks:
+    """`today`: the clock OpenAI's shutdown dates are read against, unless `service` brings its own."""
     settings = settings or AppSettings.from_env()
     if settings.require_login and not settings.hf_sign_in:
         log.warning("SEGMIND_REQUIRE_LOGIN is set, but visitors cannot sign in here (only a Space with hf_oauth: true "
                     "offers it): the deployer's key will pay for no run, and visitors need their own key")
     history = history or (service.history if service else history_for(settings))
     service = service or EditService(backend, history, max_runs_per_address=settings.max_runs_per_address,
-                                     trusted_proxy=settings.trusted_proxy)
+                                     trusted_proxy=settings.trusted_proxy, today=today)
     # Jobs spend nearly all their time waiting on Segmind, not on this server's CPU, so many run
     # at once; Gradio's default of one running job per event would make each visitor wait for
     # the one before. The bound only protects memory.
@@ -165,7 +167,7 @@ def build_app(backend: Backend, *, settings: AppSettings | None = None, history:
 
         with gr.Tabs() as tabs:
             with gr.Tab("Edit", id="edit"):
-                edit_tab = build_edit_tab(backend, settings.offered_models)
+                edit_tab = build_edit_tab(backend, settings.offered_models, service.today())
                 build_code_panel(edit_tab.form, backend)
                 examples = add_examples(edit_tab.form)
             with gr.Tab("Sweep", id="sweep"):

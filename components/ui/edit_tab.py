@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, AsyncIterator, Callable
 
 import gradio as gr
@@ -422,8 +423,8 @@ class EditHandlers:
         retired = self.service.retired
         successor = retired.replacement(default) if default in retired else None
         if successor is None:
-            return gr.update(), model_card(default), gr.update(visible=False)
-        return (gr.update(value=successor), model_card(successor),
+            return gr.update(), model_card(default, self.service.today()), gr.update(visible=False)
+        return (gr.update(value=successor), model_card(successor, self.service.today()),
                 gr.update(visible=True, value=copy.RETIRED_DEFAULT.format(model=default, successor=successor)))
 
     def cancel(self, ticket: str, run_id: str, owner_token: object, profile: gr.OAuthProfile | None = None) -> str:
@@ -447,12 +448,12 @@ class EditHandlers:
 # Layout -------------------------------------------------------------------------------
 
 
-def build_edit_tab(backend: Backend, offered: tuple[str, ...] | None = None) -> EditTab:
+def build_edit_tab(backend: Backend, offered: tuple[str, ...] | None = None, today: date | None = None) -> EditTab:
     """The Edit tab's widgets, inside the caller's `gr.Tab`.
 
     The left column is the loop a person goes round (photo, paint, prompt, Run, result), so
     on a phone, where the columns stack, Run and its status sit right under the editor.
-    `offered` are the picker's models (default: every model in the registry).
+    `offered` are the picker's models (default: every model in the registry); `today` dates their shutdowns.
     """
     offered = offered or tuple(schema.MODELS)
     default = schema.model(backend.settings.model if backend.settings.model in offered else offered[0])
@@ -519,9 +520,9 @@ def build_edit_tab(backend: Backend, offered: tuple[str, ...] | None = None) -> 
             count = gr.Markdown(EMPTY_COUNT, elem_id="image-count")
 
         with gr.Column(scale=2, elem_id="settings-column"):
-            model = gr.Dropdown(model_choices(offered), value=default.slug, label=copy.MODEL_LABEL,
+            model = gr.Dropdown(model_choices(offered, today), value=default.slug, label=copy.MODEL_LABEL,
                                 info=copy.MODEL_INFO, elem_id="model")
-            card = gr.Markdown(model_card(default.slug), elem_id="model-card")
+            card = gr.Markdown(model_card(default.slug, today), elem_id="model-card")
             widgets: dict[str, gr.components.Component] = {}
             for name in schema.ALL_OPTION_NAMES:
                 param = default.params_by_name[name]

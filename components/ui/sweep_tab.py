@@ -11,6 +11,7 @@ import asyncio
 import html
 import time
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any, AsyncIterator, Callable, Sequence
 from urllib.parse import quote
 
@@ -123,11 +124,15 @@ class AxisInputs:
 
 
 def axis_inputs(name: str, model: str | None = None, offered: Sequence[str] = tuple(schema.MODELS),
-                retired: Any = ()) -> AxisInputs:
-    """The ticked choices (all ticked but retired models, at most an axis's worth) or the typed box."""
+                retired: Any = (), today: date | None = None) -> AxisInputs:
+    """The ticked choices (at most an axis's worth) or the typed box. Every model is offered; those Segmind
+    answered 410 for (`retired`) or past OpenAI's shutdown date on `today` start unticked: a cell on them
+    would most likely only fail."""
     kind = axis_kind(name)
     if kind is AxisKind.MODEL:
-        return AxisInputs(list(offered), [s for s in offered if s not in retired][:MAX_AXIS_VALUES], None)
+        day = today or date.today()
+        running = [s for s in offered if s not in retired and not schema.model(s).shut_down_by(day)]
+        return AxisInputs(list(offered), running[:MAX_AXIS_VALUES], None)
     if kind is AxisKind.TAKES:
         return AxisInputs([], [], copy.TYPED_TAKES.format(limit=MAX_AXIS_VALUES), copy.DEFAULT_TAKES)
     if kind is AxisKind.OPTION and is_typed(name, model):
@@ -443,7 +448,7 @@ class SweepHandlers:
 
     def pick(self, name: str, other: str, model: str | None = None) -> list[dict]:
         """An axis's value inputs for what it now varies; the prompt boxes show when either axis is prompts."""
-        shown = axis_inputs(name, model, self.offered, self.service.retired)
+        shown = axis_inputs(name, model, self.offered, self.service.retired, self.service.today())
         prompts = PROMPT_AXIS in (name, other)
         return [gr.update(choices=shown.choices, value=shown.ticked, visible=bool(shown.choices)),
                 gr.update(visible=shown.typed_label is not None, label=shown.typed_label or "",
