@@ -88,6 +88,7 @@ def test_three_takes_continue_from_one_and_see_the_chain_in_history(app, browser
 
         paint_a_stroke(page)
         set_takes(page, 1)
+        page.wait_for_function("() => !/× 3 takes/.test(document.querySelector('#cost-estimate').innerText)")
         page.locator("#run").click()
         page.locator("#status").get_by_text("COMPLETED").wait_for(timeout=30_000)
         page.locator("#continue-result").wait_for(state="visible")

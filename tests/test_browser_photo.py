@@ -113,10 +113,13 @@ def test_cancel_after_the_submit_says_it_may_be_billed_and_names_the_job(photo_p
     # A state can last less than Playwright's look at the page: wait for it or any state after it.
     reached = "SUBMITTING|QUEUED|PROCESSING" if moment == "during the submit" else "QUEUED|PROCESSING"
     page.wait_for_function(f"() => /{reached}/.test(document.querySelector('#status').innerText)", timeout=20_000)
-    text = status_after_cancel(page)
-    assert "may still finish and be billed" in text
-    request_id = re.search(r"\b[0-9a-f]{32}\b", text).group(0)
+    status_after_cancel(page)
     assert demo.service.wait_idle(20)
+    # The word the page is left with (a status sent just before Cancel can still land after its answer).
+    page.wait_for_function("() => { const text = document.querySelector('#status').innerText;"
+                           " return /may still finish and be billed/.test(text) && /\\b[0-9a-f]{32}\\b/.test(text) }",
+                           timeout=15_000)
+    request_id = re.search(r"\b[0-9a-f]{32}\b", page.locator("#status").inner_text()).group(0)
     assert emulator.calls[Route.SUBMIT] == submits + 1 and request_id in emulator.jobs
     emulator.faults.clear()
 

@@ -128,6 +128,8 @@ def test_signed_out_then_signed_in_the_history_follows_the_account_to_another_de
     page.screenshot(path=str(ARTIFACTS / "sign-in-signed-in-390.png"))
     history_runs(page, 2)
     # Signing out (Gradio's /logout, which needs no Hugging Face server): this device's page is its own again.
+    # The button's label comes from a load event of its own, and its click goes where the label says.
+    page.locator("#login").get_by_text("Sign out (ada)").wait_for()
     page.locator("#login").click()
     account_line(page, "Not signed in")
     page.locator("#login").get_by_text(copy.SIGN_IN).wait_for()
