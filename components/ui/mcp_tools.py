@@ -40,6 +40,7 @@ import inspect
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
 
 import gradio as gr
@@ -156,7 +157,7 @@ def price_text(model: schema.Model) -> str:
     return text
 
 
-def model_text(model: schema.Model) -> str:
+def model_text(model: schema.Model, today: date | None = None) -> str:
     """One line on a model: what it takes, its sizes, what it costs, how long it takes and until when."""
     takes = (copy.MCP_TAKES_REFERENCES.format(count=model.max_images) if model.takes_references
              else copy.MCP_TAKES_ONE_IMAGE)
@@ -165,7 +166,7 @@ def model_text(model: schema.Model) -> str:
         mask=copy.MCP_TAKES_MASK if model.takes_mask else copy.MCP_TAKES_NO_MASK,
         sizes=copy.MCP_CUSTOM_SIZES.format(rule=model.size_rule.describe()) if model.size_rule else "",
         prices=price_text(model), latency=seconds(model.latency_prior))
-    when = lifecycle(model)
+    when = lifecycle(model, today)
     if when:
         successor = copy.MCP_SUCCESSOR.format(successor=model.successor) if model.successor else ""
         text += copy.MCP_LIFECYCLE.format(when=when[:1].upper() + when[1:], successor=successor)
@@ -237,7 +238,7 @@ def edit_description(models: Sequence[schema.Model], default: str, service: Edit
         per_address=service.max_runs_per_address)
     return "\n\n".join([
         copy.MCP_EDIT_SUMMARY,
-        "\n".join([copy.MCP_MODELS.format(default=default), *(model_text(model) for model in models)]),
+        "\n".join([copy.MCP_MODELS.format(default=default), *(model_text(model, service.today()) for model in models)]),
         copy.MCP_PRICE_BASIS, limits, copy.MCP_FILES.format(inline_mb=MCP_CALL_BYTES // 2**20, image_mb=MCP_CALL_BYTES * 3 // 4 // 2**20),
         copy.MCP_DEADLINE.format(deadline=deadline, retention=RESULT_RETENTION), service_text(service)])
 
