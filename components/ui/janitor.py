@@ -65,7 +65,8 @@ class CacheJanitor:
             return 0
         files: list[tuple[float, int, str]] = []
         folders: list[str] = []
-        for root, names, file_names in os.walk(self.folder, topdown=False):   # deepest first: folders empty out
+        # Deepest first, so folders empty out; from the real folder, so its paths compare with the kept ones as they are.
+        for root, names, file_names in os.walk(os.path.realpath(self.folder), topdown=False):
             folders += [os.path.join(root, name) for name in names]
             for name in file_names:
                 path = os.path.join(root, name)
@@ -81,7 +82,7 @@ class CacheJanitor:
         for arrived, size, path in files:
             if arrived >= cutoff and total <= self.max_bytes:
                 break
-            if os.path.realpath(path) in kept:
+            if path in kept:
                 continue
             try:
                 os.remove(path)
