@@ -91,6 +91,7 @@ def test_a_retired_model_is_named_and_its_successor_is_one_click_away(retired_ap
     page.locator("#sweep-x-name input").click()
     page.get_by_role("option", name="Model", exact=True).click()
     page.wait_for_function("() => /3 jobs/.test(document.querySelector('#sweep-cost').innerText)")
+    assert f"Left unticked: {RETIRED} (retired: Segmind answered 410" in page.locator("#sweep-x-ticked").inner_text()
     page.locator("#run-sweep").click()
     try:
         page.wait_for_function("() => document.querySelectorAll('#sweep-grid td.grid-cell img').length === 3",

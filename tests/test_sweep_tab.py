@@ -231,8 +231,9 @@ def test_a_model_axis_offers_every_model_but_leaves_a_retired_one_unticked(handl
     service.today = lambda: BEFORE_ANY_SHUTDOWN
     assert handlers.pick("model", "none", schema.DEFAULT_MODEL)[0]["choices"] == list(schema.MODELS)
     service.runs.retired.learn("gpt-image-1-edit")
-    ticked = handlers.pick("model", "none", schema.DEFAULT_MODEL)[0]["value"]
-    assert ticked == [slug for slug in schema.MODELS if slug != "gpt-image-1-edit"]
+    shown = handlers.pick("model", "none", schema.DEFAULT_MODEL)[0]
+    assert shown["value"] == [slug for slug in schema.MODELS if slug != "gpt-image-1-edit"]
+    assert "Left unticked: gpt-image-1-edit (retired: Segmind answered 410 for it)" in shown["info"]
     # The prompt boxes show while either axis varies the prompt.
     assert handlers.pick("quality", "prompt")[2]["visible"] is True
     assert handlers.pick("takes", "quality")[1]["visible"] is True
@@ -251,6 +252,11 @@ def test_a_model_axis_leaves_models_past_openais_shutdown_date_unticked_but_offe
     service.today = lambda: today
     shown = handlers.pick("model", "quality", schema.DEFAULT_MODEL)[0]
     assert shown["choices"] == list(schema.MODELS) and shown["value"] == ticked
+    # The axis says which it left out, and why.
+    left = [slug for slug in schema.MODELS if slug not in ticked]
+    assert bool(shown["info"]) is bool(left)
+    for slug in left:
+        assert f"{slug} (retired by OpenAI on {schema.model(slug).retires_on})" in shown["info"]
 
 
 # The table -------------------------------------------------------------------------------------------------

@@ -183,6 +183,9 @@ PROMPT_AXIS_CHOICE = "Prompt variants"
 TAKES_AXIS_CHOICE = "Takes (the same request again)"
 AXIS_TITLES = {PROMPT_AXIS: "Prompt", TAKES_AXIS: "Take"}  # a table's corner names its axes; options by their label
 COLUMN_VALUES = "Column values"
+# A Model axis's note on the models it leaves unticked, each with its reason.
+MODELS_UNTICKED = "Left unticked: {models}. Tick one to try it anyway."
+UNTICKED_410 = "retired: Segmind answered 410 for it"
 ROW_VALUES = "Row values"
 TYPED_NUMBERS = "{label} values ({minimum}-{maximum}, comma-separated)"
 TYPED_TAKES = "How many takes (1-{limit}): GPT Image has no seed, so each take is a new draw"

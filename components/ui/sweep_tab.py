@@ -37,6 +37,7 @@ from components.ui.form import (
     signed_in, valid_owner, visitor_key_from,
 )
 from components.ui.serving import servable, servable_unchanging
+from components.ui.models import lifecycle
 from components.ui.status import money, pill, seconds
 
 PROMPT_VARIANT_BOXES = 4
@@ -121,6 +122,7 @@ class AxisInputs:
     ticked: list[str]
     typed_label: str | None   # None: no typed values
     typed_value: str = ""
+    note: str = ""   # why some choices start unticked
 
 
 def axis_inputs(name: str, model: str | None = None, offered: Sequence[str] = tuple(schema.MODELS),
@@ -131,8 +133,12 @@ def axis_inputs(name: str, model: str | None = None, offered: Sequence[str] = tu
     kind = axis_kind(name)
     if kind is AxisKind.MODEL:
         day = today or date.today()
-        running = [s for s in offered if s not in retired and not schema.model(s).shut_down_by(day)]
-        return AxisInputs(list(offered), running[:MAX_AXIS_VALUES], None)
+        why = {s: copy.UNTICKED_410 if s in retired else lifecycle(schema.model(s), day) for s in offered
+               if s in retired or schema.model(s).shut_down_by(day)}
+        running = [s for s in offered if s not in why]
+        note = copy.MODELS_UNTICKED.format(models="; ".join(f"{s} ({reason})" for s, reason in why.items())) \
+            if why else ""
+        return AxisInputs(list(offered), running[:MAX_AXIS_VALUES], None, note=note)
     if kind is AxisKind.TAKES:
         return AxisInputs([], [], copy.TYPED_TAKES.format(limit=MAX_AXIS_VALUES), copy.DEFAULT_TAKES)
     if kind is AxisKind.OPTION and is_typed(name, model):
@@ -450,7 +456,7 @@ class SweepHandlers:
         """An axis's value inputs for what it now varies; the prompt boxes show when either axis is prompts."""
         shown = axis_inputs(name, model, self.offered, self.service.retired, self.service.today())
         prompts = PROMPT_AXIS in (name, other)
-        return [gr.update(choices=shown.choices, value=shown.ticked, visible=bool(shown.choices)),
+        return [gr.update(choices=shown.choices, value=shown.ticked, visible=bool(shown.choices), info=shown.note),
                 gr.update(visible=shown.typed_label is not None, label=shown.typed_label or "",
                           value=shown.typed_value)] + [gr.update(visible=prompts)] * len(self.tab.prompts)
 
