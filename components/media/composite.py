@@ -64,9 +64,14 @@ class Composite:
     height: int
 
 
+def same_aspect(a: tuple[int, int], b: tuple[int, int], tolerance: float) -> bool:
+    """Whether two (width, height) sizes have the same shape, their aspect ratios within `tolerance` (a share)."""
+    return abs((a[0] / a[1]) / (b[0] / b[1]) - 1) <= tolerance
+
+
 def same_shape(photo: tuple[int, int], result: tuple[int, int]) -> bool:
     """Whether a result of this size can be laid over the photo without a visible stretch."""
-    return abs((result[0] / result[1]) / (photo[0] / photo[1]) - 1) <= STRETCH_TOLERANCE
+    return same_aspect(result, photo, STRETCH_TOLERANCE)
 
 
 def aspect_problem(photo: tuple[int, int], result: tuple[int, int]) -> str | None:

@@ -25,7 +25,7 @@ from PIL import Image, ImageOps
 from components.api import errors, schema
 from components.api.models import EditInputs, InputImage, LocalImage, RemoteImage
 from components.api.schema import ValidationIssue
-from components.media.composite import MAX_FEATHER, KeepOutside, same_shape
+from components.media.composite import MAX_FEATHER, KeepOutside, same_aspect, same_shape
 from components.media.decoding import InputError, check_file_size, displayed_size, open_bounded
 
 ImageSource = Union[str, os.PathLike, bytes, Image.Image]
@@ -243,7 +243,7 @@ def prepare_inputs(
 
 def painted_on(mask: tuple[int, int], image: tuple[int, int]) -> bool:
     """Whether a mask of this size could have been painted on (a scaled copy of) an image of that size."""
-    return abs((mask[0] / mask[1]) / (image[0] / image[1]) - 1) <= PAINTED_ASPECT_TOLERANCE
+    return same_aspect(mask, image, PAINTED_ASPECT_TOLERANCE)
 
 
 def _painted_to_size(mask: LocalImage, first: LocalImage) -> tuple[LocalImage, ValidationIssue | None]:

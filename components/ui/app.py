@@ -134,8 +134,9 @@ def history_for(settings: AppSettings) -> HistoryStore:
 
 def build_app(backend: Backend, *, settings: AppSettings | None = None, history: HistoryStore | None = None,
               service: EditService | None = None, today: Callable[[], date] = date.today) -> gr.Blocks:
-    """`today`: the clock OpenAI's shutdown dates are read against, unless `service` brings its own."""
-    settings = settings or AppSettings.from_env()
+    """`today`: the clock OpenAI's shutdown dates are read against (the default model among them, when
+    `settings` are read here), unless `service` brings its own."""
+    settings = settings or AppSettings.from_env(today=today())
     if settings.require_login and not settings.hf_sign_in:
         log.warning("SEGMIND_REQUIRE_LOGIN is set, but visitors cannot sign in here (only a Space with hf_oauth: true "
                     "offers it): the deployer's key will pay for no run, and visitors need their own key")

@@ -134,7 +134,10 @@ NO_REFERENCES_LABEL = "Reference images: {model} takes none (switch model to use
 NO_MASK_NOTE = ("**{model} takes no mask:** your painting is kept with the run (History shows it) but not sent; "
                 "the model may change the whole image. Tick **Keep the original outside the mask** to keep your "
                 "photo wherever you did not paint.")
-# Beside the mask preview, on a model that takes no mask.
+# Beside the mask preview: where the mask comes from.
+MASK_FROM_FILE = "Mask from the uploaded file: {size} PNG"
+MASK_FROM_PAINTING = "Mask from your painting (scaled to the photo's own size when sent)"
+YOUR_PAINTING = "Your painting"  # on a model that takes no mask, then one of:
 PAINT_NOT_SENT = (" Not sent: {model} takes no mask and may change the whole image; tick **Keep the original outside "
                   "the mask** to make your painting count.")
 PAINT_KEPT_BY_APP = " Not sent ({model} takes no mask): the app lays the result over your photo through it."

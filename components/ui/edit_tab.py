@@ -148,11 +148,11 @@ def inspect_inputs(values: dict[str, Any]) -> tuple[str, Image.Image | None, str
             return images.count_text(model), None, str(exc)
         except OSError:
             return images.count_text(model), None, "The uploaded mask is not a readable image."
-        source = f"Mask from the uploaded file: {mask.width}×{mask.height} PNG"
+        source = copy.MASK_FROM_FILE.format(size=f"{mask.width}×{mask.height}")
     elif model.takes_mask:
-        source = "Mask from your painting (scaled to the photo's own size when sent)"
+        source = copy.MASK_FROM_PAINTING
     else:
-        source = "Your painting"
+        source = copy.YOUR_PAINTING
     if mask is None:
         return images.count_text(model), None, "No mask: nothing painted, so the whole image may change."
     info = source

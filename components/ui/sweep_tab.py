@@ -133,8 +133,7 @@ def axis_inputs(name: str, model: str | None = None, offered: Sequence[str] = tu
     kind = axis_kind(name)
     if kind is AxisKind.MODEL:
         day = today or date.today()
-        why = {s: copy.UNTICKED_410 if s in retired else lifecycle(schema.model(s), day) for s in offered
-               if s in retired or schema.model(s).shut_down_by(day)}
+        why = {s: reason for s in offered if (reason := unticked_reason(s, retired, day))}
         running = [s for s in offered if s not in why]
         note = copy.MODELS_UNTICKED.format(models="; ".join(f"{s} ({reason})" for s, reason in why.items())) \
             if why else ""
@@ -152,6 +151,13 @@ def axis_inputs(name: str, model: str | None = None, offered: Sequence[str] = tu
         choices = list(spec.choices) if spec else list(option_choices(name))
         return AxisInputs(choices, choices[:MAX_AXIS_VALUES], None)
     return AxisInputs([], [], None)  # the prompt variant boxes, or no axis
+
+
+def unticked_reason(slug: str, retired: Any, day: date) -> str:
+    """Why a Model axis leaves this model unticked ("" when it does not): Segmind's 410, or OpenAI's date."""
+    if slug in retired:
+        return copy.UNTICKED_410
+    return lifecycle(schema.model(slug), day) if schema.model(slug).shut_down_by(day) else ""
 
 
 # Reading the grid and checking it --------------------------------------------------------------------------
