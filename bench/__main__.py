@@ -7,7 +7,7 @@ import platform
 import sys
 import time
 
-from bench import app_load, boards, browser_loop, composite, lag, memory, uploads
+from bench import app_load, boards, browser_loop, composite, emulator_render, lag, memory, uploads
 
 
 READING = """How to read this:
@@ -38,6 +38,7 @@ def main() -> None:
         ("The photo loop in the browser (12 MP JPEG, three strokes, Run)", browser_loop.run()),
         ("Memory over runs with 12 MP photos", memory.run()),
         ("Keeping the original outside the mask of a 12 MP photo", composite.run()),
+        ("The emulator's picture of a 12 MP photo", emulator_render.run()),
         ("Boards: one HTML file and one contact sheet (12 MP photo, 1536x1024 results)", boards.run()),
     ]
     header = (f"Produced by `make bench` (`.venv/bin/python -m bench --write BENCHMARKS.md`) on "

@@ -1,8 +1,9 @@
-"""Shared helpers: percentiles and markdown tables."""
+"""Shared helpers: percentiles, markdown tables and this process's memory."""
 
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
 from typing import Sequence
 
 
@@ -29,3 +30,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def proc_status_mb(field: str) -> float:
+    """A memory line of this process's /proc status ("VmRSS", "VmHWM"), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")

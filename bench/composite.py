@@ -26,13 +26,10 @@ FEATHERS = (0, 16, 128)
 CHILD = """
 import json, sys, time
 from pathlib import Path
+from bench.common import proc_status_mb as status
 from components.media.composite import keep_outside_mask
 from components.media.memory import give_back_memory
 
-def status(field):
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
 photo, result, mask, feather = sys.argv[1:5]
 give_back_memory()
 baseline = status("VmRSS")

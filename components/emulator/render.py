@@ -10,9 +10,9 @@ from __future__ import annotations
 import io
 import textwrap
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageOps
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageOps, UnidentifiedImageError
 
 from components.api import schema
 
@@ -20,6 +20,8 @@ from components.api import schema
 # of the brush's own colour (#ff00aa), which read as the visitor's paint baked into the picture, and not a
 # negative, which turns green leaves that same pink.
 EDIT_OUTLINE = (255, 210, 0)
+# What opening or decoding bytes that are not a readable image raises (a bomb's header among them).
+UNREADABLE = (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError)
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,53 @@ def _font(size: int) -> ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
+def upright_size(image: Image.Image) -> tuple[int, int]:
+    """An image's (width, height) as a viewer draws it, from its header: a quarter turn swaps the sides."""
+    turned = image.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+    return (image.height, image.width) if turned else image.size
+
+
+def output_pixels(model: schema.Model, params: Mapping[str, Any], shown: tuple[int, int] | None) -> tuple[int, int]:
+    """The size the picture is drawn at, for a first image shown at `shown`: `auto` by the schema's one rule."""
+    return model.output_size(params.get("size"), shown) or model.auto_size(shown)
+
+
+def thumb_side(size: tuple[int, int]) -> int:
+    """A reference's thumbnail side on a picture of `size`."""
+    return max(64, min(size) // 10)
+
+
+def open_image(data: bytes | None, drawn_at: Callable[[Image.Image], tuple[int, int]] | None = None
+               ) -> Image.Image | None:
+    """The image in `data`, decoded; None when it can't be read. With `drawn_at` (the upright size it will be
+    drawn at, from the opened image's header), no larger than that needs: a JPEG's decoder scales by 1/2 to 1/8
+    on the way, so a 12 MP photo drawn at 1536x1024 costs a quarter of its pixels. Other formats decode whole."""
+    if data is None:
+        return None
+    try:
+        image = Image.open(io.BytesIO(data))
+        if drawn_at is not None:
+            at_least = drawn_at(image)
+            image.draft(image.mode, at_least[::-1] if upright_size(image) != image.size else at_least)
+        image.load()
+        return image
+    except UNREADABLE:
+        return None
+
+
+def draw(images: Sequence[bytes | None], mask: bytes | None, params: Mapping[str, Any], model: schema.Model, *,
+         text_only: bool = False) -> Rendered:
+    """`render` from the bytes sent, each image decoded only as large as it is drawn: the first at the picture's
+    size, the others as thumbnails."""
+    first = open_image(images[0], lambda image: output_pixels(model, params, upright_size(image))) if images else None
+    drawn = output_pixels(model, params, upright_size(first) if first is not None else None)
+    thumbs = [open_image(data, lambda _: (thumb_side(drawn),) * 2) for data in images[1:]]
+    return render(first, thumbs, open_image(mask), params, model, text_only=text_only)
+
+
 def _mask_region(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
     """An L image, 255 where the mask is fully transparent (the area to edit)."""
-    alpha = mask.convert("RGBA").getchannel("A").resize(size, Image.Resampling.NEAREST)
+    alpha = (mask if mask.mode == "RGBA" else mask.convert("RGBA")).getchannel("A").resize(size, Image.Resampling.NEAREST)
     return alpha.point(lambda a: 255 if a == 0 else 0)
 
 
@@ -65,9 +111,9 @@ def render(
 ) -> Rendered:
     """`text_only`: no image was sent, so the model drew from the prompt alone (text-to-image)."""
     upright = ImageOps.exif_transpose(first) if first is not None else None
-    # `auto` follows the first image as it is drawn (upright), by the schema's one rule.
-    shown = upright.size if upright is not None else None
-    width, height = model.output_size(params.get("size"), shown) or model.auto_size(shown)
+    # `auto` follows the first image as it is drawn (upright). A first image decoded smaller (decode_within)
+    # keeps its shape, and so the size it is drawn at.
+    width, height = output_pixels(model, params, upright.size if upright is not None else None)
     if upright is not None:
         canvas = ImageOps.fit(upright.convert("RGBA"), (width, height))
     else:
@@ -91,7 +137,7 @@ def render(
         canvas = _remove_background(canvas)
         draw = ImageDraw.Draw(canvas)
 
-    thumb = max(64, min(width, height) // 10)
+    thumb = thumb_side((width, height))
     for index, reference in enumerate(r for r in references if r is not None):
         x = width - (index + 1) * (thumb + 8) - 8
         if x < 0:

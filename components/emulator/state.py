@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from components.api import schema
 from components.api.schema import JobState
 from components.emulator.faults import FaultPlan, Route
-from components.emulator.render import Rendered, render
+from components.emulator.render import UNREADABLE, Rendered, draw, upright_size
 from components.emulator.replay import Output, ReplayTemplates
 from components.emulator.shapes import (OAUTH_INVALID_TOKEN, ErrorStyle, OutputShape, SlidingWindow, SyncShape,
                                         insufficient_credits, late_reason, output_fields, reset_at_utc)
@@ -440,20 +440,8 @@ class EmulatorState:
             return None
         try:
             with Image.open(io.BytesIO(data)) as image:
-                turned = image.getexif().get(0x0112, 1) in (5, 6, 7, 8)   # a quarter turn swaps the sides
-                return (image.height, image.width) if turned else image.size
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-            return None
-
-    @staticmethod
-    def _image(data: bytes | None) -> Image.Image | None:
-        if data is None:
-            return None
-        try:
-            image = Image.open(io.BytesIO(data))
-            image.load()
-            return image
-        except (UnidentifiedImageError, OSError):
+                return upright_size(image)
+        except UNREADABLE:
             return None
 
     def _render(self, job: EmulatedJob) -> Rendered:
@@ -471,9 +459,7 @@ class EmulatorState:
         cached = self._renders.get(key)
         if cached is not None:
             return cached
-        images = [self._image(d) for d in data]
-        rendered = render(images[0] if images else None, images[1:], self._image(mask_data), params, model,
-                          text_only=not references)
+        rendered = draw(data, mask_data, params, model, text_only=not references)
         self._renders.put(key, rendered)
         return rendered
 
